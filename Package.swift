@@ -1,0 +1,23 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Logbook",
+    products: [
+        .library(name: "Logbook", targets: ["Logbook"]),
+        .executable(name: "logbook", targets: ["logbook"]),
+        .executable(name: "logbook-bench", targets: ["LogbookBench"]),
+    ],
+    targets: [
+        .target(name: "CLogbookShims"),
+        .target(name: "Logbook", dependencies: ["CLogbookShims"]),
+        .executableTarget(name: "logbook", dependencies: ["Logbook"]),
+        .executableTarget(
+            name: "LogbookBench", dependencies: ["Logbook", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
+        .executableTarget(
+            name: "logbook-test-helper", dependencies: ["Logbook"], path: "Tests/LogbookTestHelper"),
+        .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"]),
+        .testTarget(name: "LogbookCrashTests", dependencies: ["Logbook"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

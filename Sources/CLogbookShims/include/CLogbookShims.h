@@ -1,0 +1,52 @@
+// C shims for what Swift cannot reach directly: the SSE4.2 CRC32C instruction,
+// `_GNU_SOURCE` fcntl commands (open file description locks), and atomic access
+// to memory shared between processes through mmap.
+#ifndef CLOGBOOK_SHIMS_H
+#define CLOGBOOK_SHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/// CRC32C (Castagnoli) of `length` bytes, continuing from `crc` (0 to start).
+/// Uses the SSE4.2 instruction when the CPU has it, the portable table otherwise.
+uint32_t lb_crc32c(uint32_t crc, const void *data, size_t length);
+
+/// The portable (table-driven) CRC32C, exposed so tests can check both paths.
+uint32_t lb_crc32c_portable(uint32_t crc, const void *data, size_t length);
+
+/// 1 when `lb_crc32c` uses the hardware instruction.
+int lb_crc32c_hardware(void);
+
+/// Open file description lock on the byte `start` of `fd` (F_OFD_SETLK).
+/// `exclusive`: 1 for a write lock, 0 for a read lock. Returns 0, or -1 with errno set
+/// (EAGAIN/EACCES when another description holds a conflicting lock).
+int lb_ofd_lock(int fd, int64_t start, int exclusive);
+
+/// Releases the open file description lock on byte `start` of `fd`.
+int lb_ofd_unlock(int fd, int64_t start);
+
+/// Probes byte `start` of `fd` with F_OFD_GETLK: 1 when another description holds a
+/// conflicting write lock, 0 when free, -1 on error.
+int lb_ofd_is_locked(int fd, int64_t start);
+
+/// Atomic load (acquire) and store (release) of 64-bit words in shared memory.
+static inline uint64_t lb_atomic_load_u64(const uint64_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
+}
+static inline void lb_atomic_store_u64(uint64_t *address, uint64_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
+static inline uint64_t lb_atomic_fetch_add_u64(uint64_t *address, uint64_t value) {
+    return __atomic_fetch_add(address, value, __ATOMIC_ACQ_REL);
+}
+
+/// Lexicographic comparison of two byte strings (memcmp, then length).
+static inline int lb_compare_bytes(const void *a, size_t aLength, const void *b, size_t bLength) {
+    size_t n = aLength < bLength ? aLength : bLength;
+    int c = n ? memcmp(a, b, n) : 0;
+    if (c != 0) return c < 0 ? -1 : 1;
+    return aLength < bLength ? -1 : (aLength > bLength ? 1 : 0);
+}
+
+#endif

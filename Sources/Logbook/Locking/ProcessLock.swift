@@ -1,0 +1,134 @@
+import CLogbookShims
+
+/// The `LOCK` file: a cross-process writer lock, and one page of memory shared by every process
+/// that has the store open.
+///
+/// The lock is an open-file-description lock (F_OFD_SETLK) on byte 0, so the kernel releases it
+/// when its holder dies: a crashed process never blocks the others. Byte 1 is reserved for the
+/// compaction lock. The first 4096 bytes are mapped shared:
+///
+///      0   8  magic "LOGBKLCK"
+///      8   8  commit counter: bumped after every commit is published (readers poll it, no syscall)
+///     16   8  published log end: offset after the last acknowledged record
+///     24   8  pending log end: set before a writer appends; differs from the published end only
+///             while an append is in flight, or after its writer died mid-commit
+///     32   8  segment number of the log the ends refer to
+///     40   8  holder pid (0 when free)
+///     48   8  holder since, ns since the Unix epoch
+///     56   8  acquisitions (bumped on every acquire)
+///     64  64  holder program name, NUL-padded
+///
+/// The page is a hint and a notice board, never the truth: after a power loss it may hold
+/// anything, and every reader treats it as such (a changed counter means "look at the log").
+final class ProcessLock: @unchecked Sendable {
+    static let fileName = "LOCK"
+    static let pageSize = 4096
+    static let writerByte: Int64 = 0
+    static let magic = UInt64(littleEndian: Array("LOGBKLCK".utf8).withUnsafeBytes { $0.load(as: UInt64.self) })
+
+    let path: String
+    private let files: any FileLayer
+    private let fd: Int32
+    private let page: UnsafeMutableRawPointer
+
+    init(directory: String, files: any FileLayer) throws(LogbookError) {
+        let path = directory + "/" + Self.fileName
+        self.path = path
+        self.files = files
+        fd = try io(path) { () throws(SystemError) in try files.open(path, .createReadWrite) }
+        do {
+            if try files.size(fd) < UInt64(Self.pageSize) {
+                try files.truncate(fd, to: UInt64(Self.pageSize))  // grows only; racing openers agree
+            }
+            page = try files.mapShared(fd, length: Self.pageSize)
+        } catch {
+            files.close(fd)
+            throw LogbookError(error, path: path)
+        }
+    }
+
+    func close() {
+        files.unmap(page, length: Self.pageSize)
+        files.close(fd)
+    }
+
+    // MARK: shared words
+
+    private func word(_ offset: Int) -> UnsafeMutablePointer<UInt64> {
+        (page + offset).assumingMemoryBound(to: UInt64.self)
+    }
+
+    var commitCounter: UInt64 { lb_atomic_load_u64(word(8)) }
+    var publishedEnd: UInt64 { lb_atomic_load_u64(word(16)) }
+    var pendingEnd: UInt64 { lb_atomic_load_u64(word(24)) }
+    var segment: UInt64 { lb_atomic_load_u64(word(32)) }
+
+    /// Announces an append that will end at `end` (called under the writer lock).
+    func beginAppend(end: UInt64) { lb_atomic_store_u64(word(24), end) }
+
+    /// Publishes the log end after an acknowledged append and bumps the commit counter.
+    func publish(segment: UInt64, end: UInt64) -> UInt64 {
+        lb_atomic_store_u64(word(32), segment)
+        lb_atomic_store_u64(word(24), end)
+        lb_atomic_store_u64(word(16), end)
+        return lb_atomic_fetch_add_u64(word(8), 1) &+ 1
+    }
+
+    // MARK: the writer lock
+
+    /// Takes the writer lock, waiting with exponential back-off and jitter up to `timeout`
+    /// seconds; the time-out error names the holder and whether it is alive.
+    func acquire(timeout: Double, program: String) throws(LogbookError) {
+        var backoff: UInt64 = 20_000  // ns
+        let deadline = System.monotonicNanoseconds() + UInt64(max(0, timeout) * 1e9)
+        while true {
+            let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.writerByte) }
+            if got {
+                recordHolder(program: program)
+                return
+            }
+            let now = System.monotonicNanoseconds()
+            if now >= deadline {
+                let who = holder().map { "held by \($0.summary)" } ?? "held by another process"
+                throw LogbookError(
+                    .lockTimeout,
+                    "writer lock on \(path) \(who); gave up after \(timeout) s (raise --lock-timeout, or see `logbook lock`)",
+                    path: path)
+            }
+            let jittered = UInt64(Double(backoff) * Double.random(in: 0.5...1.5))
+            System.sleep(nanoseconds: min(jittered, deadline - now))
+            backoff = min(backoff * 2, 10_000_000)
+        }
+    }
+
+    /// Releases the writer lock.
+    func release() {
+        lb_atomic_store_u64(word(40), 0)
+        files.unlock(fd, byte: Self.writerByte)
+    }
+
+    private func recordHolder(program: String) {
+        lb_atomic_store_u64(word(40), 0)
+        let name = Array(program.utf8.prefix(63)) + [UInt8](repeating: 0, count: 64 - min(63, program.utf8.count))
+        name.withUnsafeBytes { (page + 64).copyMemory(from: $0.baseAddress!, byteCount: 64) }
+        lb_atomic_store_u64(word(48), System.wallClockNanoseconds())
+        _ = lb_atomic_fetch_add_u64(word(56), 1)
+        lb_atomic_store_u64(word(40), UInt64(UInt32(bitPattern: System.processID)))
+    }
+
+    /// The recorded holder of the writer lock, if one is recorded.
+    func holder() -> HolderInfo? {
+        let pid = Int32(truncatingIfNeeded: lb_atomic_load_u64(word(40)))
+        guard pid > 0 else { return nil }
+        let nameBytes = UnsafeRawBufferPointer(start: page + 64, count: 64)
+        let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
+        return HolderInfo(
+            pid: pid, program: name.isEmpty ? "?" : name, sinceNanoseconds: lb_atomic_load_u64(word(48)),
+            isAlive: System.isAlive(pid))
+    }
+
+    /// Whether another open file description holds the writer lock now.
+    func isHeldElsewhere() throws(LogbookError) -> Bool {
+        try io(path) { () throws(SystemError) in try files.isLocked(fd, byte: Self.writerByte) }
+    }
+}

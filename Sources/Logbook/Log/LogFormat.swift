@@ -1,0 +1,205 @@
+// The write-ahead log's byte layout. All integers are little-endian.
+//
+// A segment file `log-N.wal`:
+//
+//     segment header (32 bytes)
+//       0   8  magic "LOGBKWAL"
+//       8   4  format version (1)
+//      12   4  reserved, 0
+//      16   8  segment number N
+//      24   4  CRC32C of bytes 0..<24
+//      28   4  reserved, 0
+//     record*
+//
+// A record (one committed transaction):
+//
+//       0   4  payload length L (12 <= L <= maxPayload)
+//       4   4  CRC32C of bytes 8..<9+L (the type byte and the payload)
+//       8   1  type (1 = transaction)
+//       9   L  payload
+//
+// A transaction payload:
+//
+//       0   8  sequence number (the previous record's + 1)
+//       8   4  mutation count M (>= 1)
+//      12      M mutations, each:
+//                1  kind (1 = put, 2 = delete)
+//                2  key length K (1 <= K <= Limits.maxKeySize)
+//                4  value length V (put only, V <= Limits.maxValueSize)
+//                K  key
+//                V  value (put only)
+
+/// A change to one key.
+@_spi(Testing) public enum Mutation: Sendable, Equatable {
+    case put(key: [UInt8], value: [UInt8])
+    case delete(key: [UInt8])
+
+    public var key: [UInt8] {
+        switch self {
+        case .put(let key, _), .delete(let key): return key
+        }
+    }
+}
+
+/// One committed transaction as it stands in the log.
+@_spi(Testing) public struct LogRecord: Sendable, Equatable {
+    public var sequence: UInt64
+    public var mutations: [Mutation]
+
+    public init(sequence: UInt64, mutations: [Mutation]) {
+        self.sequence = sequence
+        self.mutations = mutations
+    }
+}
+
+@_spi(Testing) public enum LogFormat {
+    public static let magic: [UInt8] = Array("LOGBKWAL".utf8)
+    public static let version: UInt32 = 1
+    public static let segmentHeaderSize = 32
+    public static let recordHeaderSize = 9
+    public static let transactionType: UInt8 = 1
+    static let putKind: UInt8 = 1
+    static let deleteKind: UInt8 = 2
+    /// The smallest payload: sequence + count.
+    public static let minPayload = 12
+    /// The largest payload a reader accepts: the transaction limit plus per-mutation framing.
+    public static let maxPayload = Limits.maxTransactionSize + (1 << 20)
+
+    /// File name of segment `number`.
+    public static func segmentName(_ number: UInt64) -> String { "log-\(number).wal" }
+
+    /// The 32-byte header of segment `number`.
+    public static func segmentHeader(number: UInt64) -> [UInt8] {
+        var bytes = magic
+        bytes.appendLittleEndian(version)
+        bytes.appendLittleEndian(UInt32(0))
+        bytes.appendLittleEndian(number)
+        bytes.appendLittleEndian(CRC32C.checksum(bytes))
+        bytes.appendLittleEndian(UInt32(0))
+        return bytes
+    }
+
+    /// The segment number in `header`, or nil when the header is not a valid version-1 header.
+    public static func parseSegmentHeader(_ header: some Collection<UInt8>) -> UInt64? {
+        let bytes = Array(header.prefix(segmentHeaderSize))
+        guard bytes.count == segmentHeaderSize, bytes[0..<8].elementsEqual(magic),
+            bytes.loadLittleEndian(UInt32.self, at: 8) == version,
+            bytes.loadLittleEndian(UInt32.self, at: 24) == CRC32C.checksum(bytes[0..<24])
+        else { return nil }
+        return bytes.loadLittleEndian(UInt64.self, at: 16)
+    }
+
+    /// Bytes a mutation takes in a payload.
+    static func encodedSize(_ mutation: Mutation) -> Int {
+        switch mutation {
+        case .put(let key, let value): return 7 + key.count + value.count
+        case .delete(let key): return 3 + key.count
+        }
+    }
+
+    /// Appends one framed record for `record` to `out`.
+    public static func appendRecord(_ record: LogRecord, to out: inout [UInt8]) {
+        let start = out.count
+        var payloadSize = minPayload
+        for mutation in record.mutations { payloadSize += encodedSize(mutation) }
+        out.reserveCapacity(start + recordHeaderSize + payloadSize)
+        out.appendLittleEndian(UInt32(payloadSize))
+        out.appendLittleEndian(UInt32(0))  // CRC, filled below
+        out.append(transactionType)
+        out.appendLittleEndian(record.sequence)
+        out.appendLittleEndian(UInt32(record.mutations.count))
+        for mutation in record.mutations {
+            switch mutation {
+            case .put(let key, let value):
+                out.append(putKind)
+                out.appendLittleEndian(UInt16(key.count))
+                out.appendLittleEndian(UInt32(value.count))
+                out.append(contentsOf: key)
+                out.append(contentsOf: value)
+            case .delete(let key):
+                out.append(deleteKind)
+                out.appendLittleEndian(UInt16(key.count))
+                out.append(contentsOf: key)
+            }
+        }
+        let crc = out.withUnsafeBytes { raw in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 8)...]))
+        }
+        out.storeLittleEndian(crc, at: start + 4)
+    }
+
+    /// The framed bytes of one record.
+    public static func encode(_ record: LogRecord) -> [UInt8] {
+        var out: [UInt8] = []
+        appendRecord(record, to: &out)
+        return out
+    }
+
+    /// Decodes a transaction payload; nil when it is not well formed. Never traps, whatever the bytes.
+    public static func decodePayload(_ payload: UnsafeRawBufferPointer) -> LogRecord? {
+        var reader = ByteReader(payload)
+        guard let sequence = reader.read(UInt64.self), let count = reader.read(UInt32.self), count >= 1,
+            Int(count) <= payload.count / 3
+        else { return nil }
+        var mutations: [Mutation] = []
+        mutations.reserveCapacity(Int(count))
+        for _ in 0..<count {
+            guard let kind = reader.read(UInt8.self), let keyLength = reader.read(UInt16.self),
+                keyLength >= 1, Int(keyLength) <= Limits.maxKeySize
+            else { return nil }
+            switch kind {
+            case putKind:
+                guard let valueLength = reader.read(UInt32.self), Int(valueLength) <= Limits.maxValueSize,
+                    let key = reader.bytes(Int(keyLength)), let value = reader.bytes(Int(valueLength))
+                else { return nil }
+                mutations.append(.put(key: key, value: value))
+            case deleteKind:
+                guard let key = reader.bytes(Int(keyLength)) else { return nil }
+                mutations.append(.delete(key: key))
+            default:
+                return nil
+            }
+        }
+        guard reader.isAtEnd else { return nil }
+        return LogRecord(sequence: sequence, mutations: mutations)
+    }
+}
+
+/// A bounds-checked cursor over bytes read from disk.
+struct ByteReader {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var isAtEnd: Bool { position == bytes.count }
+    var remaining: Int { bytes.count - position }
+
+    mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
+        let size = MemoryLayout<T>.size
+        guard remaining >= size else { return nil }
+        let value = bytes.loadUnaligned(fromByteOffset: position, as: T.self)
+        position += size
+        return T(littleEndian: value)
+    }
+
+    mutating func bytes(_ count: Int) -> [UInt8]? {
+        guard count >= 0, remaining >= count else { return nil }
+        defer { position += count }
+        return [UInt8](UnsafeRawBufferPointer(rebasing: bytes[position..<position + count]))
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendLittleEndian<T: FixedWidthInteger>(_ value: T) {
+        Swift.withUnsafeBytes(of: value.littleEndian) { append(contentsOf: $0) }
+    }
+
+    mutating func storeLittleEndian<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
+    }
+
+    func loadLittleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
+        withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+    }
+}

@@ -1,0 +1,158 @@
+/// How a pass over a log segment ended.
+@_spi(Testing) public enum LogEnd: Sendable, Equatable {
+    /// Every byte up to the end was a valid record.
+    case clean
+    /// The bytes from `offset` on are not a whole valid record and no valid record follows them:
+    /// the torn tail of a write cut short by a crash. Readers ignore it; the next writer truncates it.
+    case torn(offset: UInt64)
+    /// The record at `offset` is damaged and valid records follow it: corruption, never a torn tail.
+    case corrupt(offset: UInt64, reason: String)
+}
+
+/// The result of parsing a buffer of log bytes.
+@_spi(Testing) public struct LogParse: Sendable {
+    /// Offset just past the last valid record.
+    public var validEnd: UInt64
+    /// Sequence number of the last valid record (the `after` argument when none was read).
+    public var lastSequence: UInt64
+    public var end: LogEnd
+    /// true when the bytes stopped inside a record that may be complete in the file but was cut
+    /// by the buffer's end (the caller reads further); false when the verdict in `end` is final.
+    public var needsMore: Bool
+}
+
+/// Parses framed records. Never traps and never allocates more than the bytes it is given,
+/// whatever those bytes are: lengths are checked against the bounds and the buffer first.
+@_spi(Testing) public enum LogReader {
+    /// Parses the records in `bytes`, which start at file offset `base`, visiting each valid one
+    /// in order. Records must carry consecutive sequence numbers starting at `after + 1`.
+    /// `isFileEnd`: the buffer reaches the end of the data (so a cut record is torn, not partial).
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, base: UInt64, after sequence: UInt64, isFileEnd: Bool,
+        visit: (LogRecord, _ recordEnd: UInt64) throws -> Void
+    ) rethrows -> LogParse {
+        var position = 0
+        var last = sequence
+        while position < bytes.count {
+            switch check(bytes, at: position) {
+            case .valid(let size):
+                let payload = UnsafeRawBufferPointer(
+                    rebasing: bytes[(position + LogFormat.recordHeaderSize)..<(position + size)])
+                guard let record = LogFormat.decodePayload(payload) else {
+                    return damaged(bytes, base, position, last, "malformed transaction payload")
+                }
+                guard record.sequence == last &+ 1 else {
+                    return damaged(
+                        bytes, base, position, last,
+                        "sequence \(record.sequence) where \(last &+ 1) was expected")
+                }
+                last = record.sequence
+                position += size
+                try visit(record, base + UInt64(position))
+            case .cut(let size):
+                if !isFileEnd {
+                    _ = size
+                    return LogParse(validEnd: base + UInt64(position), lastSequence: last, end: .clean, needsMore: true)
+                }
+                return damaged(bytes, base, position, last, "record cut short")
+            case .invalid(let reason):
+                return damaged(bytes, base, position, last, reason)
+            }
+        }
+        return LogParse(validEnd: base + UInt64(position), lastSequence: last, end: .clean, needsMore: false)
+    }
+
+    enum Check {
+        /// A whole record of `size` bytes (header included) with a matching checksum.
+        case valid(size: Int)
+        /// The header is plausible but the record runs past the buffer.
+        case cut(size: Int)
+        case invalid(String)
+    }
+
+    /// Checks the framing and checksum of the record at `position` (not its payload's structure).
+    static func check(_ bytes: UnsafeRawBufferPointer, at position: Int) -> Check {
+        let available = bytes.count - position
+        if available < LogFormat.recordHeaderSize { return .cut(size: LogFormat.recordHeaderSize) }
+        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
+        guard length >= LogFormat.minPayload, length <= LogFormat.maxPayload else {
+            return .invalid("record length \(length) out of bounds")
+        }
+        let type = bytes[position + 8]
+        guard type == LogFormat.transactionType else { return .invalid("unknown record type \(type)") }
+        let size = LogFormat.recordHeaderSize + length
+        if available < size { return .cut(size: size) }
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
+        let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[(position + 8)..<(position + size)]))
+        guard stored == actual else { return .invalid("checksum mismatch") }
+        return .valid(size: size)
+    }
+
+    /// The verdict for damage at `position`: corruption when a valid record starts anywhere after
+    /// it, a torn tail otherwise.
+    private static func damaged(
+        _ bytes: UnsafeRawBufferPointer, _ base: UInt64, _ position: Int, _ last: UInt64, _ reason: String
+    ) -> LogParse {
+        let offset = base + UInt64(position)
+        var probe = position + 1
+        while probe + LogFormat.recordHeaderSize + LogFormat.minPayload <= bytes.count {
+            if case .valid(let size) = check(bytes, at: probe),
+                let record = LogFormat.decodePayload(
+                    UnsafeRawBufferPointer(rebasing: bytes[(probe + LogFormat.recordHeaderSize)..<(probe + size)])),
+                record.sequence > last
+            {
+                return LogParse(
+                    validEnd: offset, lastSequence: last,
+                    end: .corrupt(offset: offset, reason: "\(reason); a valid record follows at offset \(base + UInt64(probe))"),
+                    needsMore: false)
+            }
+            probe += 1
+        }
+        return LogParse(validEnd: offset, lastSequence: last, end: .torn(offset: offset), needsMore: false)
+    }
+}
+
+extension LogReader {
+    /// Bytes read from the file at a time; a record larger than this widens the window.
+    static let window = 4 << 20
+
+    /// Reads and parses the records of the segment open at `fd`, from `offset` up to `limit`,
+    /// a window at a time, so memory stays bounded by the largest record, not the log.
+    static func read(
+        _ files: any FileLayer, fd: Int32, path: String, from offset: UInt64, limit: UInt64,
+        after sequence: UInt64, visit: (LogRecord, UInt64) -> Void
+    ) throws(LogbookError) -> LogParse {
+        var position = offset
+        var last = sequence
+        var window = Self.window
+        while position < limit {
+            let want = Int(min(UInt64(window), limit - position))
+            let bytes = try io(path) { () throws(SystemError) in
+                try files.readUpTo(fd, count: want, at: position, path: path)
+            }
+            let reachesEnd = bytes.count < want || position + UInt64(bytes.count) >= limit
+            let parsed = bytes.withUnsafeBytes { raw in
+                parse(raw, base: position, after: last, isFileEnd: reachesEnd, visit: visit)
+            }
+            if parsed.needsMore {
+                if parsed.validEnd == position { window *= 2 }  // one record larger than the window
+                position = parsed.validEnd
+                last = parsed.lastSequence
+                continue
+            }
+            if parsed.end != .clean && !reachesEnd {
+                // Damage inside the window: judge torn or corrupt against everything after it.
+                let rest = try io(path) { () throws(SystemError) in
+                    try files.readUpTo(fd, count: Int(limit - parsed.validEnd), at: parsed.validEnd, path: path)
+                }
+                return rest.withUnsafeBytes { raw in
+                    parse(raw, base: parsed.validEnd, after: parsed.lastSequence, isFileEnd: true, visit: visit)
+                }
+            }
+            if parsed.end != .clean || reachesEnd { return parsed }
+            position = parsed.validEnd
+            last = parsed.lastSequence
+        }
+        return LogParse(validEnd: position, lastSequence: last, end: .clean, needsMore: false)
+    }
+}

@@ -1,0 +1,49 @@
+/// When a commit returns, and what survives a crash. See Docs/Durability.md.
+///
+/// | mode | commit returns after | kill -9 | power loss |
+/// | --- | --- | --- | --- |
+/// | `relaxed` | write(2) of the log record, never a log sync | all commits survive | a prefix survives |
+/// | `normal` | fdatasync of the log | all | all acknowledged |
+/// | `paranoid` | fsync of the log; every new file's directory synced; everything re-verified | all | all acknowledged |
+public enum Durability: String, Sendable, CaseIterable {
+    case relaxed, normal, paranoid
+}
+
+/// How a store is opened.
+public struct StoreOptions: Sendable {
+    /// Durability of every commit through this handle. Default `.normal`.
+    public var durability: Durability
+    /// Seconds to wait for another process's writer lock before failing with `lockTimeout`. Default 10.
+    public var lockTimeout: Double
+    /// Create the directory and its files when missing. Default true.
+    public var createIfMissing: Bool
+    /// How many times `write { }` re-runs its closure after a conflict before throwing it. Default 32.
+    public var maxConflictRetries: Int
+    /// The program named in lock holder diagnostics. Default: this process's executable name.
+    public var programName: String
+
+    /// The file layer every system call goes through; tests replace it to count or inject faults.
+    @_spi(Testing) public var fileLayer: any FileLayer
+
+    public init(
+        durability: Durability = .normal, lockTimeout: Double = 10, createIfMissing: Bool = true,
+        maxConflictRetries: Int = 32, programName: String? = nil
+    ) {
+        self.durability = durability
+        self.lockTimeout = lockTimeout
+        self.createIfMissing = createIfMissing
+        self.maxConflictRetries = maxConflictRetries
+        self.programName = programName ?? System.programName
+        self.fileLayer = PosixFileLayer()
+    }
+}
+
+/// Size limits, enforced on every write (`invalidArgument` beyond them).
+public enum Limits {
+    /// Largest key: 4 KiB. Keys must not be empty.
+    public static let maxKeySize = 4096
+    /// Largest value: 16 MiB. Empty values are allowed.
+    public static let maxValueSize = 16 << 20
+    /// Largest transaction (its log record's payload): 64 MiB.
+    public static let maxTransactionSize = 64 << 20
+}

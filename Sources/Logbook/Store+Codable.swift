@@ -1,0 +1,32 @@
+// Codable conveniences: values as JSON. FoundationEssentials only (no ICU load).
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+extension Store {
+    /// Stores `value` as JSON under `key`.
+    public func put<T: Encodable>(_ key: String, encoding value: T) throws {
+        try put(Array(key.utf8), Array(try JSONEncoder().encode(value)))
+    }
+
+    /// The JSON value under `key` decoded as `T`, or nil when absent.
+    /// - Throws: `DecodingError` when the stored bytes are not a `T`.
+    public func get<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
+        guard let bytes = try get(Array(key.utf8)) else { return nil }
+        return try JSONDecoder().decode(T.self, from: Data(bytes))
+    }
+}
+
+extension WriteTransaction {
+    public func put<T: Encodable>(_ key: String, encoding value: T) throws {
+        try put(Array(key.utf8), Array(try JSONEncoder().encode(value)))
+    }
+
+    public func get<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
+        guard let bytes = try get(Array(key.utf8)) else { return nil }
+        return try JSONDecoder().decode(T.self, from: Data(bytes))
+    }
+}

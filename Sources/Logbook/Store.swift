@@ -1,0 +1,205 @@
+/// A Logbook store: an ordered map of byte keys to byte values in a directory, shared safely by
+/// any number of threads and processes.
+///
+///     let store = try Store(path: "/tmp/agents")
+///     try store.put("task/1", "open")
+///     let value = try store.get("task/1")          // Array("open".utf8)
+///     try store.write { tx in
+///         let n = Int(tx.string("counter") ?? "0")!
+///         try tx.put("counter", String(n + 1))
+///     }
+///
+/// Every commit is one checksummed record appended to the write-ahead log under a
+/// cross-process lock; reads come from an in-memory ordered map kept current with other
+/// processes' commits. See Docs/Format.md and Docs/Durability.md.
+public final class Store: Sendable {
+    /// The store directory.
+    public let path: String
+    /// The options the store was opened with.
+    public let options: StoreOptions
+
+    let files: any FileLayer
+    let processLock: ProcessLock
+    let logPath: String
+    let logFD: Int32
+    let segment: UInt64 = 1
+    let state: Locked<StoreState>
+    /// Serializes this handle's commits (taken before the cross-process lock, never after).
+    let writer = Locked<Void>(())
+
+    /// Opens (and by default creates) the store in directory `path`.
+    ///
+    /// Replays the log: a torn tail left by a crash is ignored (the next writer truncates it);
+    /// damage followed by valid records fails with `corrupted`, naming the file and offset.
+    /// - Throws: `LogbookError` — `invalidArgument` if `path` is not a directory, `notFound` if it
+    ///   is missing and `createIfMissing` is false, `corrupted`, `io`, `lockTimeout` (creating the log).
+    public init(path: String, options: StoreOptions = StoreOptions()) throws {
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        self.path = trimmed
+        self.options = options
+        files = options.fileLayer
+        logPath = trimmed + "/" + LogFormat.segmentName(1)
+        let opened = try Self.openFiles(directory: trimmed, logPath: logPath, options: options)
+        processLock = opened.lock
+        logFD = opened.fd
+        state = Locked(opened.state)
+    }
+
+    deinit { close() }
+
+    /// Closes the handle. Later calls fail with `closed`. Idempotent.
+    public func close() {
+        writer.withLock { _ in
+            state.withLock { s in
+                if case .closed = s.lifecycle { return }
+                s.lifecycle = .closed
+                s.map = KeyMap()
+                files.close(logFD)
+                processLock.close()
+            }
+        }
+    }
+
+    // MARK: reads
+
+    /// The value of `key`, or nil when absent. Sees every commit acknowledged before the call, in
+    /// any process. No system call unless another process committed since the last operation.
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        try state.withLock { (s) throws(LogbookError) in
+            try refresh(&s)
+            return s.map.get(key)?.value
+        }
+    }
+
+    /// The pairs the scan selects, in key order (or reverse), from one consistent state.
+    public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] {
+        let snapshot = try snapshotMap().map
+        return Self.scan(snapshot, options)
+    }
+
+    /// Runs `body` on a consistent, read-only view of the store: every read inside sees the same
+    /// committed state. Takes no lock while `body` runs.
+    public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        let (map, sequence) = try snapshotMap()
+        return try body(ReadTransaction(map: map, sequence: sequence))
+    }
+
+    // MARK: writes
+
+    /// Sets `key` to `value` in a transaction of its own.
+    /// Durability: returns after write(2) (`relaxed`), fdatasync (`normal`) or fsync (`paranoid`).
+    /// - Throws: `invalidArgument` (sizes, see `Limits`), `lockTimeout`, `io`, `storeFailed`, `closed`.
+    public func put(_ key: [UInt8], _ value: [UInt8]) throws {
+        try Self.check(key: key, value: value)
+        let mutation = Mutation.put(key: key, value: value)
+        try commit { (_) throws(LogbookError) in ([mutation], ()) }
+    }
+
+    /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing.
+    @discardableResult
+    public func delete(_ key: [UInt8]) throws -> Bool {
+        try Self.check(key: key)
+        return try commit { (map) throws(LogbookError) in
+            map.get(key) == nil ? ([], false) : ([.delete(key: key)], true)
+        }
+    }
+
+    /// Sets `key` to `new` (nil deletes it) only if its current value is `expected` (nil: absent).
+    /// Returns false, writing nothing, when the current value differs.
+    public func compareAndSwap(_ key: [UInt8], expected: [UInt8]?, new: [UInt8]?) throws -> Bool {
+        try Self.check(key: key, value: new)
+        return try commit { (map) throws(LogbookError) in
+            guard map.get(key)?.value == expected else { return ([], false) }
+            if let new { return ([.put(key: key, value: new)], true) }
+            return (expected == nil ? [] : [.delete(key: key)], true)
+        }
+    }
+
+    /// Runs `body` as a serializable transaction and commits its writes atomically.
+    ///
+    /// Reads see one consistent snapshot plus the transaction's own writes. At commit, under the
+    /// writer lock, every key read and every range scanned is checked against the latest state; if
+    /// any changed, `body` runs again (up to `options.maxConflictRetries` times), then `conflict`
+    /// is thrown. Throwing from `body` rolls back. `body` may run more than once: keep side
+    /// effects out of it.
+    public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            let (map, sequence) = try snapshotMap()
+            let tx = WriteTransaction(map: map, sequence: sequence)
+            let result = try body(tx)
+            tx.isFinished = true
+            if tx.writes.isEmpty { return result }
+            let mutations = tx.mutations()
+            let committed = try commit { (current) throws(LogbookError) in
+                // A failed validation writes nothing and reports false: run the closure again.
+                tx.isValid(against: current) ? (mutations, true) : ([], false)
+            }
+            if committed { return result }
+            attempt += 1
+            if attempt > options.maxConflictRetries {
+                throw LogbookError(.conflict, "transaction conflict: still conflicting after \(attempt) attempts")
+            }
+            if attempt > 2 { System.sleep(nanoseconds: UInt64.random(in: 0...UInt64(min(attempt, 10)) * 50_000)) }
+        }
+    }
+
+    // MARK: internals shared by the extensions
+
+    static func check(key: [UInt8], value: [UInt8]? = nil) throws(LogbookError) {
+        guard !key.isEmpty else { throw LogbookError.invalid("key is empty") }
+        guard key.count <= Limits.maxKeySize else {
+            throw LogbookError.invalid("key is \(key.count) bytes; the limit is \(Limits.maxKeySize)")
+        }
+        if let value, value.count > Limits.maxValueSize {
+            throw LogbookError.invalid("value is \(value.count) bytes; the limit is \(Limits.maxValueSize)")
+        }
+    }
+
+    /// A consistent copy of the map (O(1)) and the sequence it reflects.
+    func snapshotMap() throws(LogbookError) -> (map: KeyMap, sequence: UInt64) {
+        try state.withLock { (s) throws(LogbookError) in
+            try refresh(&s)
+            return (s.map, s.lastSequence)
+        }
+    }
+
+    static func scan(_ map: KeyMap, _ options: ScanOptions) -> [KeyValue] {
+        let bounds = options.bounds
+        guard !bounds.empty else { return [] }
+        var result: [KeyValue] = []
+        let limit = options.limit ?? Int.max
+        map.forEach(from: bounds.lower, to: bounds.upper, reverse: options.reverse) { entry in
+            result.append(KeyValue(key: entry.key, value: entry.value))
+            return result.count < limit
+        }
+        return result
+    }
+}
+
+/// The lifecycle of a handle.
+enum Lifecycle {
+    case open
+    case closed
+    /// A sync or log write failed: writes are refused from then on (fail-stop).
+    case failed(LogbookError)
+}
+
+/// Everything mutable in a `Store`, guarded by one lock.
+struct StoreState {
+    var lifecycle: Lifecycle = .open
+    var map = KeyMap()
+    /// Log offset just past the last applied record.
+    var appliedEnd: UInt64
+    /// Sequence number of the last applied record.
+    var lastSequence: UInt64 = 0
+    /// The shared commit counter when this handle last looked at the log.
+    var seenCounter: UInt64 = 0
+    /// Log size at the last read; larger than `appliedEnd` when a torn tail follows.
+    var fileEnd: UInt64
+    /// Commits made through this handle.
+    var commits: UInt64 = 0
+    /// Log syncs made through this handle.
+    var syncs: UInt64 = 0
+}

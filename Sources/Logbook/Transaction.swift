@@ -1,0 +1,149 @@
+/// A consistent, read-only view of a store, given to `Store.read { }`.
+public final class ReadTransaction {
+    let map: KeyMap
+    /// Sequence number of the last commit this view includes.
+    public let sequence: UInt64
+
+    init(map: KeyMap, sequence: UInt64) {
+        self.map = map
+        self.sequence = sequence
+    }
+
+    /// The value of `key` in this view, or nil.
+    public func get(_ key: [UInt8]) -> [UInt8]? { map.get(key)?.value }
+
+    /// The pairs the scan selects in this view.
+    public func scan(_ options: ScanOptions = .all) -> [KeyValue] { Store.scan(map, options) }
+
+    /// Number of live keys in this view.
+    public var count: Int { map.count }
+}
+
+/// The transaction given to `Store.write { }`: reads from one snapshot plus its own writes,
+/// buffers writes until the closure returns, and records what it read so the commit can check
+/// that nothing it depended on changed (serializable, phantom-safe for scanned ranges).
+public final class WriteTransaction {
+    let map: KeyMap
+    let sequence: UInt64
+    /// Pending writes: a value to put, or nil to delete.
+    var writes: [[UInt8]: [UInt8]?] = [:]
+    /// Keys read from the snapshot, and whether each was present.
+    private var reads: [[UInt8]: Bool] = [:]
+    /// Ranges scanned in the snapshot, `lower <= key < upper`.
+    private var ranges: [(lower: [UInt8]?, upper: [UInt8]?)] = []
+    var isFinished = false
+
+    init(map: KeyMap, sequence: UInt64) {
+        self.map = map
+        self.sequence = sequence
+    }
+
+    /// The value of `key` as this transaction sees it (its own writes first).
+    public func get(_ key: [UInt8]) throws -> [UInt8]? {
+        try checkActive()
+        if let pending = writes[key] { return pending }
+        let value = map.get(key)?.value
+        reads[key] = value != nil
+        return value
+    }
+
+    /// Sets `key` to `value` when the transaction commits.
+    public func put(_ key: [UInt8], _ value: [UInt8]) throws {
+        try checkActive()
+        try Store.check(key: key, value: value)
+        writes[key] = .some(value)
+    }
+
+    /// Deletes `key` when the transaction commits.
+    public func delete(_ key: [UInt8]) throws {
+        try checkActive()
+        try Store.check(key: key)
+        writes[key] = .some(nil)
+    }
+
+    /// The pairs the scan selects, merging this transaction's own writes over the snapshot.
+    public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] {
+        try checkActive()
+        let bounds = options.bounds
+        guard !bounds.empty else { return [] }
+        let limit = options.limit ?? Int.max
+        let reverse = options.reverse
+        func inRange(_ key: [UInt8]) -> Bool {
+            (bounds.lower.map { compareBytes(key, $0) >= 0 } ?? true)
+                && (bounds.upper.map { compareBytes(key, $0) < 0 } ?? true)
+        }
+        func before(_ a: [UInt8], _ b: [UInt8]) -> Bool { reverse ? compareBytes(a, b) > 0 : compareBytes(a, b) < 0 }
+        var own = writes.filter { inRange($0.key) }.map { (key: $0.key, value: $0.value) }
+        own.sort { before($0.key, $1.key) }
+        var next = 0
+        var result: [KeyValue] = []
+        func emit(_ key: [UInt8], _ value: [UInt8]?) {
+            if let value { result.append(KeyValue(key: key, value: value)) }
+        }
+        map.forEach(from: bounds.lower, to: bounds.upper, reverse: reverse) { entry in
+            while next < own.count, result.count < limit, before(own[next].key, entry.key) {
+                emit(own[next].key, own[next].value)
+                next += 1
+            }
+            guard result.count < limit else { return false }
+            if next < own.count, own[next].key == entry.key {
+                emit(own[next].key, own[next].value)
+                next += 1
+            } else {
+                emit(entry.key, entry.value)
+            }
+            return result.count < limit
+        }
+        while next < own.count, result.count < limit {
+            emit(own[next].key, own[next].value)
+            next += 1
+        }
+        // The part of the range this scan depended on: all of it, or up to the last key returned.
+        if result.count >= limit, let last = result.last?.key {
+            if reverse { ranges.append((last, bounds.upper)) } else { ranges.append((bounds.lower, last + [0])) }
+        } else {
+            ranges.append((bounds.lower, bounds.upper))
+        }
+        return result
+    }
+
+    private func checkActive() throws(LogbookError) {
+        if isFinished { throw LogbookError(.invalidArgument, "transaction used after its closure returned") }
+    }
+
+    /// The buffered writes as mutations, in key order.
+    func mutations() -> [Mutation] {
+        writes.sorted { compareBytes($0.key, $1.key) < 0 }.map { key, value in
+            value.map { .put(key: key, value: $0) } ?? .delete(key: key)
+        }
+    }
+
+    /// Whether everything this transaction read is unchanged in `current` (the latest state).
+    func isValid(against current: KeyMap) -> Bool {
+        for (key, wasPresent) in reads {
+            let now = current.get(key)
+            if wasPresent {
+                guard let now, now.sequence <= sequence else { return false }
+            } else if now != nil {
+                return false
+            }
+        }
+        for range in ranges {
+            // Unchanged iff no key in the range was written after the snapshot and none vanished.
+            var before = 0
+            map.forEach(from: range.lower, to: range.upper, reverse: false) { _ in
+                before += 1
+                return true
+            }
+            var after = 0
+            var changed = false
+            current.forEach(from: range.lower, to: range.upper, reverse: false) { entry in
+                after += 1
+                changed = entry.sequence > sequence
+                return !changed
+            }
+            if changed || before != after { return false }
+        }
+        return true
+    }
+}
