@@ -17,7 +17,7 @@ public struct StoreOptions: Sendable {
     public var lockTimeout: Double
     /// Create the directory and its files when missing. Default true.
     public var createIfMissing: Bool
-    /// How many times `write { }` re-runs its closure after a conflict before throwing it. Default 32.
+    /// How many times `write { }` re-runs its closure after a conflict before throwing it. Default 64.
     public var maxConflictRetries: Int
     /// The program named in lock holder diagnostics. Default: this process's executable name.
     public var programName: String
@@ -27,7 +27,7 @@ public struct StoreOptions: Sendable {
 
     public init(
         durability: Durability = .normal, lockTimeout: Double = 10, createIfMissing: Bool = true,
-        maxConflictRetries: Int = 32, programName: String? = nil
+        maxConflictRetries: Int = 64, programName: String? = nil
     ) {
         self.durability = durability
         self.lockTimeout = lockTimeout

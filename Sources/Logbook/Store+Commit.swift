@@ -1,60 +1,157 @@
-// The commit protocol. Lock order: this handle's writer mutex, then the cross-process LOCK,
-// then (briefly) the state mutex. See Docs/Concurrency.md.
+// The commit protocol, with group commit. Lock order: the leader mutex (`writer`), then the
+// cross-process LOCK, then (briefly) the state mutex. See Docs/Concurrency.md.
+
+/// One commit waiting in this handle's group-commit queue.
+final class CommitRequest: @unchecked Sendable {
+    /// Computes the mutations from the latest state (validation); run once, by the leader, while
+    /// the requesting thread waits.
+    let prepare: (KeyMap) throws(LogbookError) -> [Mutation]
+    /// Written by the leader while it commits the batch; read by the requester once `decided`.
+    var outcome: Result<Void, LogbookError>?
+    /// Set under the queue's mutex when `outcome` is final.
+    var decided = false
+
+    init(_ prepare: @escaping (KeyMap) throws(LogbookError) -> [Mutation]) { self.prepare = prepare }
+}
+
+/// The requests waiting to be committed, and whether a leader is committing a batch now.
+struct CommitQueue {
+    var waiting: [CommitRequest] = []
+    var leaderActive = false
+}
 
 extension Store {
     /// Commits the mutations `prepare` computes from the latest state, as one log record.
     ///
-    /// Under the cross-process lock: catch up on records other processes appended (truncating a
-    /// torn tail a crashed writer left), run `prepare` (validation), append one record with one
-    /// write, sync per the durability mode, apply it, publish it, release.
+    /// Concurrent callers in one handle are batched (group commit): one of them, the leader,
+    /// takes the cross-process lock, catches up on records other processes appended (truncating
+    /// a torn tail a crashed writer left), runs every waiting request's `prepare` in turn (each
+    /// sees the writes of those before it), appends all their records with one write, syncs once
+    /// per the durability mode, applies and publishes them, and releases the lock. Each caller
+    /// gets its own result; a failed write or sync fails the whole batch.
     /// `prepare` returns no mutations to write nothing.
     func commit<R>(_ prepare: (KeyMap) throws(LogbookError) -> (mutations: [Mutation], result: R))
         throws(LogbookError) -> R
     {
-        try writer.withLock { (_) throws(LogbookError) -> R in
+        var result: R? = nil
+        let outcome = withoutActuallyEscaping(prepare) { prepare in
+            let request = CommitRequest { (map) throws(LogbookError) in
+                let (mutations, value) = try prepare(map)
+                result = value
+                return mutations
+            }
+            return submit(request)
+        }
+        try outcome.get()
+        return result!
+    }
+
+    /// Queues `request` and returns once it is decided, leading batches while no one else is.
+    private func submit(_ request: CommitRequest) -> Result<Void, LogbookError> {
+        enum Turn {
+            case decided
+            case lead([CommitRequest])
+        }
+        commitQueue.withLock { $0.waiting.append(request) }
+        // Either a leader decides this request, or this thread becomes the leader while it is
+        // still waiting (a leader takes every waiting request, so it is then in the batch).
+        let turn = commitQueue.wait { (queue) -> Turn? in
+            if request.decided { return .decided }
+            guard !queue.leaderActive else { return nil }
+            queue.leaderActive = true
+            defer { queue.waiting = [] }
+            return .lead(queue.waiting)
+        }
+        if case .lead(let batch) = turn {
+            writer.withLock { _ in runBatch(batch) }
+            commitQueue.updateAndBroadcast { queue in
+                queue.leaderActive = false
+                for member in batch { member.decided = true }
+            }
+        }
+        return request.outcome!
+    }
+
+    /// Commits a batch of requests as the leader; decides every one of them.
+    private func runBatch(_ batch: [CommitRequest]) {
+        do throws(LogbookError) {
             try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             defer { processLock.release() }
-
-            let (start, applied, record, result) = try state.withLock {
-                (s) throws(LogbookError) -> (UInt64, LogRecord, [UInt8]?, R) in
-                try Self.checkWritable(s, path: path)
-                try catchUpUnderLock(&s)
-                let (mutations, result) = try prepare(s.map)
-                let applied = LogRecord(sequence: s.lastSequence + 1, mutations: mutations)
-                guard !mutations.isEmpty else { return (0, applied, nil, result) }
-                let bytes = LogFormat.encode(applied)
-                guard bytes.count - LogFormat.recordHeaderSize <= LogFormat.maxPayload else {
-                    throw LogbookError.invalid(
-                        "transaction is \(bytes.count) bytes; the limit is \(Limits.maxTransactionSize)")
-                }
-                return (s.appliedEnd, applied, bytes, result)
-            }
-            guard let record else { return result }
-            let end = start + UInt64(record.count)
-
-            processLock.beginAppend(end: end)
-            do throws(SystemError) {
-                try files.writeAll(logFD, record, at: start, path: logPath)
-            } catch {
-                try failedAppend(error, start: start)
-            }
-            if options.durability != .relaxed {
-                do throws(SystemError) { try files.sync(logFD, dataOnly: options.durability == .normal) } catch {
-                    try failedSync(error, start: start)
-                }
-            }
-            state.withLock { s in
-                s.map.apply(applied)
-                s.appliedEnd = end
-                s.fileEnd = end
-                s.lastSequence = applied.sequence
-                s.commits += 1
-                if options.durability != .relaxed { s.syncs += 1 }
-                s.seenCounter = processLock.publish(segment: segment, end: end)
-            }
-            return result
+            try appendBatch(batch)
+        } catch {
+            for request in batch where request.outcome == nil { request.outcome = .failure(error) }
         }
+    }
+
+    /// Under the writer lock: validate, append, sync, apply, publish.
+    private func appendBatch(_ batch: [CommitRequest]) throws(LogbookError) {
+        let (start, records, bytes, working) = try state.withLock {
+            (s) throws(LogbookError) -> (UInt64, [(CommitRequest, LogRecord)], [UInt8], KeyMap?) in
+            try Self.checkWritable(s, path: path)
+            try catchUpUnderLock(&s)
+            var bytes: [UInt8] = []
+            var records: [(CommitRequest, LogRecord)] = []
+            var sequence = s.lastSequence
+            // Later requests of the batch must see earlier ones' writes: a working copy of the map
+            // (O(1) until written), made only when a second request follows.
+            var working: KeyMap? = nil
+            for (index, request) in batch.enumerated() {
+                let mutations: [Mutation]
+                do throws(LogbookError) { mutations = try request.prepare(working ?? s.map) } catch {
+                    request.outcome = .failure(error)
+                    continue
+                }
+                guard !mutations.isEmpty else {
+                    request.outcome = .success(())
+                    continue
+                }
+                let record = LogRecord(sequence: sequence + 1, mutations: mutations)
+                let recordStart = bytes.count
+                LogFormat.appendRecord(record, to: &bytes)
+                guard bytes.count - recordStart - LogFormat.recordHeaderSize <= LogFormat.maxPayload else {
+                    bytes.removeSubrange(recordStart...)
+                    request.outcome = .failure(
+                        .invalid("transaction is \(bytes.count) bytes; the limit is \(Limits.maxTransactionSize)"))
+                    continue
+                }
+                sequence += 1
+                records.append((request, record))
+                if index < batch.count - 1 || working != nil {
+                    if working == nil { working = s.map }
+                    working!.apply(record)
+                }
+            }
+            return (s.appliedEnd, records, bytes, working)
+        }
+        guard !records.isEmpty else { return }
+        let end = start + UInt64(bytes.count)
+
+        processLock.beginAppend(end: end)
+        do throws(SystemError) {
+            try files.writeAll(logFD, bytes, at: start, path: logPath)
+        } catch {
+            try failedAppend(error, start: start)
+        }
+        if options.durability != .relaxed {
+            do throws(SystemError) { try files.sync(logFD, dataOnly: options.durability == .normal) } catch {
+                try failedSync(error, start: start)
+            }
+        }
+        state.withLock { s in
+            if let working {
+                s.map = working
+            } else {
+                for (_, record) in records { s.map.apply(record) }
+            }
+            s.appliedEnd = end
+            s.fileEnd = end
+            s.lastSequence = records[records.count - 1].1.sequence
+            s.commits += UInt64(records.count)
+            if options.durability != .relaxed { s.syncs += 1 }
+            s.seenCounter = processLock.publish(segment: segment, end: end)
+        }
+        for (request, _) in records { request.outcome = .success(()) }
     }
 
     static func checkWritable(_ s: StoreState, path: String) throws(LogbookError) {

@@ -24,8 +24,11 @@ public final class Store: Sendable {
     let logFD: Int32
     let segment: UInt64 = 1
     let state: Locked<StoreState>
-    /// Serializes this handle's commits (taken before the cross-process lock, never after).
+    /// Held by the group-commit leader while it commits a batch (taken before the cross-process
+    /// lock, never after); `close()` takes it to wait for an in-flight batch.
     let writer = Locked<Void>(())
+    /// Commits waiting for the next batch.
+    let commitQueue = LockedCondition(CommitQueue())
 
     /// Opens (and by default creates) the store in directory `path`.
     ///
@@ -141,7 +144,10 @@ public final class Store: Sendable {
             if attempt > options.maxConflictRetries {
                 throw LogbookError(.conflict, "transaction conflict: still conflicting after \(attempt) attempts")
             }
-            if attempt > 2 { System.sleep(nanoseconds: UInt64.random(in: 0...UInt64(min(attempt, 10)) * 50_000)) }
+            // Exponential back-off with full jitter, so that contending writers spread out
+            // instead of colliding again in the next batch: up to 20 µs × 2^attempt, capped at 5 ms.
+            let ceiling = UInt64(20_000) << UInt64(min(attempt, 8))
+            System.sleep(nanoseconds: UInt64.random(in: 0...ceiling))
         }
     }
 
