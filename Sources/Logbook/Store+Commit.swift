@@ -4,14 +4,15 @@
 /// One commit waiting in this handle's group-commit queue.
 final class CommitRequest: @unchecked Sendable {
     /// Computes the mutations from the latest state (validation); run once, by the leader, while
-    /// the requesting thread waits.
-    let prepare: (KeyMap) throws(LogbookError) -> [Mutation]
+    /// the requesting thread waits. The leader drops it before deciding the request: it borrows
+    /// the requester's non-escaping closure, which must not outlive the wait.
+    var prepare: ((View) throws(LogbookError) -> [Mutation])?
     /// Written by the leader while it commits the batch; read by the requester once `decided`.
     var outcome: Result<Void, LogbookError>?
     /// Set under the queue's mutex when `outcome` is final.
     var decided = false
 
-    init(_ prepare: @escaping (KeyMap) throws(LogbookError) -> [Mutation]) { self.prepare = prepare }
+    init(_ prepare: @escaping (View) throws(LogbookError) -> [Mutation]) { self.prepare = prepare }
 }
 
 /// The requests waiting to be committed, and whether a leader is committing a batch now.
@@ -30,19 +31,20 @@ extension Store {
     /// per the durability mode, applies and publishes them, and releases the lock. Each caller
     /// gets its own result; a failed write or sync fails the whole batch.
     /// `prepare` returns no mutations to write nothing.
-    func commit<R>(_ prepare: (KeyMap) throws(LogbookError) -> (mutations: [Mutation], result: R))
+    func commit<R>(_ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R))
         throws(LogbookError) -> R
     {
         var result: R? = nil
         let outcome = withoutActuallyEscaping(prepare) { prepare in
-            let request = CommitRequest { (map) throws(LogbookError) in
-                let (mutations, value) = try prepare(map)
+            let request = CommitRequest { (view) throws(LogbookError) in
+                let (mutations, value) = try prepare(view)
                 result = value
                 return mutations
             }
             return submit(request)
         }
         try outcome.get()
+        compactIfDue()
         return result!
     }
 
@@ -64,6 +66,7 @@ extension Store {
         }
         if case .lead(let batch) = turn {
             writer.withLock { _ in runBatch(batch) }
+            for member in batch { member.prepare = nil }
             commitQueue.updateAndBroadcast { queue in
                 queue.leaderActive = false
                 for member in batch { member.decided = true }
@@ -85,9 +88,9 @@ extension Store {
     }
 
     /// Under the writer lock: validate, append, sync, apply, publish.
-    private func appendBatch(_ batch: [CommitRequest]) throws(LogbookError) {
-        let (start, records, bytes, working) = try state.withLock {
-            (s) throws(LogbookError) -> (UInt64, [(CommitRequest, LogRecord)], [UInt8], KeyMap?) in
+    func appendBatch(_ batch: [CommitRequest]) throws(LogbookError) {
+        let (log, start, records, bytes, working) = try state.withLock {
+            (s) throws(LogbookError) -> (ActiveLog, UInt64, [(CommitRequest, LogRecord)], [UInt8], View?) in
             try Self.checkWritable(s, path: path)
             try catchUpUnderLock(&s)
             var bytes: [UInt8] = []
@@ -95,10 +98,10 @@ extension Store {
             var sequence = s.lastSequence
             // Later requests of the batch must see earlier ones' writes: a working copy of the map
             // (O(1) until written), made only when a second request follows.
-            var working: KeyMap? = nil
+            var working: View? = nil
             for (index, request) in batch.enumerated() {
                 let mutations: [Mutation]
-                do throws(LogbookError) { mutations = try request.prepare(working ?? s.map) } catch {
+                do throws(LogbookError) { mutations = try request.prepare!(working ?? s.view) } catch {
                     request.outcome = .failure(error)
                     continue
                 }
@@ -118,38 +121,38 @@ extension Store {
                 sequence += 1
                 records.append((request, record))
                 if index < batch.count - 1 || working != nil {
-                    if working == nil { working = s.map }
+                    if working == nil { working = s.view }
                     working!.apply(record)
                 }
             }
-            return (s.appliedEnd, records, bytes, working)
+            return (s.log!, s.appliedEnd, records, bytes, working)
         }
         guard !records.isEmpty else { return }
         let end = start + UInt64(bytes.count)
 
         processLock.beginAppend(end: end)
         do throws(SystemError) {
-            try files.writeAll(logFD, bytes, at: start, path: logPath)
+            try files.writeAll(log.fd, bytes, at: start, path: log.path)
         } catch {
-            try failedAppend(error, start: start)
+            try failedAppend(error, log: log, start: start)
         }
         if options.durability != .relaxed {
-            do throws(SystemError) { try files.sync(logFD, dataOnly: options.durability == .normal) } catch {
-                try failedSync(error, start: start)
+            do throws(SystemError) { try files.sync(log.fd, dataOnly: options.durability == .normal) } catch {
+                try failedSync(error, log: log, start: start)
             }
         }
         state.withLock { s in
             if let working {
-                s.map = working
+                s.view = working
             } else {
-                for (_, record) in records { s.map.apply(record) }
+                for (_, record) in records { s.view.apply(record) }
             }
             s.appliedEnd = end
             s.fileEnd = end
             s.lastSequence = records[records.count - 1].1.sequence
             s.commits += UInt64(records.count)
             if options.durability != .relaxed { s.syncs += 1 }
-            s.seenCounter = processLock.publish(segment: segment, end: end)
+            s.seenCounter = processLock.publish(segment: log.number, end: end)
         }
         for (request, _) in records { request.outcome = .success(()) }
     }
@@ -166,56 +169,63 @@ extension Store {
         }
     }
 
-    /// Under the writer lock: makes the map reflect every record in the log. Fast path (no
-    /// syscall) when the shared page shows no append since ours and no writer died mid-append.
-    private func catchUpUnderLock(_ s: inout StoreState) throws(LogbookError) {
+    /// Under the writer lock: makes the state reflect every record in the log and the current
+    /// MANIFEST. Fast path (no system call) when the shared page shows no append since ours, no
+    /// writer that died mid-append, and no MANIFEST change.
+    func catchUpUnderLock(_ s: inout StoreState) throws(LogbookError) {
         let published = processLock.publishedEnd
         if processLock.pendingEnd == published && published == s.appliedEnd && s.fileEnd == s.appliedEnd
-            && processLock.segment == segment
+            && processLock.segment == s.log?.number && processLock.manifestGeneration == s.seenGeneration
         {
             return
         }
-        let size = try io(logPath) { () throws(SystemError) in try files.size(logFD) }
+        // Slow path: the files are the truth. A compaction may have replaced the MANIFEST.
+        let manifest = try Self.readManifest(context)
+        if manifest != s.manifest { try Self.load(&s, context) }
+        guard let log = s.log else { throw LogbookError(.closed, "the store at \(path) is closed") }
+        let size = try io(log.path) { () throws(SystemError) in try files.size(log.fd) }
         guard size >= s.appliedEnd else {
             throw LogbookError.corrupted(
-                "log is \(size) bytes, shorter than the \(s.appliedEnd) bytes already read", path: logPath, offset: size)
+                "log is \(size) bytes, shorter than the \(s.appliedEnd) bytes already read", path: log.path, offset: size)
         }
-        try Self.catchUp(&s, files: files, fd: logFD, logPath: logPath, limit: size)
+        try Self.catchUp(&s, files: files, limit: size)
         if s.appliedEnd < size {
             // A torn tail: the remains of a writer that died mid-append. Cut it off.
-            try io(logPath) { () throws(SystemError) in try files.truncate(logFD, to: s.appliedEnd) }
+            try io(log.path) { () throws(SystemError) in try files.truncate(log.fd, to: s.appliedEnd) }
         }
         s.fileEnd = s.appliedEnd
-        s.seenCounter = processLock.publish(segment: segment, end: s.appliedEnd)
+        processLock.announce(generation: s.manifest.generation)
+        s.seenGeneration = s.manifest.generation
+        s.seenCounter = processLock.publish(segment: log.number, end: s.appliedEnd)
     }
 
     /// A failed append: cut the partial record off. ENOSPC with a clean cut leaves the handle
     /// usable; anything else makes it fail-stop.
-    private func failedAppend(_ error: SystemError, start: UInt64) throws(LogbookError) -> Never {
-        let cut = (try? files.truncate(logFD, to: start)) != nil
-        let cause = LogbookError(error, path: logPath)
+    private func failedAppend(_ error: SystemError, log: ActiveLog, start: UInt64) throws(LogbookError) -> Never {
+        let cut = (try? files.truncate(log.fd, to: start)) != nil
+        let cause = LogbookError(error, path: log.path)
         if cut && error.errno == SystemError.enospc {
             processLock.beginAppend(end: start)
             throw LogbookError(
-                .io, "commit failed, nothing written: \(cause.message); free space and retry", path: logPath,
+                .io, "commit failed, nothing written: \(cause.message); free space and retry", path: log.path,
                 errno: error.errno)
         }
         state.withLock { s in s.lifecycle = .failed(cause) }
         throw LogbookError(
             .storeFailed, "commit failed: \(cause.message); this handle now refuses writes, reopen the store",
-            path: logPath, errno: error.errno)
+            path: log.path, errno: error.errno)
     }
 
     /// A failed sync: the record's durability is unknown and Linux may have dropped the dirty
     /// pages, so never retry. Remove the record from the visible log and fail-stop.
-    private func failedSync(_ error: SystemError, start: UInt64) throws(LogbookError) -> Never {
-        _ = try? files.truncate(logFD, to: start)
+    private func failedSync(_ error: SystemError, log: ActiveLog, start: UInt64) throws(LogbookError) -> Never {
+        _ = try? files.truncate(log.fd, to: start)
         processLock.beginAppend(end: start)
-        let cause = LogbookError(error, path: logPath)
+        let cause = LogbookError(error, path: log.path)
         state.withLock { s in s.lifecycle = .failed(cause) }
         throw LogbookError(
             .storeFailed,
             "commit not acknowledged: \(cause.message); this handle now refuses writes, reopen the store",
-            path: logPath, errno: error.errno)
+            path: log.path, errno: error.errno)
     }
 }
