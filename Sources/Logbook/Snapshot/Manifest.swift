@@ -49,6 +49,7 @@
     /// Decodes a MANIFEST; nil when it is not exactly a valid version-1 manifest.
     public static func decode(_ bytes: [UInt8]) -> Manifest? {
         guard bytes.count == size, bytes[0..<8].elementsEqual(magic), bytes.loadLittleEndian(UInt32.self, at: 8) == 1,
+            bytes.loadLittleEndian(UInt32.self, at: 12) == 0, bytes.loadLittleEndian(UInt32.self, at: 60) == 0,
             bytes.loadLittleEndian(UInt32.self, at: 56) == CRC32C.checksum(bytes[0..<56])
         else { return nil }
         let m = Manifest(

@@ -62,8 +62,9 @@
     /// The snapshot number in a data file header, or nil when invalid.
     public static func parseDataHeader(_ bytes: [UInt8]) -> UInt64? {
         guard bytes.count >= dataHeaderSize, bytes[0..<8].elementsEqual(dataMagic),
-            bytes.loadLittleEndian(UInt32.self, at: 8) == 1,
-            bytes.loadLittleEndian(UInt32.self, at: 24) == CRC32C.checksum(bytes[0..<24])
+            bytes.loadLittleEndian(UInt32.self, at: 8) == 1, bytes.loadLittleEndian(UInt32.self, at: 12) == 0,
+            bytes.loadLittleEndian(UInt32.self, at: 24) == CRC32C.checksum(bytes[0..<24]),
+            bytes.loadLittleEndian(UInt32.self, at: 28) == 0
         else { return nil }
         return bytes.loadLittleEndian(UInt64.self, at: 16)
     }
@@ -137,7 +138,7 @@
     /// Decodes an index file; a reason when it is invalid. Never traps, whatever the bytes.
     public static func decodeIndex(_ bytes: [UInt8]) -> Result<Index, IndexError> {
         guard bytes.count >= indexHeaderSize, bytes[0..<8].elementsEqual(indexMagic),
-            bytes.loadLittleEndian(UInt32.self, at: 8) == 1
+            bytes.loadLittleEndian(UInt32.self, at: 8) == 1, bytes.loadLittleEndian(UInt32.self, at: 12) == 0
         else { return .failure(IndexError(offset: 0, reason: "invalid index header")) }
         guard bytes.loadLittleEndian(UInt32.self, at: 52) == CRC32C.checksum(bytes[0..<52]) else {
             return .failure(IndexError(offset: 0, reason: "index header checksum mismatch"))
