@@ -33,21 +33,16 @@ final class SnapshotReader: @unchecked Sendable {
         let dataPath = dataPath
         fd = try io(dataPath) { () throws(SystemError) in try files.open(dataPath, .readOnly) }
         cache = Locked(LRUCache(capacity: cacheBytes))
-        let header: [UInt8]
-        let size: UInt64
-        do throws(SystemError) {
-            header = try files.readUpTo(fd, count: SnapshotFormat.dataHeaderSize, at: 0, path: dataPath)
-            size = try files.size(fd)
-        } catch {
-            files.close(fd)
-            throw LogbookError(error, path: dataPath)
+        // Every stored property is set: from here on a throw runs deinit, which closes `fd`.
+        let (fd, files) = (fd, files)
+        let header = try io(dataPath) { () throws(SystemError) in
+            try files.readUpTo(fd, count: SnapshotFormat.dataHeaderSize, at: 0, path: dataPath)
         }
+        let size = try io(dataPath) { () throws(SystemError) in try files.size(fd) }
         guard SnapshotFormat.parseDataHeader(header) == number else {
-            files.close(fd)
             throw LogbookError.corrupted("invalid snapshot header", path: dataPath, offset: 0)
         }
         guard size == index.dataSize else {
-            files.close(fd)
             throw LogbookError.corrupted(
                 "snapshot is \(size) bytes where its index says \(index.dataSize)", path: dataPath,
                 offset: min(size, index.dataSize))
