@@ -27,6 +27,11 @@ extension Store {
         case .regular, .other:
             throw LogbookError.invalid("store path \(directory) exists and is not a directory")
         }
+        if !options.createIfMissing && files.kind(directory + "/" + Manifest.fileName) == nil
+            && files.kind(directory + "/" + LogFormat.segmentName(1)) == nil
+        {
+            throw LogbookError(.notFound, "no store at \(directory) (the directory holds no Logbook files)", path: directory)
+        }
 
         let lock = try ProcessLock(directory: directory, files: files)
         do throws(LogbookError) {
@@ -96,9 +101,13 @@ extension Store {
 
     /// The MANIFEST on disk; `.initial` when there is none.
     static func readManifest(_ context: Context) throws(LogbookError) -> Manifest {
-        let path = context.manifestPath
+        try readManifest(directory: context.directory, files: context.files)
+    }
+
+    static func readManifest(directory: String, files: any FileLayer) throws(LogbookError) -> Manifest {
+        let path = directory + "/" + Manifest.fileName
         let bytes: [UInt8]
-        do throws(SystemError) { bytes = try context.files.readFile(path) } catch where error.errno == SystemError.enoent {
+        do throws(SystemError) { bytes = try files.readFile(path) } catch where error.errno == SystemError.enoent {
             return .initial
         } catch { throw LogbookError(error, path: path) }
         guard let manifest = Manifest.decode(bytes) else {

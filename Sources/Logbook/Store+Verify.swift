@@ -58,10 +58,26 @@ extension Store {
     /// - Throws: `corrupted` naming the file and offset of the first damage; `io`; `closed`.
     public func verify() throws -> VerifyReport {
         try state.withLock { (s) throws(LogbookError) in try refresh(&s) }
+        return try Self.verify(path: path, options: options)
+    }
+
+    /// Checks the store in directory `path` from its files alone, without opening it (no lock
+    /// taken, no log replayed, nothing written): works on a store too damaged to open, and
+    /// says how much of it is intact.
+    /// - Throws: `corrupted` naming the file and offset of the first damage; `notFound`; `io`.
+    public static func verify(path: String, options: StoreOptions = StoreOptions()) throws -> VerifyReport {
+        let files = options.fileLayer
+        switch files.kind(path) {
+        case .directory: break
+        case nil: throw LogbookError(.notFound, "no store at \(path)", path: path)
+        case .regular, .other: throw LogbookError.invalid("store path \(path) exists and is not a directory")
+        }
         var attempt = 0
         while true {
             let result: Result<VerifyReport, LogbookError>
-            do throws(LogbookError) { result = .success(try verifyOnce()) } catch { result = .failure(error) }
+            do throws(LogbookError) { result = .success(try verifyFiles(directory: path, files: files)) } catch {
+                result = .failure(error)
+            }
             switch result {
             case .success(let report):
                 return report
@@ -73,12 +89,11 @@ extension Store {
         }
     }
 
-    private func verifyOnce() throws(LogbookError) -> VerifyReport {
-        let context = context
-        let manifest = try Self.readManifest(context)
+    private static func verifyFiles(directory path: String, files: any FileLayer) throws(LogbookError) -> VerifyReport {
+        let manifest = try readManifest(directory: path, files: files)
         var report = VerifyReport(files: [], records: 0, blocks: 0, snapshotKeys: 0, bytes: 0, tornTail: nil)
         if manifest != .initial {
-            report.files.append(context.manifestPath)
+            report.files.append(path + "/" + Manifest.fileName)
             report.bytes += UInt64(Manifest.size)
         }
         var sequence = manifest.snapshotSequence
@@ -98,7 +113,7 @@ extension Store {
             report.bytes += reader.index.dataSize
         }
         for number in manifest.firstLog...manifest.lastLog {
-            let logPath = context.logPath(number)
+            let logPath = path + "/" + LogFormat.segmentName(number)
             let fd = try io(logPath) { () throws(SystemError) in try files.open(logPath, .readOnly) }
             defer { files.close(fd) }
             let size = try io(logPath) { () throws(SystemError) in try files.size(fd) }

@@ -95,19 +95,23 @@ public final class Store: Sendable {
         try commit { (_) throws(LogbookError) in ([mutation], ()) }
     }
 
-    /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing.
+    /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing and takes
+    /// no lock (it is absent as of the call).
     @discardableResult
     public func delete(_ key: [UInt8]) throws -> Bool {
         try Self.check(key: key)
+        guard try get(key) != nil else { return false }
         return try commit { (view) throws(LogbookError) in
             try view.get(key) == nil ? ([], false) : ([.delete(key: key)], true)
         }
     }
 
     /// Sets `key` to `new` (nil deletes it) only if its current value is `expected` (nil: absent).
-    /// Returns false, writing nothing, when the current value differs.
+    /// Returns false, writing nothing, when the current value differs (decided without the
+    /// writer lock when it already differs as of the call; under it otherwise).
     public func compareAndSwap(_ key: [UInt8], expected: [UInt8]?, new: [UInt8]?) throws -> Bool {
         try Self.check(key: key, value: new)
+        guard try get(key) == expected else { return false }
         return try commit { (view) throws(LogbookError) in
             guard try view.get(key)?.value == expected else { return ([], false) }
             if let new { return ([.put(key: key, value: new)], true) }

@@ -13,13 +13,13 @@ import Testing
             fourRecords(f)
             let text = f.run("verify")
             #expect(text.status == 0)
-            #expect(text.out == "ok: 4 records, 160 bytes checked in \(f.log)\n")
+            #expect(text.out == "ok: 4 log records, 0 snapshot blocks (0 keys), 160 bytes checked in \(f.log)\n")
             #expect(text.stderr == [])
             let json = f.json("verify")
             #expect(json.status == 0)
             #expect(
                 json.out
-                    == "{\"ok\":true,\"files\":[\"\(f.log)\"],\"records\":4,\"bytes\":160,\"torn_tail\":null}\n"
+                    == "{\"ok\":true,\"files\":[\"\(f.log)\"],\"records\":4,\"blocks\":0,\"snapshot_keys\":0,\"bytes\":160,\"torn_tail\":null}\n"
             )
         }
     }
@@ -65,18 +65,18 @@ import Testing
             #expect(verify.status == 0)
             #expect(
                 verify.out
-                    == "ok: 3 records, 128 bytes checked in \(f.log)\n"
+                    == "ok: 3 log records, 0 snapshot blocks (0 keys), 128 bytes checked in \(f.log)\n"
                     + "torn tail: 22 bytes at offset 128 (left by a crash; readers ignore it, the next write cuts it off)\n"
             )
             #expect(
                 f.json("verify").out
-                    == "{\"ok\":true,\"files\":[\"\(f.log)\"],\"records\":3,\"bytes\":128,\"torn_tail\":{\"offset\":128,\"length\":22}}\n"
+                    == "{\"ok\":true,\"files\":[\"\(f.log)\"],\"records\":3,\"blocks\":0,\"snapshot_keys\":0,\"bytes\":128,\"torn_tail\":{\"offset\":128,\"length\":22}}\n"
             )
             #expect(f.run("get", "k4").status == 1)
             #expect(f.run("get", "k3").stdout == "v3".bytes)
             // The next write cuts the tail off.
             #expect(f.run("put", "k5", "v5").status == 0)
-            #expect(f.run("verify").out == "ok: 4 records, 160 bytes checked in \(f.log)\n")
+            #expect(f.run("verify").out == "ok: 4 log records, 0 snapshot blocks (0 keys), 160 bytes checked in \(f.log)\n")
             #expect(f.run("scan", "--keys-only").out == "k1\nk2\nk3\nk5\n")
         }
     }

@@ -97,7 +97,7 @@ final class ProcessLock: @unchecked Sendable {
             return
         }
         var backoff: UInt64 = 20_000  // ns
-        let deadline = System.monotonicNanoseconds() + UInt64(max(0, timeout) * 1e9)
+        let deadline = System.monotonicNanoseconds() + Self.nanoseconds(timeout)
         while true {
             let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.writerByte) }
             if got {
@@ -110,7 +110,7 @@ final class ProcessLock: @unchecked Sendable {
                 let who = holder().map { "held by \($0.summary)" } ?? "held by another process"
                 throw LogbookError(
                     .lockTimeout,
-                    "writer lock on \(path) \(who); gave up after \(timeout) s (raise --lock-timeout, or see `logbook lock`)",
+                    "writer lock on \(path) \(who); gave up after \(timeout) s (raise the lock time-out, or stop that process)",
                     path: path)
             }
             let jittered = UInt64(Double(backoff) * Double.random(in: 0.5...1.5))
@@ -122,7 +122,7 @@ final class ProcessLock: @unchecked Sendable {
     /// Takes the compaction lock: waits up to `timeout` seconds, or returns false at once when
     /// `timeout` is nil and another process is compacting.
     func acquireCompaction(timeout: Double?) throws(LogbookError) -> Bool {
-        let deadline = System.monotonicNanoseconds() + UInt64(max(0, timeout ?? 0) * 1e9)
+        let deadline = System.monotonicNanoseconds() + Self.nanoseconds(timeout ?? 0)
         var backoff: UInt64 = 1_000_000
         while true {
             let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.compactionByte) }
@@ -144,6 +144,12 @@ final class ProcessLock: @unchecked Sendable {
     /// Whether another open file description holds the compaction lock now.
     func isCompactionHeldElsewhere() throws(LogbookError) -> Bool {
         try io(path) { () throws(SystemError) in try files.isLocked(fd, byte: Self.compactionByte) }
+    }
+
+    /// A time-out in seconds as nanoseconds, clamped to [0, 10^9 s] (NaN counts as 0).
+    static func nanoseconds(_ seconds: Double) -> UInt64 {
+        guard seconds > 0 else { return 0 }
+        return UInt64(min(seconds, 1e9) * 1e9)
     }
 
     /// Releases the writer lock.

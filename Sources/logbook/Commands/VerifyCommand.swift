@@ -9,22 +9,16 @@ enum VerifyCommand: Command {
     static let summary = "check every checksum; exit 5 naming file and offset on damage"
     static let positionals = 0...0
 
-    private static let hint = "; run `logbook verify` for details"
-
     static func run(_ invocation: Invocation, _ output: Output) throws {
-        let opened: Store?
+        // From the files alone: a store too damaged to open is still checked, and nothing is
+        // written. A directory that is missing or holds no Logbook files is "no store".
+        let report: VerifyReport
         do {
-            opened = try invocation.openExistingStore()
-        } catch var error as LogbookError where error.code == .corrupted {
-            // Damage found while replaying the log on open: that is this command's verdict.
-            if error.message.hasSuffix(hint) { error.message.removeLast(hint.count) }
-            throw error
-        }
-        guard let store = opened else {
+            report = try Store.verify(path: invocation.storePath)
+        } catch let error as LogbookError where error.code == .notFound {
             throw CLIError.notFound("no store at \(invocation.storePath)")
         }
-        defer { store.close() }
-        let report = try store.verify()
+        if report.files.isEmpty { throw CLIError.notFound("no store at \(invocation.storePath)") }
         if invocation.json {
             var line = JSONLine()
             line.raw("{")
@@ -34,6 +28,8 @@ enum VerifyCommand: Command {
             for file in report.files { line.element(string: file) }
             line.raw("]")
             line.field("records", number: report.records)
+            line.field("blocks", number: report.blocks)
+            line.field("snapshot_keys", number: Int(report.snapshotKeys))
             line.field("bytes", number: Int(report.bytes))
             if let torn = report.tornTail {
                 line.key("torn_tail")
@@ -49,7 +45,9 @@ enum VerifyCommand: Command {
             try output.write(line.bytes)
         } else {
             let files = report.files.joined(separator: ", ")
-            try output.write("ok: \(report.records) records, \(report.bytes) bytes checked in \(files)\n")
+            try output.write(
+                "ok: \(report.records) log records, \(report.blocks) snapshot blocks (\(report.snapshotKeys) keys), "
+                    + "\(report.bytes) bytes checked in \(files)\n")
             if let torn = report.tornTail {
                 try output.write(
                     "torn tail: \(torn.length) bytes at offset \(torn.offset) (left by a crash; "
