@@ -29,11 +29,12 @@ extension Store {
     /// leftovers are removed by the next open or compaction. In `paranoid` mode the new snapshot
     /// is read back and verified before it is installed.
     /// - Throws: `lockTimeout`, `io`, `corrupted`, `storeFailed`, `closed`.
+    /// - Parameter progress: called now and then during the merge with the fraction done (0...1).
     @discardableResult
-    public func compact() throws -> CompactionReport {
+    public func compact(progress: ((Double) -> Void)? = nil) throws -> CompactionReport {
         _ = try processLock.acquireCompaction(timeout: options.lockTimeout)
         defer { processLock.releaseCompaction() }
-        return try compactHoldingLock()
+        return try compactHoldingLock(progress: progress)
     }
 
     /// Compacts when the log has outgrown the threshold and nobody else is compacting.
@@ -46,12 +47,12 @@ extension Store {
         }
         guard due, (try? processLock.acquireCompaction(timeout: nil)) == true else { return }
         defer { processLock.releaseCompaction() }
-        do throws(LogbookError) { _ = try compactHoldingLock() } catch {
+        do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
             state.withLock { s in s.lastCompactionError = error }
         }
     }
 
-    private func compactHoldingLock() throws(LogbookError) -> CompactionReport {
+    private func compactHoldingLock(progress: ((Double) -> Void)?) throws(LogbookError) -> CompactionReport {
         let started = System.monotonicNanoseconds()
         let context = context
         if let current = try? Self.readManifest(context) { Self.removeLeftovers(context, manifest: current) }
@@ -87,9 +88,11 @@ extension Store {
         // 2. Merge, with no lock but the compaction lock: the frozen view into a new snapshot.
         let number = sealed.snapshot + 1
         var writer = try SnapshotWriter(files: files, directory: path, number: number, sync: true)
+        let estimate = max(1, Double(frozen.memtable.count) + Double(frozen.snapshot?.index.keyCount ?? 0))
         do throws(LogbookError) {
             try frozen.forEach(from: nil, to: nil, reverse: false) { (entry) throws(LogbookError) in
                 try writer.add(entry.key, entry.value, sequence: entry.sequence)
+                if let progress, writer.keyCount % 16384 == 0 { progress(min(1, Double(writer.keyCount) / estimate)) }
                 return true
             }
             let index = try writer.finish()

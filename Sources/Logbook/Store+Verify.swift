@@ -22,6 +22,16 @@ public struct VerifyReport: Sendable, Equatable {
     }
 }
 
+/// The state of a store's locks, from `Store.lockStatus()`.
+public struct LockStatus: Sendable, Equatable {
+    /// The LOCK file.
+    public var path: String
+    public var writerHeld: Bool
+    /// The writer lock's holder as recorded when it took the lock (nil when free or not recorded).
+    public var writerHolder: HolderInfo?
+    public var compactionHeld: Bool
+}
+
 /// Figures about a store, from `Store.stats()`.
 public struct StoreStats: Sendable, Equatable {
     public var path: String
@@ -163,6 +173,18 @@ extension Store {
                 commits: s.commits, syncs: s.syncs, cacheBytes: cache.bytes, cacheHits: cache.hits,
                 cacheMisses: cache.misses, cacheEvictions: cache.evictions, lastCompaction: s.lastCompaction,
                 lastCompactionError: s.lastCompactionError?.message)
+        }
+    }
+
+    /// Whether the writer and compaction locks are held by another process (or handle) now, and
+    /// who holds the writer lock, as recorded on the shared page.
+    public func lockStatus() throws -> LockStatus {
+        try state.withLock { (s) throws(LogbookError) -> LockStatus in
+            if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
+            let writerHeld = try processLock.isHeldElsewhere()
+            return LockStatus(
+                path: processLock.path, writerHeld: writerHeld, writerHolder: writerHeld ? processLock.holder() : nil,
+                compactionHeld: try processLock.isCompactionHeldElsewhere())
         }
     }
 

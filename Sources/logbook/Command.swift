@@ -27,5 +27,6 @@ extension Command {
 /// Every command, in the order the usage text lists them.
 let allCommands: [any Command.Type] = [
     PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self, BatchCommand.self,
-    IncrCommand.self, CasCommand.self, VerifyCommand.self,
+    IncrCommand.self, CasCommand.self, VerifyCommand.self, StatsCommand.self, CompactCommand.self,
+    LockCommand.self,
 ]

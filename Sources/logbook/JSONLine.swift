@@ -28,6 +28,14 @@ struct JSONLine {
         bytes.append(contentsOf: String(value).utf8)
     }
 
+    /// `"name":D` with `value` rounded to `digits` decimals.
+    mutating func field(_ name: String, decimal value: Double, digits: Int = 6) {
+        key(name)
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        bytes.append(contentsOf: String((value * scale).rounded() / scale).utf8)
+    }
+
     /// `"name":true` or `false`.
     mutating func field(_ name: String, bool value: Bool) {
         key(name)

@@ -11,6 +11,15 @@
 
 /// Standard input, output and error, the environment, and the process's arguments as bytes.
 enum Terminal {
+    /// Whether standard error is a terminal (progress is shown only then).
+    static var standardErrorIsTerminal: Bool { isatty(2) == 1 }
+
+    /// Rewrites the progress line on standard error; nil clears it.
+    static func progress(_ text: String?) {
+        let line = "\r\u{1B}[K" + (text ?? "")
+        _ = line.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+    }
+
     /// The command-line arguments after the program name, as their exact bytes (no UTF-8 repair).
     static func arguments() -> [[UInt8]] {
         (1..<Int(CommandLine.argc)).map { i in
