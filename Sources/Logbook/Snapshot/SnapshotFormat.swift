@@ -69,7 +69,10 @@
         return bytes.loadLittleEndian(UInt64.self, at: 16)
     }
 
-    static func appendEntry(_ key: [UInt8], _ value: [UInt8], _ sequence: UInt64, to out: inout [UInt8]) {
+    /// Appends one block entry (key length, value length, sequence, key, value) to `out`.
+    @_spi(Testing) public static func appendEntry(
+        _ key: [UInt8], _ value: [UInt8], _ sequence: UInt64, to out: inout [UInt8]
+    ) {
         out.appendLittleEndian(UInt16(key.count))
         out.appendLittleEndian(UInt32(value.count))
         out.appendLittleEndian(sequence)
@@ -96,6 +99,13 @@
         if entries.isEmpty { return nil }
         if let expectedCount, expectedCount != entries.count { return nil }
         return entries
+    }
+
+    /// `decodeBlock` for tests and fuzzers: the entries as (key, value, sequence); nil when malformed.
+    @_spi(Testing) public static func decodeBlockEntries(
+        _ payload: UnsafeRawBufferPointer, expectedCount: Int? = nil
+    ) -> [(key: [UInt8], value: [UInt8], sequence: UInt64)]? {
+        decodeBlock(payload, expectedCount: expectedCount)?.map { ($0.key, $0.value, $0.sequence) }
     }
 
     /// One block's entry in the index.
