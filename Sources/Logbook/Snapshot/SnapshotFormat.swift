@@ -114,6 +114,13 @@
         public var length: UInt32
         public var count: UInt32
         public var lastKey: [UInt8]
+
+        public init(offset: UInt64, length: UInt32, count: UInt32, lastKey: [UInt8]) {
+            self.offset = offset
+            self.length = length
+            self.count = count
+            self.lastKey = lastKey
+        }
     }
 
     /// A decoded index.
@@ -122,6 +129,13 @@
         public var keyCount: UInt64
         public var dataSize: UInt64
         public var blocks: [BlockHandle]
+
+        public init(number: UInt64, keyCount: UInt64, dataSize: UInt64, blocks: [BlockHandle]) {
+            self.number = number
+            self.keyCount = keyCount
+            self.dataSize = dataSize
+            self.blocks = blocks
+        }
     }
 
     public static func encodeIndex(_ index: Index) -> [UInt8] {
