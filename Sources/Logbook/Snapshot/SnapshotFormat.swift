@@ -186,7 +186,8 @@
             for _ in 0..<blockCount {
                 guard let offset = reader.read(UInt64.self), let length = reader.read(UInt32.self),
                     let count = reader.read(UInt32.self), let keyLength = reader.read(UInt16.self),
-                    keyLength >= 1, let lastKey = reader.bytes(Int(keyLength)),
+                    keyLength >= 1, Int(keyLength) <= Limits.maxKeySize,
+                    let lastKey = reader.bytes(Int(keyLength)),
                     offset == expectedOffset, length >= 1, Int(length) <= maxBlock, count >= 1
                 else { return false }
                 if let last = blocks.last?.lastKey, compareBytes(last, lastKey) >= 0 { return false }
