@@ -95,6 +95,65 @@ struct TornTailTests {
         #expect(try store.string("after") == "1")
     }
 
+    /// A log of five records (header omitted) whose third and fifth hold `embeddingValue`, and
+    /// where each record starts.
+    static func embeddingLog() -> (bytes: [UInt8], starts: [Int]) {
+        var bytes: [UInt8] = []
+        var starts: [Int] = []
+        for sequence in UInt64(1)...5 {
+            starts.append(bytes.count)
+            let value = sequence == 3 || sequence == 5 ? embeddingValue : Array("value \(sequence)".utf8)
+            LogFormat.appendRecord(
+                LogRecord(sequence: sequence, mutations: [.put(key: Array("k\(sequence)".utf8), value: value)]),
+                to: &bytes)
+        }
+        return (bytes, starts)
+    }
+
+    static func parse(_ bytes: [UInt8]) -> LogParse {
+        bytes.withUnsafeBytes { LogReader.parse($0, base: 0, after: 0, isFileEnd: true) { _, _ in } }
+    }
+
+    @Test("a log cut anywhere inside a last record that embeds a record is a torn tail")
+    func cutInsideEmbeddingRecord() {
+        let (bytes, starts) = Self.embeddingLog()
+        for cut in starts[4]..<bytes.count {
+            let parsed = Self.parse(Array(bytes[..<cut]))
+            #expect(parsed.end == (cut == starts[4] ? .clean : .torn(offset: UInt64(starts[4]))), "cut at \(cut)")
+            #expect(parsed.validEnd == UInt64(starts[4]) && parsed.lastSequence == 4, "cut at \(cut)")
+        }
+    }
+
+    @Test("a flipped bit before the last record is corruption, never a torn tail; none returns bad data")
+    func flippedBitBeforeLastRecord() {
+        // The guard on the embedding rule: a damaged length (or anything else) in a record that
+        // valid records follow must still be reported, wherever the bit is.
+        let (bytes, starts) = Self.embeddingLog()
+        for bit in 0..<(bytes.count * 8) {
+            var damaged = bytes
+            damaged[bit / 8] ^= 1 << (bit % 8)
+            let record = starts.lastIndex { $0 <= bit / 8 }!
+            let parsed = Self.parse(damaged)
+            if record < 4 {
+                guard case .corrupt(let offset, _) = parsed.end else {
+                    Issue.record("bit \(bit) (record \(record + 1)): \(parsed.end)")
+                    continue
+                }
+                #expect(offset == UInt64(starts[record]), "bit \(bit)")
+            } else {
+                // Damage in the last record: a torn tail, or corruption when its header is too
+                // damaged to say where it ends (its embedded record then looks like a follower).
+                switch parsed.end {
+                case .torn(let offset), .corrupt(let offset, _):
+                    #expect(offset == UInt64(starts[4]), "bit \(bit) (last record)")
+                case .clean:
+                    Issue.record("bit \(bit) (last record): clean")
+                }
+            }
+            #expect(parsed.validEnd == UInt64(starts[record]), "bit \(bit)")
+        }
+    }
+
     @Test("SIGKILL from outside during a large append leaves a torn tail that the next writer cuts")
     func externalKillDuringLargeAppend() throws {
         // A kill lands inside the write(2) of a 2 MiB record about a third of the time here; the
