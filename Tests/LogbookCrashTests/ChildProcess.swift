@@ -166,7 +166,8 @@ final class ChildProcess {
             throw ChildError("\(self) wrote no `\(expected)` line within \(timeout) s; stderr: \(stderrText)")
         }
         guard line == expected else {
-            throw ChildError("\(self) wrote `\(line)` where `\(expected)` was expected; stderr: \(stderrText)")
+            throw ChildError(
+                "\(self) wrote `\(line)` where `\(expected)` was expected; stderr: \(stderrText)")
         }
     }
 

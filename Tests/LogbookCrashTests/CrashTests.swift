@@ -26,8 +26,9 @@ struct CrashTests {
         var tornTails = 0
         for iteration in 1...Self.kills {
             let child = try ChildProcess(["commit-loop", directory.store, durability.rawValue, String(next)])
-            // Most kills land while commits run; every fifth lands early, during start-up or open.
-            let early = iteration % 5 == 0
+            // Most kills land while commits run; every fifth (the first included, when the store
+            // is created) lands early, during start-up or open.
+            let early = iteration % 5 == 1
             if early {
                 child.collect(for: Double.random(in: 0...0.010, using: &random))
             } else {
@@ -37,26 +38,59 @@ struct CrashTests {
             child.kill(SIGKILL)
             let termination = child.wait()
             let context = "\(durability) iteration \(iteration), \(seed)"
-            #expect(termination == .signaled(SIGKILL), "\(context): \(child) \(termination); \(child.stderrText)")
+            #expect(
+                termination == .signaled(SIGKILL), "\(context): \(child) \(termination); \(child.stderrText)")
             guard termination == .signaled(SIGKILL) else { return }
 
             let reported = child.lines.filter { $0 != "ready" }
             let acknowledged = reported.compactMap { Int($0) }
             #expect(
-                acknowledged == Array(next..<(next + acknowledged.count)) && acknowledged.count == reported.count,
+                acknowledged == Array(next..<(next + acknowledged.count))
+                    && acknowledged.count == reported.count,
                 "\(context): the child reported \(reported.prefix(5))... starting at \(next)")
 
-            let outcome = try Self.check(directory.store, durability: durability, acknowledged: acknowledged, context: context)
+            let outcome = try Self.check(
+                directory.store, durability: durability, acknowledged: acknowledged, context: context)
             guard let highest = outcome.highest else { return }
-            #expect(highest >= next - 1, "\(context): commits up to \(next - 1) were present before this run, now \(highest)")
+            #expect(
+                highest >= next - 1,
+                "\(context): commits up to \(next - 1) were present before this run, now \(highest)")
             acknowledgedTotal += acknowledged.count
             if outcome.tornTail { tornTails += 1 }
             next = highest + 1
         }
         // The run must have done real work: acknowledged commits on disk after the kills.
-        #expect(acknowledgedTotal > 0, "\(durability): no commit was acknowledged in \(Self.kills) runs, \(seed)")
-        print("crash \(durability): \(Self.kills) kills, \(acknowledgedTotal) commits acknowledged, \(next - 1) on disk, "
-            + "\(tornTails) torn tails seen, \(seed)")
+        #expect(
+            acknowledgedTotal > 0, "\(durability): no commit was acknowledged in \(Self.kills) runs, \(seed)")
+        print(
+            "crash \(durability): \(Self.kills) kills, \(acknowledgedTotal) commits acknowledged, \(next - 1) on disk, "
+                + "\(tornTails) torn tails seen, \(seed)")
+    }
+
+    @Test("a child killed while it creates the store leaves a store that opens")
+    func killedWhileCreating() throws {
+        var random = SeededGenerator.fromEnvironment()
+        var outcomes: [String: Int] = [:]
+        for attempt in 1...15 {
+            let directory = try TemporaryDirectory()
+            let child = try ChildProcess(["commit-loop", directory.store, "normal", "1"])
+            child.collect(for: Double.random(in: 0...0.008, using: &random))
+            child.kill(SIGKILL)
+            let termination = child.wait()
+            #expect(termination == .signaled(SIGKILL), "\(child) \(termination): \(child.stderrText)")
+            let state =
+                TemporaryDirectory.size(of: directory.log) != nil
+                ? "log"
+                : TemporaryDirectory.size(of: directory.log + ".tmp") != nil
+                    ? "temporary log only"
+                    : TemporaryDirectory.size(of: directory.store) != nil ? "no log" : "no directory"
+            outcomes[state, default: 0] += 1
+            let acknowledged = child.lines.compactMap { Int($0) }
+            let context = "attempt \(attempt) (\(state)), seed \(random.seed)"
+            _ = try Self.check(
+                directory.store, durability: .normal, acknowledged: acknowledged, context: context)
+        }
+        print("killed while creating: \(outcomes.sorted { $0.key < $1.key }), seed \(random.seed)")
     }
 
     /// Opens the store in this process and checks it against what the child acknowledged.
@@ -107,7 +141,9 @@ struct CrashTests {
             problems.append("verify counted \(report.records) records for \(highest) transactions")
         }
         let sequence = try store.stats().lastSequence
-        if sequence != UInt64(highest) { problems.append("last sequence \(sequence) for \(highest) transactions") }
+        if sequence != UInt64(highest) {
+            problems.append("last sequence \(sequence) for \(highest) transactions")
+        }
         #expect(problems.isEmpty, "\(context): \(problems.joined(separator: "; "))")
         return (problems.isEmpty ? highest : nil, report.tornTail != nil)
     }

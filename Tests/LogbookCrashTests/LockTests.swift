@@ -20,7 +20,9 @@ struct LockTests {
         // The put returned after it got the lock, so after the holder said it was releasing it:
         // that line is in the pipe now.
         holder.readAvailable()
-        #expect(holder.lines.contains("releasing"), "put returned while \(holder) still held the lock: \(holder.lines)")
+        #expect(
+            holder.lines.contains("releasing"),
+            "put returned while \(holder) still held the lock: \(holder.lines)")
         #expect(try store.string("k") == "v")
         let termination = holder.wait()
         #expect(termination == .exited(0), "\(holder) \(termination): \(holder.stderrText)")

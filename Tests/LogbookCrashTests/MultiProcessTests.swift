@@ -15,7 +15,9 @@ struct MultiProcessTests {
     func concurrentIncrements(processes: Int) throws {
         let directory = try TemporaryDirectory()
         let each = 50
-        let children = try (0..<processes).map { _ in try ChildProcess(["incr", directory.store, String(each)]) }
+        let children = try (0..<processes).map { _ in
+            try ChildProcess(["incr", directory.store, String(each)])
+        }
         for child in children {
             let termination = child.wait(timeout: 120)
             #expect(termination == .exited(0), "\(child) \(termination): \(child.stderrText)")
@@ -68,14 +70,17 @@ extension MultiProcessTests {
             acknowledged += survivor.lines.compactMap { Int($0) }
         }
         for victim in victims { acknowledged += victim.lines.compactMap { Int($0) } }
-        print("kills among writers: victims acknowledged \(victims.map { $0.lines.count }) increments; survivors "
-            + "had acknowledged \(survivorsAtEnd) when the last victim died, seed \(random.seed)")
+        print(
+            "kills among writers: victims acknowledged \(victims.map { $0.lines.count }) increments; survivors "
+                + "had acknowledged \(survivorsAtEnd) when the last victim died, seed \(random.seed)")
 
         let store = try Store(path: directory.store)
         let counter = try #require(try store.string("counter").flatMap { Int($0) })
         // Every acknowledged increment produced its own value (no lost update), and each is in
         // the store; a killed writer may have committed one increment it never reported.
-        #expect(Set(acknowledged).count == acknowledged.count, "two commits reported the same value, seed \(random.seed)")
+        #expect(
+            Set(acknowledged).count == acknowledged.count,
+            "two commits reported the same value, seed \(random.seed)")
         #expect(acknowledged.allSatisfy { 1...counter ~= $0 }, "counter \(counter), seed \(random.seed)")
         #expect(
             counter - acknowledged.count >= 0 && counter - acknowledged.count <= victims.count,

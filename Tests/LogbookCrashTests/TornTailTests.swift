@@ -16,7 +16,8 @@ struct TornTailTests {
         LogRecord(
             sequence: 4,
             mutations: (1...3).map { k in
-                .put(key: Array("victim/\(k)".utf8), value: Array(String(repeating: "v", count: 100 * k).utf8))
+                .put(
+                    key: Array("victim/\(k)".utf8), value: Array(String(repeating: "v", count: 100 * k).utf8))
             }))
 
     /// Cut points: inside the length, inside the checksum, just the header, the type byte, mid
@@ -68,7 +69,8 @@ struct TornTailTests {
     /// The helper's `embeddingValue`: a value holding the bytes of a valid record (sequence 5).
     static let embeddingValue =
         Array("embedded:".utf8)
-        + LogFormat.encode(LogRecord(sequence: 5, mutations: [.put(key: Array("ghost".utf8), value: Array("boo".utf8))]))
+        + LogFormat.encode(
+            LogRecord(sequence: 5, mutations: [.put(key: Array("ghost".utf8), value: Array("boo".utf8))]))
         + Array("!".utf8)
 
     @Test("a torn record whose value holds the bytes of a valid record is still a torn tail")
@@ -78,7 +80,8 @@ struct TornTailTests {
         for k in 1...3 { try store.put("before/\(k)", "\(k)") }
         let intactEnd = try #require(TemporaryDirectory.size(of: directory.log))
         let victim = LogFormat.encode(
-            LogRecord(sequence: 4, mutations: [.put(key: Array("victim/1".utf8), value: Self.embeddingValue)]))
+            LogRecord(sequence: 4, mutations: [.put(key: Array("victim/1".utf8), value: Self.embeddingValue)])
+        )
 
         // The kill cuts the record one byte short: the embedded record is whole on disk.
         let child = try ChildProcess(["die-mid-append-embedding", directory.store, String(victim.count - 1)])
@@ -104,7 +107,8 @@ struct TornTailTests {
             starts.append(bytes.count)
             let value = sequence == 3 || sequence == 5 ? embeddingValue : Array("value \(sequence)".utf8)
             LogFormat.appendRecord(
-                LogRecord(sequence: sequence, mutations: [.put(key: Array("k\(sequence)".utf8), value: value)]),
+                LogRecord(
+                    sequence: sequence, mutations: [.put(key: Array("k\(sequence)".utf8), value: value)]),
                 to: &bytes)
         }
         return (bytes, starts)
@@ -119,7 +123,8 @@ struct TornTailTests {
         let (bytes, starts) = Self.embeddingLog()
         for cut in starts[4]..<bytes.count {
             let parsed = Self.parse(Array(bytes[..<cut]))
-            #expect(parsed.end == (cut == starts[4] ? .clean : .torn(offset: UInt64(starts[4]))), "cut at \(cut)")
+            #expect(
+                parsed.end == (cut == starts[4] ? .clean : .torn(offset: UInt64(starts[4]))), "cut at \(cut)")
             #expect(parsed.validEnd == UInt64(starts[4]) && parsed.lastSequence == 4, "cut at \(cut)")
         }
     }
@@ -173,7 +178,8 @@ struct TornTailTests {
 
             let store = try Store(path: directory.store)
             let before = try store.verify()
-            #expect(before.records >= acknowledged.count, "an acknowledged commit is lost, seed \(random.seed)")
+            #expect(
+                before.records >= acknowledged.count, "an acknowledged commit is lost, seed \(random.seed)")
             guard let tail = before.tornTail else { continue }
             torn = true
             #expect(tail.offset + tail.length == TemporaryDirectory.size(of: directory.log))

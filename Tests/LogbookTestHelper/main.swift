@@ -60,7 +60,8 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {  // one thread uses
 
     init(cut: Int) { self.cut = cut }
 
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int
+    {
         guard armed else { return try real.write(fd, from: buffer, at: offset) }
         var done = 0
         while done < min(cut, buffer.count) {
@@ -148,7 +149,8 @@ func holdLock(directory: String, seconds: Double) throws {
 /// Any value may look like this (a backup of a store, a file an agent keeps).
 let embeddingValue =
     Array("embedded:".utf8)
-    + LogFormat.encode(LogRecord(sequence: 5, mutations: [.put(key: Array("ghost".utf8), value: Array("boo".utf8))]))
+    + LogFormat.encode(
+        LogRecord(sequence: 5, mutations: [.put(key: Array("ghost".utf8), value: Array("boo".utf8))]))
     + Array("!".utf8)
 
 /// `die-mid-append`: reports "ready", then commits `victim/1..3` (or, `embedding`, `victim/1` =
@@ -190,7 +192,9 @@ let directory = arguments[1]
 do {
     switch arguments[0] {
     case "commit-loop":
-        guard let durability = Durability(rawValue: arguments[2]), let start = Int(arguments[3]) else { usage() }
+        guard let durability = Durability(rawValue: arguments[2]), let start = Int(arguments[3]) else {
+            usage()
+        }
         try commitLoop(directory: directory, durability: durability, start: start)
     case "incr":
         guard let count = Int(arguments[2]) else { usage() }
