@@ -13,8 +13,8 @@ import Testing
 /// a prefix of the history (no hole), and every checksum holds (a torn tail is allowed).
 @Suite("Crash: SIGKILL at random moments", .serialized)
 struct CrashTests {
-    /// Kills per durability mode.
-    static let kills = 25
+    /// Kills per durability mode: 25, or `LOGBOOK_CRASH_KILLS` for a longer hunt.
+    static let kills = getenv("LOGBOOK_CRASH_KILLS").flatMap { Int(String(cString: $0)) } ?? 25
 
     @Test("commit loop killed at random moments loses nothing acknowledged", arguments: Durability.allCases)
     func killedCommitLoop(durability: Durability) throws {
