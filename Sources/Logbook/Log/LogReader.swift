@@ -90,16 +90,24 @@
 
     /// The verdict for damage at `position`: corruption when a valid record starts anywhere after
     /// it, a torn tail otherwise.
+    ///
+    /// One exception: a damaged record whose header is plausible and whose payload starts with the
+    /// expected sequence number owns the bytes its length claims. A valid-looking record inside
+    /// them is part of its payload (a value may hold any bytes, even a copy of a log), so it proves
+    /// nothing, unless the damaged record's checksum covers exactly the bytes up to it: then the
+    /// record is whole and only its length field is damaged.
     private static func damaged(
         _ bytes: UnsafeRawBufferPointer, _ base: UInt64, _ position: Int, _ last: UInt64, _ reason: String
     ) -> LogParse {
         let offset = base + UInt64(position)
+        let claimedEnd = claimedEnd(bytes, at: position, sequence: last &+ 1)
         var probe = position + 1
         while probe + LogFormat.recordHeaderSize + LogFormat.minPayload <= bytes.count {
             if case .valid(let size) = check(bytes, at: probe),
                 let record = LogFormat.decodePayload(
                     UnsafeRawBufferPointer(rebasing: bytes[(probe + LogFormat.recordHeaderSize)..<(probe + size)])),
-                record.sequence > last
+                record.sequence > last,
+                probe >= claimedEnd || checksumEnds(bytes, record: position, at: probe)
             {
                 return LogParse(
                     validEnd: offset, lastSequence: last,
@@ -109,6 +117,31 @@
             probe += 1
         }
         return LogParse(validEnd: offset, lastSequence: last, end: .torn(offset: offset), needsMore: false)
+    }
+
+    /// Where the record at `position` ends by its header, when the header is plausible and the
+    /// payload starts with `sequence`; `position` (it claims nothing) otherwise.
+    private static func claimedEnd(_ bytes: UnsafeRawBufferPointer, at position: Int, sequence: UInt64)
+        -> Int
+    {
+        guard bytes.count - position >= LogFormat.recordHeaderSize + 8 else { return position }
+        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
+        guard length >= LogFormat.minPayload, length <= LogFormat.maxPayload,
+            bytes[position + 8] == LogFormat.transactionType,
+            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 9, as: UInt64.self))
+                == sequence
+        else { return position }
+        return position + LogFormat.recordHeaderSize + length
+    }
+
+    /// Whether the checksum stored in the record at `position` matches its type and payload taken
+    /// as ending at `end`.
+    private static func checksumEnds(_ bytes: UnsafeRawBufferPointer, record position: Int, at end: Int)
+        -> Bool
+    {
+        guard end >= position + LogFormat.recordHeaderSize + LogFormat.minPayload else { return false }
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
+        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[(position + 8)..<end])) == stored
     }
 }
 
