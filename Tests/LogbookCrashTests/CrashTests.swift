@@ -105,13 +105,13 @@ struct CrashTests {
             var present: [String: [Int: String]] = [:]
             for prefix in ["a/", "b/", "c/"] {
                 var entries: [Int: String] = [:]
-                for pair in view.scan(ScanOptions(prefix: Array(prefix.utf8))) {
+                for pair in try view.scan(ScanOptions(prefix: Array(prefix.utf8))) {
                     let suffix = String(decoding: pair.key.dropFirst(2), as: UTF8.self)
                     entries[Int(suffix) ?? -1] = String(decoding: pair.value, as: UTF8.self)
                 }
                 present[prefix] = entries
             }
-            return (present, view.string("last"))
+            return (present, try view.string("last"))
         }
         let a = present["a/"]!
         let highest = a.keys.max() ?? 0
