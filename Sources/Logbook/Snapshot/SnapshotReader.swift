@@ -14,7 +14,9 @@ final class SnapshotReader: @unchecked Sendable {
 
     /// Opens snapshot `number` in `directory`: loads and checks the index, checks the data
     /// file's header and size.
-    init(files: any FileLayer, directory: String, number: UInt64, cacheBytes: Int) throws(LogbookError) {
+    init(
+        files: any FileLayer, directory: String, number: UInt64, cacheBytes: Int, cacheTimeToLive: Double? = nil
+    ) throws(LogbookError) {
         self.files = files
         self.number = number
         dataPath = directory + "/" + SnapshotFormat.dataName(number)
@@ -32,7 +34,7 @@ final class SnapshotReader: @unchecked Sendable {
         }
         let dataPath = dataPath
         fd = try io(dataPath) { () throws(SystemError) in try files.open(dataPath, .readOnly) }
-        cache = Locked(LRUCache(capacity: cacheBytes))
+        cache = Locked(LRUCache(capacity: cacheBytes, timeToLive: cacheTimeToLive.map { ProcessLock.nanoseconds($0) }))
         // Every stored property is set: from here on a throw runs deinit, which closes `fd`.
         let (fd, files) = (fd, files)
         let header = try io(dataPath) { () throws(SystemError) in
