@@ -65,7 +65,10 @@ extension Store {
             return .lead(queue.waiting)
         }
         if case .lead(let batch) = turn {
-            writer.withLock { _ in runBatch(batch) }
+            writer.withLock { batches in
+                batches &+= 1
+                runBatch(batch)
+            }
             for member in batch { member.prepare = nil }
             commitQueue.updateAndBroadcast { queue in
                 queue.leaderActive = false

@@ -22,8 +22,8 @@ public final class Store: Sendable {
     let processLock: ProcessLock
     let state: Locked<StoreState>
     /// Held by the group-commit leader while it commits a batch (taken before the cross-process
-    /// lock, never after); `close()` takes it to wait for an in-flight batch.
-    let writer = Locked<Void>((), recursive: true)
+    /// lock, never after); `close()` takes it to wait for an in-flight batch. Counts the batches.
+    let writer = Locked<UInt64>(0, recursive: true)
     /// Commits waiting for the next batch.
     let commitQueue = LockedCondition(CommitQueue())
 
