@@ -24,9 +24,11 @@ extension Store {
                 let applied = LogRecord(sequence: s.lastSequence + 1, mutations: mutations)
                 guard !mutations.isEmpty else { return (0, applied, nil, result) }
                 let bytes = LogFormat.encode(applied)
-                guard bytes.count - LogFormat.recordHeaderSize <= LogFormat.maxPayload else {
+                // Writers enforce the documented limit; readers accept up to `maxPayload` (slack).
+                let payload = bytes.count - LogFormat.recordHeaderSize
+                guard payload <= Limits.maxTransactionSize else {
                     throw LogbookError.invalid(
-                        "transaction is \(bytes.count) bytes; the limit is \(Limits.maxTransactionSize)")
+                        "transaction is \(payload) bytes; the limit is \(Limits.maxTransactionSize)")
                 }
                 return (s.appliedEnd, applied, bytes, result)
             }
