@@ -1,5 +1,5 @@
-// A FileLayer that wraps the real PosixFileLayer, records every call that changes or syncs a
-// file (with the file's name), and injects the faults a test arms: an errno for the next
+// A FileLayer that wraps the real PosixFileLayer, records every call that reads, changes or
+// syncs a file (with the file's name), and injects the faults a test arms: an errno for the next
 // matching calls, or short writes.
 
 @_spi(Testing) import Logbook
@@ -11,9 +11,9 @@ struct ProbeFileLayer: FileLayer {
     let probe = Probe()
     private let base = PosixFileLayer()
 
-    /// The kinds of call the probe records and can fail.
+    /// The kinds of call the probe records and can fail (every call that touches a file).
     enum Operation: Sendable, Equatable {
-        case open, write, sync, truncate, rename, unlink, makeDirectory, syncDirectory
+        case open, read, size, write, sync, truncate, rename, unlink, makeDirectory, syncDirectory
     }
 
     /// One recorded call: its kind, the last path component of the file (for a directory
@@ -108,7 +108,8 @@ struct ProbeFileLayer: FileLayer {
     }
 
     func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
-        try base.read(fd, into: buffer, at: offset)
+        try probe.enter(.read, probe.name(of: fd))
+        return try base.read(fd, into: buffer, at: offset)
     }
 
     func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
@@ -129,7 +130,10 @@ struct ProbeFileLayer: FileLayer {
         try base.truncate(fd, to: size)
     }
 
-    func size(_ fd: Int32) throws(SystemError) -> UInt64 { try base.size(fd) }
+    func size(_ fd: Int32) throws(SystemError) -> UInt64 {
+        try probe.enter(.size, probe.name(of: fd))
+        return try base.size(fd)
+    }
 
     func rename(_ from: String, _ to: String) throws(SystemError) {
         try probe.enter(.rename, lastComponent(to))

@@ -5,7 +5,8 @@ import Glibc
 import Synchronization
 
 /// Runs `body(index)` on `count` new POSIX threads at once and waits for all of them.
-/// Returns the errors the bodies threw, in no particular order.
+/// Returns the errors the bodies threw, in no particular order. No test is current on these
+/// threads, so bodies report failures by throwing (see `check`), not with #expect.
 func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) throws -> Void) -> [any Error] {
     let errors = Mutex<[any Error]>([])
     let gate = StartGate(parties: count)
@@ -45,4 +46,14 @@ private final class StartGate: Sendable {
         waiting.withLock { $0 -= 1 }
         while waiting.withLock({ $0 }) > 0 { sched_yield() }
     }
+}
+
+/// A failed check on a thread that is not running a test (where #expect has no test to report to).
+struct ThreadCheckFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Throws `ThreadCheckFailure(message)` unless `condition` holds.
+func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+    if !condition { throw ThreadCheckFailure(description: message()) }
 }
