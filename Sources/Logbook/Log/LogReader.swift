@@ -102,9 +102,19 @@
         _ bytes: UnsafeRawBufferPointer, _ base: UInt64, _ position: Int, _ last: UInt64, _ reason: String
     ) -> LogParse {
         let offset = base + UInt64(position)
+        // No more records than this fit in the bytes, so no later sequence number is further on.
+        let maxStep = UInt64(bytes.count / (LogFormat.recordHeaderSize + LogFormat.minPayload)) + 1
         var probe = position + 1
         while probe + LogFormat.recordHeaderSize + LogFormat.minPayload <= bytes.count {
-            if case .valid(let size) = check(bytes, at: probe),
+            // Cheap filter before the checksum, whose cost is the candidate's length: without it,
+            // bytes that merely look like headers (common in binary values) cost a checksum of up
+            // to 64 MiB each, and a torn multi-MiB record took hours to judge.
+            let sequence = UInt64(
+                littleEndian: bytes.loadUnaligned(fromByteOffset: probe + LogFormat.recordHeaderSize, as: UInt64.self))
+            let count = UInt32(
+                littleEndian: bytes.loadUnaligned(fromByteOffset: probe + LogFormat.recordHeaderSize + 8, as: UInt32.self))
+            if sequence > last, sequence - last <= maxStep, count >= 1,
+                case .valid(let size) = check(bytes, at: probe),
                 let record = LogFormat.decodePayload(
                     UnsafeRawBufferPointer(rebasing: bytes[(probe + LogFormat.recordHeaderSize)..<(probe + size)])),
                 record.sequence > last
