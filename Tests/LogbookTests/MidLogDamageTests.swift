@@ -58,6 +58,45 @@ import Testing
         }
     }
 
+    /// A log larger than the reader's window (4 MiB): damage before, inside and after a window
+    /// boundary is still judged against everything that follows it.
+    @Test func damageAndTornTailsAreJudgedAcrossReadWindows() throws {
+        try withTemporaryDirectory("windows") { dir in
+            var starts: [Int] = []
+            var states: [[KeyValue]] = []
+            do {
+                let store = try Store(path: dir.store, options: relaxed())
+                for i in 0..<8 {
+                    starts.append(Int(try store.stats().logBytes))
+                    let size = (1...6).contains(i) ? 1_500_000 : 10
+                    try store.put(b("k\(i)"), [UInt8](repeating: UInt8(i), count: size))
+                    states.append(try store.scan())
+                }
+                store.close()
+            }
+            let clean = Disk.read(dir.log)
+            #expect(clean.count > 2 * LogReader.window)
+            func open() throws -> [KeyValue] {
+                let store = try Store(path: dir.store, options: relaxed())
+                defer { store.close() }
+                return try store.scan()
+            }
+            // Damage in records 1, 3 (crosses the first window boundary), 6 (in the second window).
+            for victim in [0, 2, 3, 5] {
+                var damaged = clean
+                damaged[starts[victim] + 30] ^= 0x01
+                Disk.write(dir.log, damaged)
+                let error = #expect(throws: LogbookError.self, "record \(victim + 1)") { _ = try open() }
+                expectCorruption(error, at: starts[victim], in: dir, "record \(victim + 1)")
+            }
+            // Cuts: inside the last (small) record, inside a large record past the first window.
+            for (cut, records) in [(clean.count - 3, 7), (starts[5] + 1_000_000, 5), (starts[3] + 9, 3)] {
+                Disk.write(dir.log, Array(clean[..<cut]))
+                #expect(try open() == states[records - 1], "cut at \(cut)")
+            }
+        }
+    }
+
     @Test func aDamagedSegmentHeaderIsCorruptionAtOffsetZero() throws {
         try withTemporaryDirectory("header") { dir in
             _ = try Self.makeStore(dir)

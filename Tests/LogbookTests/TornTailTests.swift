@@ -55,6 +55,36 @@ import Testing
         }
     }
 
+    /// A crash while appending a large binary value: the value's bytes look like record headers
+    /// at every fourth offset (length 1 MiB + 1, type 1), so judging the torn tail must not
+    /// checksum a megabyte at each of them. Before the fix this log took about 45 s to open
+    /// (and as long again for verify and for the next write); a 16 MiB value, about an hour.
+    /// The time limit turns such a regression into a failure; the assertions are exact.
+    @Test(.timeLimit(.minutes(1)))
+    func aTornValueThatLooksLikeRecordHeadersIsJudgedAsATornTail() throws {
+        try withTemporaryDirectory("lookalike") { dir in
+            let pattern: [UInt8] = [0x01, 0x00, 0x10, 0x00]
+            var value = pattern
+            while value.count < 1 << 20 { value += value }
+            value += value[0..<(256 << 10)]
+            let last: Int
+            do {
+                let store = try Store(path: dir.store, options: relaxed())
+                try store.put("a", "1")
+                last = Int(try store.stats().logBytes)
+                try store.put(b("big"), value)
+                store.close()
+            }
+            Disk.truncate(dir.log, to: Disk.size(dir.log) - 10)
+            let store = try Store(path: dir.store, options: relaxed())
+            #expect(try store.scan() == [KeyValue(key: b("a"), value: b("1"))])
+            #expect(try store.verify().tornTail?.offset == UInt64(last))
+            try store.put("b", "2")
+            #expect(Disk.size(dir.log) == last + LogFormat.encode(LogRecord(sequence: 2, mutations: [.put(key: b("b"), value: b("2"))])).count)
+            store.close()
+        }
+    }
+
     /// The same with normal durability and one handle that reads the torn log and then writes.
     @Test func theHandleThatOpenedATornLogTruncatesItOnItsFirstWrite() throws {
         try withTemporaryDirectory("torn1") { dir in
