@@ -84,7 +84,8 @@ import Testing
             for split in 0...length {
                 let head = Array(bytes[..<split])
                 let tail = Array(bytes[split...])
-                #expect(CRC32C.checksum(tail, continuing: CRC32C.checksum(head)) == whole, "split \(split) of \(length)")
+                #expect(
+                    CRC32C.checksum(tail, continuing: CRC32C.checksum(head)) == whole, "split \(split) of \(length)")
                 #expect(Self.portable(tail, continuing: Self.portable(head)) == whole, "split \(split) of \(length)")
             }
         }

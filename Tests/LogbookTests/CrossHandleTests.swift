@@ -65,7 +65,9 @@ import Testing
 
             try writer.put("b", "2")
             #expect(try reader.string("b") == "2")
-            #expect(layer.probe.calls.allSatisfy { $0.operation == .read && $0.file == "log-1.wal" }, "\(layer.probe.calls)")
+            #expect(
+                layer.probe.calls.allSatisfy { $0.operation == .read && $0.file == "log-1.wal" }, "\(layer.probe.calls)"
+            )
             #expect(!layer.probe.calls.isEmpty)
             reader.close()
             writer.close()
@@ -74,7 +76,9 @@ import Testing
 
     @Test func commitsInDifferentModesInterleaveOnOneLog() throws {
         try withTemporaryDirectory("modes") { dir in
-            let stores = try Durability.allCases.map { try Store(path: dir.store, options: StoreOptions(durability: $0)) }
+            let stores = try Durability.allCases.map {
+                try Store(path: dir.store, options: StoreOptions(durability: $0))
+            }
             for i in 0..<30 {
                 try stores[i % 3].put("k\(i)", "\(i)")
                 for store in stores { #expect(try store.string("k\(i)") == "\(i)") }
@@ -86,7 +90,8 @@ import Testing
 
     @Test func anotherHandleSeesTheLockHolderAndTimesOutNamingIt() throws {
         try withTemporaryDirectory("holder") { dir in
-            let holder = try Store(path: dir.store, options: StoreOptions(durability: .relaxed, programName: "holder-test"))
+            let holder = try Store(
+                path: dir.store, options: StoreOptions(durability: .relaxed, programName: "holder-test"))
             let waiter = try Store(path: dir.store, options: StoreOptions(durability: .relaxed, lockTimeout: 0.2))
             #expect(try waiter.writerLockHolder() == nil)
             try holder.withWriterLockHeld {

@@ -67,7 +67,9 @@ import Testing
             #expect(try store.stats().syncs == UInt64(commits))
             // Each sync follows the commit's one write of the log.
             let logCalls = layer.probe.calls.filter { $0.file == Self.log && [.write, .sync].contains($0.operation) }
-            #expect(logCalls.map(\.operation) == Array(repeating: [ProbeFileLayer.Operation.write, .sync], count: commits).flatMap { $0 })
+            #expect(
+                logCalls.map(\.operation)
+                    == Array(repeating: [ProbeFileLayer.Operation.write, .sync], count: commits).flatMap { $0 })
             store.close()
         }
     }
@@ -80,7 +82,9 @@ import Testing
             let store = try Store(path: dir.store, options: StoreOptions(durability: durability).with(layer))
             layer.probe.reset()
             let commits = try Self.workload(store)
-            #expect(layer.probe.calls.filter { $0.operation == .write }.map(\.file) == Array(repeating: Self.log, count: commits))
+            #expect(
+                layer.probe.calls.filter { $0.operation == .write }.map(\.file)
+                    == Array(repeating: Self.log, count: commits))
             store.close()
         }
     }

@@ -42,7 +42,9 @@ import Testing
     }
 
     /// A fresh handle with the real file layer sees exactly the acknowledged commits.
-    func expectRecovered(_ dir: TemporaryDirectory, extra: [KeyValue] = [], sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRecovered(
+        _ dir: TemporaryDirectory, extra: [KeyValue] = [], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let reopened = try Store(path: dir.store, options: relaxed())
         defer { reopened.close() }
         #expect(try reopened.scan() == Self.acknowledged + extra, sourceLocation: sourceLocation)
@@ -194,10 +196,13 @@ import Testing
             let writes = layer.probe.calls.filter { $0.operation == .write }.count
             #expect(writes > 3, "the layer really cut the writes short")
             var expectedLog = LogFormat.segmentHeader(number: 1)
-            LogFormat.appendRecord(LogRecord(sequence: 1, mutations: [.put(key: b("a"), value: b("1"))]), to: &expectedLog)
-            LogFormat.appendRecord(LogRecord(sequence: 2, mutations: [.put(key: b("big"), value: big)]), to: &expectedLog)
             LogFormat.appendRecord(
-                LogRecord(sequence: 3, mutations: [.delete(key: b("a")), .put(key: b("x"), value: b("y"))]), to: &expectedLog)
+                LogRecord(sequence: 1, mutations: [.put(key: b("a"), value: b("1"))]), to: &expectedLog)
+            LogFormat.appendRecord(
+                LogRecord(sequence: 2, mutations: [.put(key: b("big"), value: big)]), to: &expectedLog)
+            LogFormat.appendRecord(
+                LogRecord(sequence: 3, mutations: [.delete(key: b("a")), .put(key: b("x"), value: b("y"))]),
+                to: &expectedLog)
             #expect(Disk.read(dir.log) == expectedLog)
             store.close()
             let reopened = try Store(path: dir.store, options: relaxed())

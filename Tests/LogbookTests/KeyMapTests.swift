@@ -74,7 +74,9 @@ import Testing
                 return visited.count < stopAfter
             }
             let expected = model.scan(ScanOptions(start: lower, end: upper, limit: stopAfter, reverse: reverse))
-            #expect(visited == expected, "lower \(String(describing: lower)) upper \(String(describing: upper)) reverse \(reverse)")
+            #expect(
+                visited == expected,
+                "lower \(String(describing: lower)) upper \(String(describing: upper)) reverse \(reverse)")
         }
     }
 
@@ -96,8 +98,12 @@ import Testing
 
     @Test func applyRecordsTheCommitSequencePerKey() {
         var map = KeyMap()
-        map.apply(LogRecord(sequence: 1, mutations: [.put(key: b("a"), value: b("1")), .put(key: b("b"), value: b("1"))]))
-        map.apply(LogRecord(sequence: 2, mutations: [.put(key: b("a"), value: b("22")), .delete(key: b("b")), .delete(key: b("zz"))]))
+        map.apply(
+            LogRecord(sequence: 1, mutations: [.put(key: b("a"), value: b("1")), .put(key: b("b"), value: b("1"))]))
+        map.apply(
+            LogRecord(
+                sequence: 2,
+                mutations: [.put(key: b("a"), value: b("22")), .delete(key: b("b")), .delete(key: b("zz"))]))
         #expect(map.get(b("a"))?.value == b("22"))
         #expect(map.get(b("a"))?.sequence == 2)
         #expect(map.get(b("b")) == nil)

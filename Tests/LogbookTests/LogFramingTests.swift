@@ -59,10 +59,13 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
         }
         #expect(bytes.count == 9 + expectedPayload, sourceLocation: sourceLocation)
         #expect(bytes.loadLittleEndian(UInt32.self, at: 0) == UInt32(expectedPayload), sourceLocation: sourceLocation)
-        #expect(bytes.loadLittleEndian(UInt32.self, at: 4) == CRC32C.checksum(bytes[8...]), sourceLocation: sourceLocation)
+        #expect(
+            bytes.loadLittleEndian(UInt32.self, at: 4) == CRC32C.checksum(bytes[8...]), sourceLocation: sourceLocation)
         #expect(bytes[8] == 1, sourceLocation: sourceLocation)
         #expect(bytes.loadLittleEndian(UInt64.self, at: 9) == record.sequence, sourceLocation: sourceLocation)
-        #expect(bytes.loadLittleEndian(UInt32.self, at: 17) == UInt32(record.mutations.count), sourceLocation: sourceLocation)
+        #expect(
+            bytes.loadLittleEndian(UInt32.self, at: 17) == UInt32(record.mutations.count),
+            sourceLocation: sourceLocation)
         #expect(decode(bytes[9...]) == record, sourceLocation: sourceLocation)
 
         let parsed = parseLog(bytes, base: 32, after: record.sequence &- 1)
@@ -135,7 +138,8 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
 
     @Test func integersAreLittleEndianAtTheirDocumentedOffsets() {
         let record = LogRecord(
-            sequence: 0x0102_0304_0506_0708, mutations: [.put(key: [0xAB], value: [0xCD, 0xEF]), .delete(key: [0x11, 0x22])])
+            sequence: 0x0102_0304_0506_0708,
+            mutations: [.put(key: [0xAB], value: [0xCD, 0xEF]), .delete(key: [0x11, 0x22])])
         let bytes = LogFormat.encode(record)
         // length 12 + (7+1+2) + (3+2) = 27; CRC at 4..<8
         let expected: [UInt8] =
@@ -151,9 +155,15 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
     static let sampleRecords: [LogRecord] = [
         LogRecord(sequence: 1, mutations: [.put(key: [1], value: [])]),
         LogRecord(sequence: 2, mutations: [.delete(key: [1, 2, 3])]),
-        LogRecord(sequence: 3, mutations: [.put(key: b("key"), value: b("value")), .delete(key: b("gone")),
-            .put(key: b("k2"), value: [0, 0, 0, 0])]),
-        LogRecord(sequence: 77, mutations: (0..<20).map { .put(key: [UInt8($0) + 1], value: [UInt8]( repeating: 9, count: $0)) }),
+        LogRecord(
+            sequence: 3,
+            mutations: [
+                .put(key: b("key"), value: b("value")), .delete(key: b("gone")),
+                .put(key: b("k2"), value: [0, 0, 0, 0]),
+            ]),
+        LogRecord(
+            sequence: 77,
+            mutations: (0..<20).map { .put(key: [UInt8($0) + 1], value: [UInt8](repeating: 9, count: $0)) }),
     ]
 
     @Test func decoderRejectsEveryTruncationAndAnyTrailingByte() {
@@ -177,7 +187,9 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
             return bytes + body
         }
         let goodPut: [UInt8] = [1, 1, 0, 1, 0, 0, 0, 0x6B, 0x76]
-        #expect(decode(payload(count: 1, goodPut)[...]) == LogRecord(sequence: 1, mutations: [.put(key: [0x6B], value: [0x76])]))
+        #expect(
+            decode(payload(count: 1, goodPut)[...])
+                == LogRecord(sequence: 1, mutations: [.put(key: [0x6B], value: [0x76])]))
         #expect(decode(payload(count: 0, [])[...]) == nil, "zero mutations")
         #expect(decode(payload(count: 2, goodPut)[...]) == nil, "count larger than the mutations present")
         #expect(decode(payload(count: UInt32.max, goodPut)[...]) == nil, "absurd count")
@@ -188,7 +200,9 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
         let longKey = [UInt8](repeating: 0x6B, count: Limits.maxKeySize + 1)
         #expect(decode(payload(count: 1, [2, 0x01, 0x10] + longKey)[...]) == nil, "4097-byte key")
         let limitKey = [UInt8](repeating: 0x6B, count: Limits.maxKeySize)
-        #expect(decode(payload(count: 1, [2, 0x00, 0x10] + limitKey)[...]) == LogRecord(sequence: 1, mutations: [.delete(key: limitKey)]))
+        #expect(
+            decode(payload(count: 1, [2, 0x00, 0x10] + limitKey)[...])
+                == LogRecord(sequence: 1, mutations: [.delete(key: limitKey)]))
         var oversized: [UInt8] = [1, 1, 0]
         oversized.appendLittleEndian(UInt32(Limits.maxValueSize + 1))
         oversized += [0x6B] + [UInt8](repeating: 0, count: Limits.maxValueSize + 1)
@@ -245,7 +259,9 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
         for i in 1...count {
             var mutations: [Mutation] = [.put(key: b("k\(i)"), value: b("v\(i)"))]
             if i % 2 == 0 { mutations.append(.delete(key: b("k\(i - 1)"))) }
-            if i == count { mutations.append(.put(key: b("last"), value: [UInt8](repeating: 0x4C, count: lastValueSize))) }
+            if i == count {
+                mutations.append(.put(key: b("last"), value: [UInt8](repeating: 0x4C, count: lastValueSize)))
+            }
             let record = LogRecord(sequence: UInt64(i), mutations: mutations)
             starts.append(bytes.count)
             LogFormat.appendRecord(record, to: &bytes)
@@ -296,9 +312,10 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
     @Test func zeroFilledOrGarbageTailWithoutAValidRecordIsTorn() {
         let (bytes, records, _) = Self.log(count: 3)
         var random = SeededRandom(seed: 5)
-        for tail in [[UInt8](repeating: 0, count: 1), [UInt8](repeating: 0, count: 4096), random.bytes(500),
-            [UInt8](repeating: 0xFF, count: 64)]
-        {
+        for tail in [
+            [UInt8](repeating: 0, count: 1), [UInt8](repeating: 0, count: 4096), random.bytes(500),
+            [UInt8](repeating: 0xFF, count: 64),
+        ] {
             let parsed = parseLog(bytes + tail)
             #expect(parsed.records == records)
             #expect(parsed.result.end == .torn(offset: UInt64(bytes.count)))
@@ -370,7 +387,10 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
         var zeroMutations: [UInt8] = []
         zeroMutations.appendLittleEndian(UInt64(2))
         zeroMutations.appendLittleEndian(UInt32(0))
-        for bad in [frame(payload: zeroMutations), frame(type: 2, payload: payloadBytes(LogRecord(sequence: 2, mutations: [.delete(key: [1])])))] {
+        for bad in [
+            frame(payload: zeroMutations),
+            frame(type: 2, payload: payloadBytes(LogRecord(sequence: 2, mutations: [.delete(key: [1])]))),
+        ] {
             let parsed = parseLog(r1 + bad + r2)
             #expect(parsed.result.end.isCorrupt(at: UInt64(r1.count)))
             #expect(parsed.records.map(\.sequence) == [1])

@@ -21,7 +21,9 @@ import Testing
         #expect(error?.path == dir.log, "\(context)", sourceLocation: sourceLocation)
         #expect(error?.offset == UInt64(offset), "\(context)", sourceLocation: sourceLocation)
         #expect(error?.message.contains("log-1.wal") == true, "\(context)", sourceLocation: sourceLocation)
-        #expect(error?.message.contains("offset \(offset)") == true, "\(context): \(error?.message ?? "")", sourceLocation: sourceLocation)
+        #expect(
+            error?.message.contains("offset \(offset)") == true, "\(context): \(error?.message ?? "")",
+            sourceLocation: sourceLocation)
         #expect(error?.exitCode == 5, sourceLocation: sourceLocation)
     }
 

@@ -35,7 +35,10 @@ import Testing
         (ScanOptions(prefix: b("abcd")), []),
         (ScanOptions(prefix: b("zz")), []),
         (ScanOptions(prefix: [0x00]), [[0x00]]),
-        (ScanOptions(start: b("abc")), [b("abc"), b("abd"), b("ac"), b("b"), [0xFF], [0xFF, 0x00], [0xFF, 0xFF], [0xFF, 0xFF, 0x01]]),
+        (
+            ScanOptions(start: b("abc")),
+            [b("abc"), b("abd"), b("ac"), b("b"), [0xFF], [0xFF, 0x00], [0xFF, 0xFF], [0xFF, 0xFF, 0x01]]
+        ),
         (ScanOptions(end: b("ab")), [[0x00], b("a")]),
         (ScanOptions(start: b("ab"), end: b("ac")), [b("ab"), b("abc"), b("abd")]),
         (ScanOptions(start: b("ab"), end: b("ac"), reverse: true), [b("abd"), b("abc"), b("ab")]),
@@ -109,8 +112,12 @@ import Testing
             try store.put("task/1", "a")
             try store.put("task/2", "b")
             try store.put("tasks", "c")
-            #expect(try store.scan(prefix: "task/") == [KeyValue(key: b("task/1"), value: b("a")), KeyValue(key: b("task/2"), value: b("b"))])
-            #expect(try store.scan(prefix: "task/", limit: 1, reverse: true) == [KeyValue(key: b("task/2"), value: b("b"))])
+            #expect(
+                try store.scan(prefix: "task/") == [
+                    KeyValue(key: b("task/1"), value: b("a")), KeyValue(key: b("task/2"), value: b("b")),
+                ])
+            #expect(
+                try store.scan(prefix: "task/", limit: 1, reverse: true) == [KeyValue(key: b("task/2"), value: b("b"))])
             store.close()
         }
     }

@@ -19,7 +19,8 @@ import Testing
             let n = history.count
             let last = history.starts[n - 1]
             let prefix = history.states[n - 1]
-            let newRecord = LogFormat.encode(LogRecord(sequence: UInt64(n), mutations: [.put(key: b("new"), value: b("v"))]))
+            let newRecord = LogFormat.encode(
+                LogRecord(sequence: UInt64(n), mutations: [.put(key: b("new"), value: b("v"))]))
             var afterNew = prefix + [KeyValue(key: b("new"), value: b("v"))]
             afterNew.sort { keyLess($0.key, $1.key) }
 
@@ -44,7 +45,9 @@ import Testing
                 #expect(Array(log[..<last]) == Array(full[..<last]))
                 #expect(Array(log[last...]) == newRecord, "cut at \(cut)")
                 #expect(try reader.scan() == afterNew, "the reader sees the new commit on its next read")
-                #expect(try writer.verify() == VerifyReport(files: [dir.log], records: n, bytes: UInt64(log.count), tornTail: nil))
+                #expect(
+                    try writer.verify()
+                        == VerifyReport(files: [dir.log], records: n, bytes: UInt64(log.count), tornTail: nil))
                 reader.close()
                 writer.close()
 
@@ -80,7 +83,9 @@ import Testing
             #expect(try store.scan() == [KeyValue(key: b("a"), value: b("1"))])
             #expect(try store.verify().tornTail?.offset == UInt64(last))
             try store.put("b", "2")
-            #expect(Disk.size(dir.log) == last + LogFormat.encode(LogRecord(sequence: 2, mutations: [.put(key: b("b"), value: b("2"))])).count)
+            #expect(
+                Disk.size(dir.log) == last
+                    + LogFormat.encode(LogRecord(sequence: 2, mutations: [.put(key: b("b"), value: b("2"))])).count)
             store.close()
         }
     }

@@ -32,21 +32,28 @@ final class RunCounter: @unchecked Sendable {
                 #expect(try tx.string("d") == "4")
                 #expect(try tx.get("f") == nil)
                 #expect(try tx.get("zz") == nil)
-                let merged = [Self.kv("0", "zero"), Self.kv("a", "1"), Self.kv("b", "20"), Self.kv("d", "4"), Self.kv("e", "5")]
+                let merged = [
+                    Self.kv("0", "zero"), Self.kv("a", "1"), Self.kv("b", "20"), Self.kv("d", "4"), Self.kv("e", "5"),
+                ]
                 #expect(try tx.scan() == merged)
                 #expect(try tx.scan(ScanOptions(reverse: true)) == merged.reversed())
                 #expect(try tx.scan(ScanOptions(limit: 2)) == Array(merged.prefix(2)))
                 #expect(try tx.scan(ScanOptions(limit: 2, reverse: true)) == [Self.kv("e", "5"), Self.kv("d", "4")])
-                #expect(try tx.scan(ScanOptions(start: b("b"), end: b("e"))) == [Self.kv("b", "20"), Self.kv("d", "4")])
+                #expect(
+                    try tx.scan(ScanOptions(start: b("b"), end: b("e"))) == [Self.kv("b", "20"), Self.kv("d", "4")])
                 #expect(try tx.scan(ScanOptions(start: b("c"), limit: 1)) == [Self.kv("d", "4")])
                 #expect(try tx.scan(ScanOptions(prefix: b("c"))) == [])
                 #expect(try tx.scan(ScanOptions(prefix: b("f"))) == [])
-                #expect(try tx.scan(ScanOptions(end: b("b"), reverse: true)) == [Self.kv("a", "1"), Self.kv("0", "zero")])
+                #expect(
+                    try tx.scan(ScanOptions(end: b("b"), reverse: true)) == [Self.kv("a", "1"), Self.kv("0", "zero")])
                 // Nothing is visible outside the transaction before it commits.
                 #expect(try store.string("b") == "2")
                 #expect(try store.get("d") == nil)
             }
-            #expect(try store.scan() == [Self.kv("0", "zero"), Self.kv("a", "1"), Self.kv("b", "20"), Self.kv("d", "4"), Self.kv("e", "5")])
+            #expect(
+                try store.scan() == [
+                    Self.kv("0", "zero"), Self.kv("a", "1"), Self.kv("b", "20"), Self.kv("d", "4"), Self.kv("e", "5"),
+                ])
             store.close()
         }
     }
@@ -213,7 +220,9 @@ final class RunCounter: @unchecked Sendable {
             counter.runs = 0
             try a.write { tx in
                 counter.runs += 1
-                let values = try tx.scan(ScanOptions(prefix: b("item/"))).map { String(decoding: $0.value, as: UTF8.self) }
+                let values = try tx.scan(ScanOptions(prefix: b("item/"))).map {
+                    String(decoding: $0.value, as: UTF8.self)
+                }
                 if counter.runs == 1 { try other.put("item/2", "changed") }
                 try tx.put("summary", values.joined(separator: ","))
             }

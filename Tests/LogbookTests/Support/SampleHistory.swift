@@ -23,7 +23,12 @@ struct SampleHistory {
         let commits: [(Store) throws -> Void] = [
             { try $0.put("a", "1") },
             { try $0.put("b", "two") },
-            { try $0.write { tx in try tx.put("c", "3"); try tx.put("d", "4") } },
+            {
+                try $0.write { tx in
+                    try tx.put("c", "3")
+                    try tx.put("d", "4")
+                }
+            },
             { _ = try $0.delete("a") },
             { try $0.put("b", "2") },
             {

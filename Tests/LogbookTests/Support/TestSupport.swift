@@ -2,8 +2,8 @@
 // damaging logs on purpose, a seeded random generator, and byte helpers.
 
 import Glibc
-import Testing
 @_spi(Testing) import Logbook
+import Testing
 
 /// A fresh directory under /tmp, removed (with its files) by `remove()`.
 struct TemporaryDirectory {
