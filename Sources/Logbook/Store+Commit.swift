@@ -115,10 +115,12 @@ extension Store {
                 let record = LogRecord(sequence: sequence + 1, mutations: mutations)
                 let recordStart = bytes.count
                 LogFormat.appendRecord(record, to: &bytes)
-                guard bytes.count - recordStart - LogFormat.recordHeaderSize <= LogFormat.maxPayload else {
+                // Writers enforce the documented limit; readers accept up to `maxPayload` (slack).
+                let payload = bytes.count - recordStart - LogFormat.recordHeaderSize
+                guard payload <= Limits.maxTransactionSize else {
                     bytes.removeSubrange(recordStart...)
                     request.outcome = .failure(
-                        .invalid("transaction is \(bytes.count) bytes; the limit is \(Limits.maxTransactionSize)"))
+                        .invalid("transaction is \(payload) bytes; the limit is \(Limits.maxTransactionSize)"))
                     continue
                 }
                 sequence += 1

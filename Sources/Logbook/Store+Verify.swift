@@ -190,6 +190,7 @@ extension Store {
 
     /// Who holds the writer lock now, if another process (or handle) holds it.
     public func writerLockHolder() throws -> HolderInfo? {
+        // Under the state lock, so `close()` cannot unmap the page or close the fd meanwhile.
         try state.withLock { (s) throws(LogbookError) -> HolderInfo? in
             if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
             guard try processLock.isHeldElsewhere() else { return nil }
@@ -200,6 +201,10 @@ extension Store {
     /// Runs `body` while holding the cross-process writer lock; for tests and diagnostics only.
     @_spi(Testing) public func withWriterLockHeld<T>(_ body: () throws -> T) throws -> T {
         try writer.withLock { _ in
+            // `close()` takes the writer mutex too, so the handle stays open while it is held.
+            try state.withLock { (s) throws(LogbookError) in
+                if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
+            }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             defer { processLock.release() }
             return try body()

@@ -5,7 +5,8 @@
     /// The bytes from `offset` on are not a whole valid record and no valid record follows them:
     /// the torn tail of a write cut short by a crash. Readers ignore it; the next writer truncates it.
     case torn(offset: UInt64)
-    /// The record at `offset` is damaged and valid records follow it: corruption, never a torn tail.
+    /// The record at `offset` is damaged and valid records follow it, or it is a whole record with
+    /// a valid checksum that cannot be accepted (malformed, out of sequence): corruption, never a torn tail.
     case corrupt(offset: UInt64, reason: String)
 }
 
@@ -38,13 +39,14 @@
             case .valid(let size):
                 let payload = UnsafeRawBufferPointer(
                     rebasing: bytes[(position + LogFormat.recordHeaderSize)..<(position + size)])
+                // A whole record with a valid checksum is never the remains of a torn write:
+                // if it cannot be accepted, that is corruption even at the end of the log.
                 guard let record = LogFormat.decodePayload(payload) else {
-                    return damaged(bytes, base, position, last, "malformed transaction payload")
+                    return corrupt(base, position, last, "malformed transaction payload")
                 }
                 guard record.sequence == last &+ 1 else {
-                    return damaged(
-                        bytes, base, position, last,
-                        "sequence \(record.sequence) where \(last &+ 1) was expected")
+                    return corrupt(
+                        base, position, last, "sequence \(record.sequence) where \(last &+ 1) was expected")
                 }
                 last = record.sequence
                 position += size
@@ -88,6 +90,12 @@
         return .valid(size: size)
     }
 
+    /// The verdict for a whole, checksummed record at `position` that cannot be accepted.
+    private static func corrupt(_ base: UInt64, _ position: Int, _ last: UInt64, _ reason: String) -> LogParse {
+        let offset = base + UInt64(position)
+        return LogParse(validEnd: offset, lastSequence: last, end: .corrupt(offset: offset, reason: reason), needsMore: false)
+    }
+
     /// The verdict for damage at `position`: corruption when a valid record starts anywhere after
     /// it, a torn tail otherwise.
     ///
@@ -101,9 +109,19 @@
     ) -> LogParse {
         let offset = base + UInt64(position)
         let claimedEnd = claimedEnd(bytes, at: position, sequence: last &+ 1)
+        // No more records than this fit in the bytes, so no later sequence number is further on.
+        let maxStep = UInt64(bytes.count / (LogFormat.recordHeaderSize + LogFormat.minPayload)) + 1
         var probe = position + 1
         while probe + LogFormat.recordHeaderSize + LogFormat.minPayload <= bytes.count {
-            if case .valid(let size) = check(bytes, at: probe),
+            // Cheap filter before the checksum, whose cost is the candidate's length: without it,
+            // bytes that merely look like headers (common in binary values) cost a checksum of up
+            // to 64 MiB each, and a torn multi-MiB record took hours to judge.
+            let sequence = UInt64(
+                littleEndian: bytes.loadUnaligned(fromByteOffset: probe + LogFormat.recordHeaderSize, as: UInt64.self))
+            let count = UInt32(
+                littleEndian: bytes.loadUnaligned(fromByteOffset: probe + LogFormat.recordHeaderSize + 8, as: UInt32.self))
+            if sequence > last, sequence - last <= maxStep, count >= 1,
+                case .valid(let size) = check(bytes, at: probe),
                 let record = LogFormat.decodePayload(
                     UnsafeRawBufferPointer(rebasing: bytes[(probe + LogFormat.recordHeaderSize)..<(probe + size)])),
                 record.sequence > last,
