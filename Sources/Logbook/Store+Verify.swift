@@ -48,6 +48,8 @@ public struct StoreStats: Sendable, Equatable {
     public var snapshot: UInt64
     /// Sequence number of the last commit.
     public var lastSequence: UInt64
+    /// Every commit up to this sequence number is in the snapshot (0 before the first compaction).
+    public var lastCompactedSequence: UInt64
     /// Commits made through this handle.
     public var commits: UInt64
     /// Log syncs (fdatasync or fsync) made through this handle.
@@ -170,6 +172,7 @@ extension Store {
                 path: path, durability: options.durability, keys: live.keys, liveBytes: live.bytes,
                 logBytes: s.sealedLogBytes + s.appliedEnd, snapshotBytes: s.view.snapshot?.index.dataSize ?? 0,
                 generation: s.manifest.generation, snapshot: s.manifest.snapshot, lastSequence: s.lastSequence,
+                lastCompactedSequence: s.manifest.snapshotSequence,
                 commits: s.commits, syncs: s.syncs, cacheBytes: cache.bytes, cacheHits: cache.hits,
                 cacheMisses: cache.misses, cacheEvictions: cache.evictions, lastCompaction: s.lastCompaction,
                 lastCompactionError: s.lastCompactionError?.message)

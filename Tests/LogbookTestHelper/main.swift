@@ -40,7 +40,7 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 
 func usage() -> Never {
     fail(
-        "usage: logbook-test-helper (commit-loop DIR MODE START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
+        "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
             + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES)", status: 2)
 }
 
@@ -110,6 +110,33 @@ func commitLoop(directory: String, durability: Durability, start: Int) throws {
             try tx.put("last", value)
         }
         report(value)
+        i += 1
+    }
+}
+
+/// `compact-loop`: as `commit-loop` (durability normal), and after every 8th commit a compaction,
+/// announced by "compacting" before and "compacted" after it.
+func compactLoop(directory: String, start: Int) throws {
+    let store = try Store(
+        path: directory, options: StoreOptions(durability: .normal, autoCompactLogBytes: nil))
+    report("ready")
+    let padding = String(repeating: "x", count: 2000)
+    var i = start
+    while true {
+        let value = String(i)
+        try store.write { tx in
+            try tx.put("a/\(i)", value)
+            try tx.put("b/\(i)", value)
+            try tx.put("c/\(i)", value)
+            try tx.put("last", value)
+            try tx.put("pad/\(i % 64)", padding)
+        }
+        report(value)
+        if i % 8 == 0 {
+            report("compacting")
+            try store.compact()
+            report("compacted")
+        }
         i += 1
     }
 }
@@ -199,6 +226,9 @@ do {
             usage()
         }
         try commitLoop(directory: directory, durability: durability, start: start)
+    case "compact-loop":
+        guard let start = Int(arguments[2]) else { usage() }
+        try compactLoop(directory: directory, start: start)
     case "incr":
         guard let count = Int(arguments[2]) else { usage() }
         try increment(directory: directory, count: count, eachValue: false)
