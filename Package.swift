@@ -18,6 +18,7 @@ let package = Package(
             name: "logbook-test-helper", dependencies: ["Logbook"], path: "Tests/LogbookTestHelper"),
         .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"]),
         .testTarget(name: "LogbookCrashTests", dependencies: ["Logbook"]),
+        .testTarget(name: "CLITests", dependencies: ["Logbook"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -17,18 +17,22 @@ public struct StoreOptions: Sendable {
     public var lockTimeout: Double
     /// Create the directory and its files when missing. Default true.
     public var createIfMissing: Bool
-    /// How many times `write { }` re-runs its closure after a conflict before throwing it. Default 32.
+    /// How many times `write { }` re-runs its closure after a conflict before throwing it. Default 64.
     public var maxConflictRetries: Int
     /// The program named in lock holder diagnostics. Default: this process's executable name.
     public var programName: String
+    /// Compact automatically, after a commit, once the log holds at least this many bytes and
+    /// more than the snapshot does. nil turns automatic compaction off. Default 16 MiB.
+    public var autoCompactLogBytes: UInt64?
 
     /// The file layer every system call goes through; tests replace it to count or inject faults.
     @_spi(Testing) public var fileLayer: any FileLayer
 
     public init(
         durability: Durability = .normal, lockTimeout: Double = 10, createIfMissing: Bool = true,
-        maxConflictRetries: Int = 32, programName: String? = nil
+        maxConflictRetries: Int = 64, programName: String? = nil, autoCompactLogBytes: UInt64? = 16 << 20
     ) {
+        self.autoCompactLogBytes = autoCompactLogBytes
         self.durability = durability
         self.lockTimeout = lockTimeout
         self.createIfMissing = createIfMissing

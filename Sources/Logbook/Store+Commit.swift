@@ -1,60 +1,160 @@
-// The commit protocol. Lock order: this handle's writer mutex, then the cross-process LOCK,
-// then (briefly) the state mutex. See Docs/Concurrency.md.
+// The commit protocol, with group commit. Lock order: the leader mutex (`writer`), then the
+// cross-process LOCK, then (briefly) the state mutex. See Docs/Concurrency.md.
+
+/// One commit waiting in this handle's group-commit queue.
+final class CommitRequest: @unchecked Sendable {
+    /// Computes the mutations from the latest state (validation); run once, by the leader, while
+    /// the requesting thread waits. The leader drops it before deciding the request: it borrows
+    /// the requester's non-escaping closure, which must not outlive the wait.
+    var prepare: ((View) throws(LogbookError) -> [Mutation])?
+    /// Written by the leader while it commits the batch; read by the requester once `decided`.
+    var outcome: Result<Void, LogbookError>?
+    /// Set under the queue's mutex when `outcome` is final.
+    var decided = false
+
+    init(_ prepare: @escaping (View) throws(LogbookError) -> [Mutation]) { self.prepare = prepare }
+}
+
+/// The requests waiting to be committed, and whether a leader is committing a batch now.
+struct CommitQueue {
+    var waiting: [CommitRequest] = []
+    var leaderActive = false
+}
 
 extension Store {
     /// Commits the mutations `prepare` computes from the latest state, as one log record.
     ///
-    /// Under the cross-process lock: catch up on records other processes appended (truncating a
-    /// torn tail a crashed writer left), run `prepare` (validation), append one record with one
-    /// write, sync per the durability mode, apply it, publish it, release.
+    /// Concurrent callers in one handle are batched (group commit): one of them, the leader,
+    /// takes the cross-process lock, catches up on records other processes appended (truncating
+    /// a torn tail a crashed writer left), runs every waiting request's `prepare` in turn (each
+    /// sees the writes of those before it), appends all their records with one write, syncs once
+    /// per the durability mode, applies and publishes them, and releases the lock. Each caller
+    /// gets its own result; a failed write or sync fails the whole batch.
     /// `prepare` returns no mutations to write nothing.
-    func commit<R>(_ prepare: (KeyMap) throws(LogbookError) -> (mutations: [Mutation], result: R))
+    func commit<R>(_ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R))
         throws(LogbookError) -> R
     {
-        try writer.withLock { (_) throws(LogbookError) -> R in
+        var result: R? = nil
+        let outcome = withoutActuallyEscaping(prepare) { prepare in
+            let request = CommitRequest { (view) throws(LogbookError) in
+                let (mutations, value) = try prepare(view)
+                result = value
+                return mutations
+            }
+            return submit(request)
+        }
+        try outcome.get()
+        compactIfDue()
+        return result!
+    }
+
+    /// Queues `request` and returns once it is decided, leading batches while no one else is.
+    private func submit(_ request: CommitRequest) -> Result<Void, LogbookError> {
+        enum Turn {
+            case decided
+            case lead([CommitRequest])
+        }
+        commitQueue.withLock { $0.waiting.append(request) }
+        // Either a leader decides this request, or this thread becomes the leader while it is
+        // still waiting (a leader takes every waiting request, so it is then in the batch).
+        let turn = commitQueue.wait { (queue) -> Turn? in
+            if request.decided { return .decided }
+            guard !queue.leaderActive else { return nil }
+            queue.leaderActive = true
+            defer { queue.waiting = [] }
+            return .lead(queue.waiting)
+        }
+        if case .lead(let batch) = turn {
+            writer.withLock { _ in runBatch(batch) }
+            for member in batch { member.prepare = nil }
+            commitQueue.updateAndBroadcast { queue in
+                queue.leaderActive = false
+                for member in batch { member.decided = true }
+            }
+        }
+        return request.outcome!
+    }
+
+    /// Commits a batch of requests as the leader; decides every one of them.
+    private func runBatch(_ batch: [CommitRequest]) {
+        do throws(LogbookError) {
             try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             defer { processLock.release() }
-
-            let (start, applied, record, result) = try state.withLock {
-                (s) throws(LogbookError) -> (UInt64, LogRecord, [UInt8]?, R) in
-                try Self.checkWritable(s, path: path)
-                try catchUpUnderLock(&s)
-                let (mutations, result) = try prepare(s.map)
-                let applied = LogRecord(sequence: s.lastSequence + 1, mutations: mutations)
-                guard !mutations.isEmpty else { return (0, applied, nil, result) }
-                let bytes = LogFormat.encode(applied)
-                guard bytes.count - LogFormat.recordHeaderSize <= LogFormat.maxPayload else {
-                    throw LogbookError.invalid(
-                        "transaction is \(bytes.count) bytes; the limit is \(Limits.maxTransactionSize)")
-                }
-                return (s.appliedEnd, applied, bytes, result)
-            }
-            guard let record else { return result }
-            let end = start + UInt64(record.count)
-
-            processLock.beginAppend(end: end)
-            do throws(SystemError) {
-                try files.writeAll(logFD, record, at: start, path: logPath)
-            } catch {
-                try failedAppend(error, start: start)
-            }
-            if options.durability != .relaxed {
-                do throws(SystemError) { try files.sync(logFD, dataOnly: options.durability == .normal) } catch {
-                    try failedSync(error, start: start)
-                }
-            }
-            state.withLock { s in
-                s.map.apply(applied)
-                s.appliedEnd = end
-                s.fileEnd = end
-                s.lastSequence = applied.sequence
-                s.commits += 1
-                if options.durability != .relaxed { s.syncs += 1 }
-                s.seenCounter = processLock.publish(segment: segment, end: end)
-            }
-            return result
+            try appendBatch(batch)
+        } catch {
+            for request in batch where request.outcome == nil { request.outcome = .failure(error) }
         }
+    }
+
+    /// Under the writer lock: validate, append, sync, apply, publish.
+    func appendBatch(_ batch: [CommitRequest]) throws(LogbookError) {
+        let (log, start, records, bytes, working) = try state.withLock {
+            (s) throws(LogbookError) -> (ActiveLog, UInt64, [(CommitRequest, LogRecord)], [UInt8], View?) in
+            try Self.checkWritable(s, path: path)
+            try catchUpUnderLock(&s)
+            var bytes: [UInt8] = []
+            var records: [(CommitRequest, LogRecord)] = []
+            var sequence = s.lastSequence
+            // Later requests of the batch must see earlier ones' writes: a working copy of the map
+            // (O(1) until written), made only when a second request follows.
+            var working: View? = nil
+            for (index, request) in batch.enumerated() {
+                let mutations: [Mutation]
+                do throws(LogbookError) { mutations = try request.prepare!(working ?? s.view) } catch {
+                    request.outcome = .failure(error)
+                    continue
+                }
+                guard !mutations.isEmpty else {
+                    request.outcome = .success(())
+                    continue
+                }
+                let record = LogRecord(sequence: sequence + 1, mutations: mutations)
+                let recordStart = bytes.count
+                LogFormat.appendRecord(record, to: &bytes)
+                guard bytes.count - recordStart - LogFormat.recordHeaderSize <= LogFormat.maxPayload else {
+                    bytes.removeSubrange(recordStart...)
+                    request.outcome = .failure(
+                        .invalid("transaction is \(bytes.count) bytes; the limit is \(Limits.maxTransactionSize)"))
+                    continue
+                }
+                sequence += 1
+                records.append((request, record))
+                if index < batch.count - 1 || working != nil {
+                    if working == nil { working = s.view }
+                    working!.apply(record)
+                }
+            }
+            return (s.log!, s.appliedEnd, records, bytes, working)
+        }
+        guard !records.isEmpty else { return }
+        let end = start + UInt64(bytes.count)
+
+        processLock.beginAppend(end: end)
+        do throws(SystemError) {
+            try files.writeAll(log.fd, bytes, at: start, path: log.path)
+        } catch {
+            try failedAppend(error, log: log, start: start)
+        }
+        if options.durability != .relaxed {
+            do throws(SystemError) { try files.sync(log.fd, dataOnly: options.durability == .normal) } catch {
+                try failedSync(error, log: log, start: start)
+            }
+        }
+        state.withLock { s in
+            if let working {
+                s.view = working
+            } else {
+                for (_, record) in records { s.view.apply(record) }
+            }
+            s.appliedEnd = end
+            s.fileEnd = end
+            s.lastSequence = records[records.count - 1].1.sequence
+            s.commits += UInt64(records.count)
+            if options.durability != .relaxed { s.syncs += 1 }
+            s.seenCounter = processLock.publish(segment: log.number, end: end)
+        }
+        for (request, _) in records { request.outcome = .success(()) }
     }
 
     static func checkWritable(_ s: StoreState, path: String) throws(LogbookError) {
@@ -69,56 +169,63 @@ extension Store {
         }
     }
 
-    /// Under the writer lock: makes the map reflect every record in the log. Fast path (no
-    /// syscall) when the shared page shows no append since ours and no writer died mid-append.
-    private func catchUpUnderLock(_ s: inout StoreState) throws(LogbookError) {
+    /// Under the writer lock: makes the state reflect every record in the log and the current
+    /// MANIFEST. Fast path (no system call) when the shared page shows no append since ours, no
+    /// writer that died mid-append, and no MANIFEST change.
+    func catchUpUnderLock(_ s: inout StoreState) throws(LogbookError) {
         let published = processLock.publishedEnd
         if processLock.pendingEnd == published && published == s.appliedEnd && s.fileEnd == s.appliedEnd
-            && processLock.segment == segment
+            && processLock.segment == s.log?.number && processLock.manifestGeneration == s.seenGeneration
         {
             return
         }
-        let size = try io(logPath) { () throws(SystemError) in try files.size(logFD) }
+        // Slow path: the files are the truth. A compaction may have replaced the MANIFEST.
+        let manifest = try Self.readManifest(context)
+        if manifest != s.manifest { try Self.load(&s, context) }
+        guard let log = s.log else { throw LogbookError(.closed, "the store at \(path) is closed") }
+        let size = try io(log.path) { () throws(SystemError) in try files.size(log.fd) }
         guard size >= s.appliedEnd else {
             throw LogbookError.corrupted(
-                "log is \(size) bytes, shorter than the \(s.appliedEnd) bytes already read", path: logPath, offset: size)
+                "log is \(size) bytes, shorter than the \(s.appliedEnd) bytes already read", path: log.path, offset: size)
         }
-        try Self.catchUp(&s, files: files, fd: logFD, logPath: logPath, limit: size)
+        try Self.catchUp(&s, files: files, limit: size)
         if s.appliedEnd < size {
             // A torn tail: the remains of a writer that died mid-append. Cut it off.
-            try io(logPath) { () throws(SystemError) in try files.truncate(logFD, to: s.appliedEnd) }
+            try io(log.path) { () throws(SystemError) in try files.truncate(log.fd, to: s.appliedEnd) }
         }
         s.fileEnd = s.appliedEnd
-        s.seenCounter = processLock.publish(segment: segment, end: s.appliedEnd)
+        processLock.announce(generation: s.manifest.generation)
+        s.seenGeneration = s.manifest.generation
+        s.seenCounter = processLock.publish(segment: log.number, end: s.appliedEnd)
     }
 
     /// A failed append: cut the partial record off. ENOSPC with a clean cut leaves the handle
     /// usable; anything else makes it fail-stop.
-    private func failedAppend(_ error: SystemError, start: UInt64) throws(LogbookError) -> Never {
-        let cut = (try? files.truncate(logFD, to: start)) != nil
-        let cause = LogbookError(error, path: logPath)
+    private func failedAppend(_ error: SystemError, log: ActiveLog, start: UInt64) throws(LogbookError) -> Never {
+        let cut = (try? files.truncate(log.fd, to: start)) != nil
+        let cause = LogbookError(error, path: log.path)
         if cut && error.errno == SystemError.enospc {
             processLock.beginAppend(end: start)
             throw LogbookError(
-                .io, "commit failed, nothing written: \(cause.message); free space and retry", path: logPath,
+                .io, "commit failed, nothing written: \(cause.message); free space and retry", path: log.path,
                 errno: error.errno)
         }
         state.withLock { s in s.lifecycle = .failed(cause) }
         throw LogbookError(
             .storeFailed, "commit failed: \(cause.message); this handle now refuses writes, reopen the store",
-            path: logPath, errno: error.errno)
+            path: log.path, errno: error.errno)
     }
 
     /// A failed sync: the record's durability is unknown and Linux may have dropped the dirty
     /// pages, so never retry. Remove the record from the visible log and fail-stop.
-    private func failedSync(_ error: SystemError, start: UInt64) throws(LogbookError) -> Never {
-        _ = try? files.truncate(logFD, to: start)
+    private func failedSync(_ error: SystemError, log: ActiveLog, start: UInt64) throws(LogbookError) -> Never {
+        _ = try? files.truncate(log.fd, to: start)
         processLock.beginAppend(end: start)
-        let cause = LogbookError(error, path: logPath)
+        let cause = LogbookError(error, path: log.path)
         state.withLock { s in s.lifecycle = .failed(cause) }
         throw LogbookError(
             .storeFailed,
             "commit not acknowledged: \(cause.message); this handle now refuses writes, reopen the store",
-            path: logPath, errno: error.errno)
+            path: log.path, errno: error.errno)
     }
 }

@@ -39,8 +39,10 @@ extension WriteTransaction {
 }
 
 extension ReadTransaction {
-    public func get(_ key: String) -> [UInt8]? { get(Array(key.utf8)) }
+    public func get(_ key: String) throws -> [UInt8]? { try get(Array(key.utf8)) }
 
     /// The value of `key` decoded as UTF-8, or nil.
-    public func string(_ key: String) -> String? { get(Array(key.utf8)).map { String(decoding: $0, as: UTF8.self) } }
+    public func string(_ key: String) throws -> String? {
+        try get(Array(key.utf8)).map { String(decoding: $0, as: UTF8.self) }
+    }
 }

@@ -1,13 +1,16 @@
-// Opening a store, replaying its log, and catching up with other processes' commits.
+// Opening a store, loading its state from the MANIFEST, snapshot and log, and catching up with
+// other processes' commits.
 
 extension Store {
     struct Opened {
         var lock: ProcessLock
-        var fd: Int32
         var state: StoreState
     }
 
-    static func openFiles(directory: String, logPath: String, options: StoreOptions) throws(LogbookError) -> Opened {
+    /// Bytes of decoded snapshot blocks cached per handle.
+    static let blockCacheBytes = 8 << 20
+
+    static func openFiles(directory: String, options: StoreOptions) throws(LogbookError) -> Opened {
         let files = options.fileLayer
         switch files.kind(directory) {
         case .directory:
@@ -16,105 +19,221 @@ extension Store {
             guard options.createIfMissing else {
                 throw LogbookError(.notFound, "no store at \(directory)", path: directory)
             }
-            do { try files.makeDirectory(directory) } catch where error.errno == SystemError.eexist {
+            do throws(SystemError) { try files.makeDirectory(directory) } catch where error.errno == SystemError.eexist {
             } catch { throw LogbookError(error, path: directory) }
-            if options.durability != .relaxed { try io(directory) { () throws(SystemError) in try files.syncDirectory(parent(of: directory)) } }
+            if options.durability != .relaxed {
+                try io(directory) { () throws(SystemError) in try files.syncDirectory(parent(of: directory)) }
+            }
         case .regular, .other:
             throw LogbookError.invalid("store path \(directory) exists and is not a directory")
+        }
+        if !options.createIfMissing && files.kind(directory + "/" + Manifest.fileName) == nil
+            && files.kind(directory + "/" + LogFormat.segmentName(1)) == nil
+        {
+            throw LogbookError(.notFound, "no store at \(directory) (the directory holds no Logbook files)", path: directory)
         }
 
         let lock = try ProcessLock(directory: directory, files: files)
         do throws(LogbookError) {
-            if files.kind(logPath) == nil { try createLog(directory: directory, logPath: logPath, lock: lock, options: options) }
-            let fd = try io(logPath) { () throws(SystemError) in try files.open(logPath, .readWrite) }
-            do throws(LogbookError) {
-                let state = try replay(files: files, fd: fd, logPath: logPath, lock: lock)
-                return Opened(lock: lock, fd: fd, state: state)
-            } catch {
-                files.close(fd)
-                throw error
+            let context = Context(directory: directory, files: files, lock: lock, options: options)
+            if files.kind(context.manifestPath) == nil && files.kind(context.logPath(1)) == nil {
+                try createFirstLog(context)
             }
+            var state = StoreState(appliedEnd: 0, fileEnd: 0)
+            try load(&state, context)
+            // Leftovers of a crashed compaction go now, unless a compaction is running.
+            if (try? lock.acquireCompaction(timeout: nil)) == true {
+                if let current = try? readManifest(context) { removeLeftovers(context, manifest: current) }
+                lock.releaseCompaction()
+            }
+            return Opened(lock: lock, state: state)
         } catch {
             lock.close()
             throw error
         }
     }
 
-    /// Creates the first log segment under the writer lock: header written to a temporary file,
-    /// synced, renamed into place, directory synced; so a crash leaves no log or a whole header.
-    private static func createLog(directory: String, logPath: String, lock: ProcessLock, options: StoreOptions)
-        throws(LogbookError)
-    {
-        let files = options.fileLayer
-        try lock.acquire(timeout: options.lockTimeout, program: options.programName)
-        defer { lock.release() }
-        guard files.kind(logPath) == nil else { return }  // another process created it meanwhile
-        let temporary = logPath + ".tmp"
-        try io(temporary) { () throws(SystemError) in
+    /// What loading needs to know about a store.
+    struct Context {
+        var directory: String
+        var files: any FileLayer
+        var lock: ProcessLock
+        var options: StoreOptions
+        var manifestPath: String { directory + "/" + Manifest.fileName }
+        func logPath(_ number: UInt64) -> String { directory + "/" + LogFormat.segmentName(number) }
+    }
+
+    var context: Context { Context(directory: path, files: files, lock: processLock, options: options) }
+
+    /// Creates log segment 1 of a new store under the writer lock.
+    private static func createFirstLog(_ context: Context) throws(LogbookError) {
+        try context.lock.acquire(timeout: context.options.lockTimeout, program: context.options.programName)
+        defer { context.lock.release() }
+        guard context.files.kind(context.manifestPath) == nil, context.files.kind(context.logPath(1)) == nil else {
+            return  // another process created it meanwhile
+        }
+        let fd = try createSegment(1, context, sync: context.options.durability != .relaxed)
+        context.files.close(fd)
+    }
+
+    /// Creates log segment `number`: header written to a temporary file, synced (when `sync`),
+    /// renamed into place, directory synced; so a crash leaves no segment or a whole header.
+    /// Returns the segment open for reading and writing.
+    static func createSegment(_ number: UInt64, _ context: Context, sync: Bool) throws(LogbookError) -> Int32 {
+        let files = context.files
+        let path = context.logPath(number)
+        let temporary = path + ".tmp"
+        return try io(temporary) { () throws(SystemError) in
             let fd = try files.open(temporary, .createReadWrite)
-            defer { files.close(fd) }
-            try files.truncate(fd, to: 0)
-            try files.writeAll(fd, LogFormat.segmentHeader(number: 1), at: 0, path: temporary)
-            if options.durability != .relaxed { try files.sync(fd, dataOnly: options.durability == .normal) }
-            try files.rename(temporary, logPath)
-            if options.durability != .relaxed { try files.syncDirectory(directory) }
-        }
-    }
-
-    /// Reads the segment header and every record, building the map.
-    private static func replay(files: any FileLayer, fd: Int32, logPath: String, lock: ProcessLock)
-        throws(LogbookError) -> StoreState
-    {
-        let counter = lock.commitCounter  // read first: a commit during replay triggers a catch-up
-        let size = try io(logPath) { () throws(SystemError) in try files.size(fd) }
-        let header = try io(logPath) { () throws(SystemError) in
-            try files.readUpTo(fd, count: LogFormat.segmentHeaderSize, at: 0, path: logPath)
-        }
-        guard LogFormat.parseSegmentHeader(header) == 1 else {
-            throw LogbookError.corrupted("invalid log segment header", path: logPath, offset: 0)
-        }
-        var state = StoreState(appliedEnd: UInt64(LogFormat.segmentHeaderSize), fileEnd: size)
-        state.seenCounter = counter
-        try catchUp(&state, files: files, fd: fd, logPath: logPath, limit: size)
-        return state
-    }
-
-    /// Applies the records between `appliedEnd` and `limit`. A torn tail stops it quietly;
-    /// corruption throws.
-    static func catchUp(
-        _ s: inout StoreState, files: any FileLayer, fd: Int32, logPath: String, limit: UInt64
-    ) throws(LogbookError) {
-        guard limit > s.appliedEnd else { return }
-        var map = s.map
-        s.map = KeyMap()  // keep `map` uniquely referenced while applying
-        let parsed: LogParse
-        do throws(LogbookError) {
-            parsed = try LogReader.read(files, fd: fd, path: logPath, from: s.appliedEnd, limit: limit, after: s.lastSequence) {
-                record, _ in map.apply(record)
+            do throws(SystemError) {
+                try files.truncate(fd, to: 0)
+                try files.writeAll(fd, LogFormat.segmentHeader(number: number), at: 0, path: temporary)
+                if sync { try files.sync(fd, dataOnly: context.options.durability == .normal) }
+                try files.rename(temporary, path)
+                if sync { try files.syncDirectory(context.directory) }
+                return fd
+            } catch {
+                files.close(fd)
+                throw error
             }
-        } catch {
-            s.map = map
-            throw error
         }
-        s.map = map
+    }
+
+    /// The MANIFEST on disk; `.initial` when there is none.
+    static func readManifest(_ context: Context) throws(LogbookError) -> Manifest {
+        try readManifest(directory: context.directory, files: context.files)
+    }
+
+    static func readManifest(directory: String, files: any FileLayer) throws(LogbookError) -> Manifest {
+        let path = directory + "/" + Manifest.fileName
+        let bytes: [UInt8]
+        do throws(SystemError) { bytes = try files.readFile(path) } catch where error.errno == SystemError.enoent {
+            return .initial
+        } catch { throw LogbookError(error, path: path) }
+        guard let manifest = Manifest.decode(bytes) else {
+            throw LogbookError.corrupted("invalid MANIFEST (bad size, magic or checksum)", path: path, offset: 0)
+        }
+        return manifest
+    }
+
+    /// (Re)builds `s` from the files the MANIFEST names: the snapshot's index, then every log
+    /// segment after it. Retries when a compaction replaces the files while it reads them.
+    static func load(_ s: inout StoreState, _ context: Context) throws(LogbookError) {
+        var attempt = 0
+        while true {
+            do throws(LogbookError) {
+                try loadOnce(&s, context)
+                return
+            } catch where error.errno == SystemError.enoent && attempt < 8 {
+                attempt += 1  // a compaction deleted what the MANIFEST we read named: read it again
+            }
+        }
+    }
+
+    private static func loadOnce(_ s: inout StoreState, _ context: Context) throws(LogbookError) {
+        let files = context.files
+        let counter = context.lock.commitCounter  // read first: later changes trigger a catch-up
+        let generation = context.lock.manifestGeneration
+        let manifest = try readManifest(context)
+        var view = View()
+        if manifest.snapshot > 0 {
+            view.snapshot = try SnapshotReader(
+                files: files, directory: context.directory, number: manifest.snapshot, cacheBytes: blockCacheBytes)
+        }
+        var sequence = manifest.snapshotSequence
+        var sealedBytes: UInt64 = 0
+        for number in manifest.firstLog...manifest.lastLog {
+            let path = context.logPath(number)
+            let fd = try io(path) { () throws(SystemError) in try files.open(path, .readWrite) }
+            var keep = false
+            defer { if !keep { files.close(fd) } }
+            let size = try io(path) { () throws(SystemError) in try files.size(fd) }
+            let header = try io(path) { () throws(SystemError) in
+                try files.readUpTo(fd, count: LogFormat.segmentHeaderSize, at: 0, path: path)
+            }
+            guard LogFormat.parseSegmentHeader(header) == number else {
+                throw LogbookError.corrupted("invalid log segment header", path: path, offset: 0)
+            }
+            let parsed = try LogReader.read(
+                files, fd: fd, path: path, from: UInt64(LogFormat.segmentHeaderSize), limit: size, after: sequence
+            ) { record, _ in view.apply(record) }
+            sequence = parsed.lastSequence
+            switch parsed.end {
+            case .corrupt(let offset, let reason):
+                throw LogbookError.corrupted(reason, path: path, offset: offset)
+            case .torn(let offset) where number != manifest.lastLog:
+                throw LogbookError.corrupted("sealed log segment ends in a torn record", path: path, offset: offset)
+            default:
+                break
+            }
+            if number == manifest.lastLog {
+                keep = true
+                if let old = s.log { files.close(old.fd) }
+                s.log = ActiveLog(number: number, fd: fd, path: path)
+                s.appliedEnd = parsed.validEnd
+                s.fileEnd = size
+            } else {
+                sealedBytes += size
+            }
+        }
+        s.view = view
+        s.manifest = manifest
+        s.lastSequence = sequence
+        s.sealedLogBytes = sealedBytes
+        s.seenCounter = counter
+        s.seenGeneration = generation
+    }
+
+    /// Applies the records of the active segment between `appliedEnd` and `limit`. A torn tail
+    /// stops it quietly; corruption throws.
+    static func catchUp(_ s: inout StoreState, files: any FileLayer, limit: UInt64) throws(LogbookError) {
+        guard let log = s.log, limit > s.appliedEnd else { return }
+        var view = s.view
+        s.view = View()  // keep the memtable uniquely referenced while applying
+        defer { s.view = view }
+        let parsed = try LogReader.read(
+            files, fd: log.fd, path: log.path, from: s.appliedEnd, limit: limit, after: s.lastSequence
+        ) { record, _ in view.apply(record) }
         s.appliedEnd = parsed.validEnd
         s.lastSequence = parsed.lastSequence
         if case .corrupt(let offset, let reason) = parsed.end {
-            throw LogbookError.corrupted(reason, path: logPath, offset: offset)
+            throw LogbookError.corrupted(reason, path: log.path, offset: offset)
         }
     }
 
-    /// Brings the map up to date with commits published by other processes. Costs one atomic
-    /// load when nothing changed.
+    /// Brings the state up to date with commits and compactions published by other processes.
+    /// Costs two atomic loads when nothing changed.
     func refresh(_ s: inout StoreState) throws(LogbookError) {
         if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
+        if processLock.manifestGeneration != s.seenGeneration {
+            try Self.load(&s, context)
+            return
+        }
         let counter = processLock.commitCounter
         guard counter != s.seenCounter else { return }
         s.seenCounter = counter
-        guard processLock.segment == segment else { return }
+        guard processLock.segment == s.log?.number else { return }
         let target = processLock.publishedEnd
         guard target > s.appliedEnd else { return }
-        try Self.catchUp(&s, files: files, fd: logFD, logPath: logPath, limit: target)
+        try Self.catchUp(&s, files: files, limit: target)
+    }
+
+    /// Deletes what a crashed compaction or an older generation left behind: temporary files,
+    /// snapshots other than the current one, log segments outside the MANIFEST's range.
+    /// Called only with the compaction lock held.
+    static func removeLeftovers(_ context: Context, manifest: Manifest) {
+        guard let names = try? context.files.listDirectory(context.directory) else { return }
+        for name in names {
+            var stale = false
+            if name.hasSuffix(".tmp") {
+                stale = name != LogFormat.segmentName(1) + ".tmp" || manifest != .initial
+            } else if name.hasPrefix("snapshot-"), let number = UInt64(name.dropFirst(9).prefix { $0.isNumber }) {
+                stale = number != manifest.snapshot
+            } else if name.hasPrefix("log-"), name.hasSuffix(".wal"), let number = UInt64(name.dropFirst(4).dropLast(4)) {
+                stale = number < manifest.firstLog || number > manifest.lastLog
+            }
+            if stale { try? context.files.unlink(context.directory + "/" + name) }
+        }
     }
 
     static func parent(of path: String) -> String {

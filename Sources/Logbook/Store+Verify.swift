@@ -2,20 +2,34 @@
 
 /// What `Store.verify()` checked.
 public struct VerifyReport: Sendable, Equatable {
-    /// Files whose every checksum was checked.
+    /// Files whose every checksum was checked, in the order checked.
     public var files: [String]
     /// Log records checked.
     public var records: Int
+    /// Snapshot blocks checked, and the keys in them.
+    public var blocks: Int
+    public var snapshotKeys: UInt64
     /// Bytes covered by checksums.
     public var bytes: UInt64
-    /// Offset and length of a torn tail left by a crash (ignored by readers, cut by the next
-    /// writer), if there is one. Not damage.
+    /// Offset and length of a torn tail at the end of the active log left by a crash (ignored
+    /// by readers, cut by the next writer), if there is one. Not damage.
     public var tornTail: (offset: UInt64, length: UInt64)?
 
     public static func == (a: VerifyReport, b: VerifyReport) -> Bool {
-        a.files == b.files && a.records == b.records && a.bytes == b.bytes
-            && a.tornTail?.offset == b.tornTail?.offset && a.tornTail?.length == b.tornTail?.length
+        a.files == b.files && a.records == b.records && a.blocks == b.blocks && a.snapshotKeys == b.snapshotKeys
+            && a.bytes == b.bytes && a.tornTail?.offset == b.tornTail?.offset
+            && a.tornTail?.length == b.tornTail?.length
     }
+}
+
+/// The state of a store's locks, from `Store.lockStatus()`.
+public struct LockStatus: Sendable, Equatable {
+    /// The LOCK file.
+    public var path: String
+    public var writerHeld: Bool
+    /// The writer lock's holder as recorded when it took the lock (nil when free or not recorded).
+    public var writerHolder: HolderInfo?
+    public var compactionHeld: Bool
 }
 
 /// Figures about a store, from `Store.stats()`.
@@ -25,61 +39,162 @@ public struct StoreStats: Sendable, Equatable {
     public var keys: Int
     /// Sum of live key and value sizes.
     public var liveBytes: Int
-    /// Size of the log up to the last applied record.
+    /// Bytes of the log segments not yet compacted (up to the last applied record).
     public var logBytes: UInt64
+    /// Bytes of the snapshot data file (0 before the first compaction).
+    public var snapshotBytes: UInt64
+    /// The MANIFEST generation and the snapshot it names (0: none yet).
+    public var generation: UInt64
+    public var snapshot: UInt64
     /// Sequence number of the last commit.
     public var lastSequence: UInt64
     /// Commits made through this handle.
     public var commits: UInt64
     /// Log syncs (fdatasync or fsync) made through this handle.
     public var syncs: UInt64
+    /// Snapshot block cache: bytes held, hits, misses, evictions.
+    public var cacheBytes: Int
+    public var cacheHits: UInt64
+    public var cacheMisses: UInt64
+    public var cacheEvictions: UInt64
+    /// The last compaction this handle ran, and the error of the last automatic one that failed.
+    public var lastCompaction: CompactionReport?
+    public var lastCompactionError: String?
 }
 
 extension Store {
-    /// Reads every file of the store from disk and checks every checksum and structure.
+    /// Reads every file of the store from disk (MANIFEST, snapshot index and every block, every
+    /// log segment) and checks every checksum and structure.
     /// - Throws: `corrupted` naming the file and offset of the first damage; `io`; `closed`.
     public func verify() throws -> VerifyReport {
         try state.withLock { (s) throws(LogbookError) in try refresh(&s) }
-        let fd = try io(logPath) { () throws(SystemError) in try files.open(logPath, .readOnly) }
-        defer { files.close(fd) }
-        let size = try io(logPath) { () throws(SystemError) in try files.size(fd) }
-        let header = try io(logPath) { () throws(SystemError) in
-            try files.readUpTo(fd, count: LogFormat.segmentHeaderSize, at: 0, path: logPath)
+        return try Self.verify(path: path, options: options)
+    }
+
+    /// Checks the store in directory `path` from its files alone, without opening it (no lock
+    /// taken, no log replayed, nothing written): works on a store too damaged to open, and
+    /// says how much of it is intact.
+    /// - Throws: `corrupted` naming the file and offset of the first damage; `notFound`; `io`.
+    public static func verify(path: String, options: StoreOptions = StoreOptions()) throws -> VerifyReport {
+        let files = options.fileLayer
+        switch files.kind(path) {
+        case .directory: break
+        case nil: throw LogbookError(.notFound, "no store at \(path)", path: path)
+        case .regular, .other: throw LogbookError.invalid("store path \(path) exists and is not a directory")
         }
-        guard LogFormat.parseSegmentHeader(header) == segment else {
-            throw LogbookError.corrupted("invalid log segment header", path: logPath, offset: 0)
+        var attempt = 0
+        while true {
+            let result: Result<VerifyReport, LogbookError>
+            do throws(LogbookError) { result = .success(try verifyFiles(directory: path, files: files)) } catch {
+                result = .failure(error)
+            }
+            switch result {
+            case .success(let report):
+                return report
+            case .failure(let error):
+                // ENOENT: a compaction replaced the files meanwhile; read the new MANIFEST.
+                guard error.errno == SystemError.enoent && attempt < 8 else { throw error }
+                attempt += 1
+            }
         }
-        var records = 0
-        let parsed = try LogReader.read(
-            files, fd: fd, path: logPath, from: UInt64(LogFormat.segmentHeaderSize), limit: size, after: 0
-        ) { _, _ in records += 1 }
-        switch parsed.end {
-        case .corrupt(let offset, let reason):
-            throw LogbookError(
-                .corrupted,
-                "\(reason) in \(logPath) at offset \(offset) (record \(records + 1)); "
-                    + "\(records) records before it are intact", path: logPath, offset: offset)
-        case .torn(let offset):
-            return VerifyReport(files: [logPath], records: records, bytes: offset, tornTail: (offset, size - offset))
-        case .clean:
-            return VerifyReport(files: [logPath], records: records, bytes: parsed.validEnd, tornTail: nil)
+    }
+
+    private static func verifyFiles(directory path: String, files: any FileLayer) throws(LogbookError) -> VerifyReport {
+        let manifest = try readManifest(directory: path, files: files)
+        var report = VerifyReport(files: [], records: 0, blocks: 0, snapshotKeys: 0, bytes: 0, tornTail: nil)
+        if manifest != .initial {
+            report.files.append(path + "/" + Manifest.fileName)
+            report.bytes += UInt64(Manifest.size)
         }
+        var sequence = manifest.snapshotSequence
+        if manifest.snapshot > 0 {
+            let reader = try SnapshotReader(files: files, directory: path, number: manifest.snapshot, cacheBytes: 0)
+            report.files += [reader.indexPath, reader.dataPath]
+            for block in 0..<reader.blockCount {
+                let entries = try reader.readBlock(block)
+                report.snapshotKeys += UInt64(entries.count)
+                if let last = entries.last, last.sequence > manifest.snapshotSequence {
+                    throw LogbookError.corrupted(
+                        "snapshot entry with sequence \(last.sequence) beyond the snapshot's \(manifest.snapshotSequence)",
+                        path: reader.dataPath, offset: reader.index.blocks[block].offset)
+                }
+            }
+            report.blocks = reader.blockCount
+            report.bytes += reader.index.dataSize
+        }
+        for number in manifest.firstLog...manifest.lastLog {
+            let logPath = path + "/" + LogFormat.segmentName(number)
+            let fd = try io(logPath) { () throws(SystemError) in try files.open(logPath, .readOnly) }
+            defer { files.close(fd) }
+            let size = try io(logPath) { () throws(SystemError) in try files.size(fd) }
+            let header = try io(logPath) { () throws(SystemError) in
+                try files.readUpTo(fd, count: LogFormat.segmentHeaderSize, at: 0, path: logPath)
+            }
+            guard LogFormat.parseSegmentHeader(header) == number else {
+                throw LogbookError.corrupted("invalid log segment header", path: logPath, offset: 0)
+            }
+            report.files.append(logPath)
+            var records = 0
+            let parsed = try LogReader.read(
+                files, fd: fd, path: logPath, from: UInt64(LogFormat.segmentHeaderSize), limit: size, after: sequence
+            ) { _, _ in records += 1 }
+            report.records += records
+            sequence = parsed.lastSequence
+            switch parsed.end {
+            case .corrupt(let offset, let reason):
+                throw LogbookError(
+                    .corrupted,
+                    "\(reason) in \(logPath) at offset \(offset) (record \(records + 1) of the segment); "
+                        + "\(records) records before it are intact; `logbook repair` keeps them",
+                    path: logPath, offset: offset)
+            case .torn(let offset):
+                guard number == manifest.lastLog else {
+                    throw LogbookError.corrupted("sealed log segment ends in a torn record", path: logPath, offset: offset)
+                }
+                report.tornTail = (offset: offset, length: size - offset)
+                report.bytes += offset
+            case .clean:
+                report.bytes += parsed.validEnd
+            }
+        }
+        return report
     }
 
     /// Figures about the store as this handle sees it now.
     public func stats() throws -> StoreStats {
         try state.withLock { (s) throws(LogbookError) in
             try refresh(&s)
+            let live = try s.view.countLive()
+            let cache = s.view.snapshot?.cacheFigures ?? (bytes: 0, hits: 0, misses: 0, evictions: 0)
             return StoreStats(
-                path: path, durability: options.durability, keys: s.map.count, liveBytes: s.map.liveBytes,
-                logBytes: s.appliedEnd, lastSequence: s.lastSequence, commits: s.commits, syncs: s.syncs)
+                path: path, durability: options.durability, keys: live.keys, liveBytes: live.bytes,
+                logBytes: s.sealedLogBytes + s.appliedEnd, snapshotBytes: s.view.snapshot?.index.dataSize ?? 0,
+                generation: s.manifest.generation, snapshot: s.manifest.snapshot, lastSequence: s.lastSequence,
+                commits: s.commits, syncs: s.syncs, cacheBytes: cache.bytes, cacheHits: cache.hits,
+                cacheMisses: cache.misses, cacheEvictions: cache.evictions, lastCompaction: s.lastCompaction,
+                lastCompactionError: s.lastCompactionError?.message)
+        }
+    }
+
+    /// Whether the writer and compaction locks are held by another process (or handle) now, and
+    /// who holds the writer lock, as recorded on the shared page.
+    public func lockStatus() throws -> LockStatus {
+        try state.withLock { (s) throws(LogbookError) -> LockStatus in
+            if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
+            let writerHeld = try processLock.isHeldElsewhere()
+            return LockStatus(
+                path: processLock.path, writerHeld: writerHeld, writerHolder: writerHeld ? processLock.holder() : nil,
+                compactionHeld: try processLock.isCompactionHeldElsewhere())
         }
     }
 
     /// Who holds the writer lock now, if another process (or handle) holds it.
     public func writerLockHolder() throws -> HolderInfo? {
-        guard try processLock.isHeldElsewhere() else { return nil }
-        return processLock.holder()
+        try state.withLock { (s) throws(LogbookError) -> HolderInfo? in
+            if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
+            guard try processLock.isHeldElsewhere() else { return nil }
+            return processLock.holder()
+        }
     }
 
     /// Runs `body` while holding the cross-process writer lock; for tests and diagnostics only.

@@ -20,12 +20,12 @@ public final class Store: Sendable {
 
     let files: any FileLayer
     let processLock: ProcessLock
-    let logPath: String
-    let logFD: Int32
-    let segment: UInt64 = 1
     let state: Locked<StoreState>
-    /// Serializes this handle's commits (taken before the cross-process lock, never after).
-    let writer = Locked<Void>(())
+    /// Held by the group-commit leader while it commits a batch (taken before the cross-process
+    /// lock, never after); `close()` takes it to wait for an in-flight batch.
+    let writer = Locked<Void>((), recursive: true)
+    /// Commits waiting for the next batch.
+    let commitQueue = LockedCondition(CommitQueue())
 
     /// Opens (and by default creates) the store in directory `path`.
     ///
@@ -39,10 +39,8 @@ public final class Store: Sendable {
         self.path = trimmed
         self.options = options
         files = options.fileLayer
-        logPath = trimmed + "/" + LogFormat.segmentName(1)
-        let opened = try Self.openFiles(directory: trimmed, logPath: logPath, options: options)
+        let opened = try Self.openFiles(directory: trimmed, options: options)
         processLock = opened.lock
-        logFD = opened.fd
         state = Locked(opened.state)
     }
 
@@ -54,8 +52,9 @@ public final class Store: Sendable {
             state.withLock { s in
                 if case .closed = s.lifecycle { return }
                 s.lifecycle = .closed
-                s.map = KeyMap()
-                files.close(logFD)
+                s.view = View()
+                if let log = s.log { files.close(log.fd) }
+                s.log = nil
                 processLock.close()
             }
         }
@@ -68,21 +67,21 @@ public final class Store: Sendable {
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         try state.withLock { (s) throws(LogbookError) in
             try refresh(&s)
-            return s.map.get(key)?.value
+            return try s.view.get(key)?.value
         }
     }
 
     /// The pairs the scan selects, in key order (or reverse), from one consistent state.
     public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] {
-        let snapshot = try snapshotMap().map
-        return Self.scan(snapshot, options)
+        let view = try snapshotView().view
+        return try Self.scan(view, options)
     }
 
     /// Runs `body` on a consistent, read-only view of the store: every read inside sees the same
     /// committed state. Takes no lock while `body` runs.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
-        let (map, sequence) = try snapshotMap()
-        return try body(ReadTransaction(map: map, sequence: sequence))
+        let (view, sequence) = try snapshotView()
+        return try body(ReadTransaction(view: view, sequence: sequence))
     }
 
     // MARK: writes
@@ -96,21 +95,25 @@ public final class Store: Sendable {
         try commit { (_) throws(LogbookError) in ([mutation], ()) }
     }
 
-    /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing.
+    /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing and takes
+    /// no lock (it is absent as of the call).
     @discardableResult
     public func delete(_ key: [UInt8]) throws -> Bool {
         try Self.check(key: key)
-        return try commit { (map) throws(LogbookError) in
-            map.get(key) == nil ? ([], false) : ([.delete(key: key)], true)
+        guard try get(key) != nil else { return false }
+        return try commit { (view) throws(LogbookError) in
+            try view.get(key) == nil ? ([], false) : ([.delete(key: key)], true)
         }
     }
 
     /// Sets `key` to `new` (nil deletes it) only if its current value is `expected` (nil: absent).
-    /// Returns false, writing nothing, when the current value differs.
+    /// Returns false, writing nothing, when the current value differs (decided without the
+    /// writer lock when it already differs as of the call; under it otherwise).
     public func compareAndSwap(_ key: [UInt8], expected: [UInt8]?, new: [UInt8]?) throws -> Bool {
         try Self.check(key: key, value: new)
-        return try commit { (map) throws(LogbookError) in
-            guard map.get(key)?.value == expected else { return ([], false) }
+        guard try get(key) == expected else { return false }
+        return try commit { (view) throws(LogbookError) in
+            guard try view.get(key)?.value == expected else { return ([], false) }
             if let new { return ([.put(key: key, value: new)], true) }
             return (expected == nil ? [] : [.delete(key: key)], true)
         }
@@ -126,22 +129,64 @@ public final class Store: Sendable {
     public func write<T>(_ body: (WriteTransaction) throws -> T) throws -> T {
         var attempt = 0
         while true {
-            let (map, sequence) = try snapshotMap()
-            let tx = WriteTransaction(map: map, sequence: sequence)
-            let result = try body(tx)
-            tx.isFinished = true
-            if tx.writes.isEmpty { return result }
-            let mutations = tx.mutations()
-            let committed = try commit { (current) throws(LogbookError) in
-                // A failed validation writes nothing and reports false: run the closure again.
-                tx.isValid(against: current) ? (mutations, true) : ([], false)
+            if attempt >= Self.optimisticAttempts {
+                if let result = try writePessimistically(body) { return result }
+            } else {
+                let (view, sequence) = try snapshotView()
+                let tx = WriteTransaction(view: view, sequence: sequence)
+                let result = try body(tx)
+                tx.isFinished = true
+                if tx.writes.isEmpty { return result }
+                let mutations = tx.mutations()
+                let committed = try commit { (current) throws(LogbookError) in
+                    // A failed validation writes nothing and reports false: run the closure again.
+                    try tx.isValid(against: current) ? (mutations, true) : ([], false)
+                }
+                if committed { return result }
             }
-            if committed { return result }
             attempt += 1
             if attempt > options.maxConflictRetries {
                 throw LogbookError(.conflict, "transaction conflict: still conflicting after \(attempt) attempts")
             }
-            if attempt > 2 { System.sleep(nanoseconds: UInt64.random(in: 0...UInt64(min(attempt, 10)) * 50_000)) }
+            // Exponential back-off with full jitter, so that contending writers spread out
+            // instead of colliding again: up to 20 µs × 2^attempt, capped at 5 ms.
+            let ceiling = UInt64(20_000) << UInt64(min(attempt, 8))
+            System.sleep(nanoseconds: UInt64.random(in: 0...ceiling))
+        }
+    }
+
+    /// Optimistic attempts before a conflicted transaction runs pessimistically.
+    static let optimisticAttempts = 3
+
+    /// Runs `body` holding this handle's leader mutex and the writer lock, on the latest state,
+    /// so that nothing can change what it reads before it commits: the fallback that guarantees
+    /// progress to a transaction that keeps losing. nil when it conflicted anyway (only a write
+    /// nested inside `body` can cause that).
+    private func writePessimistically<T>(_ body: (WriteTransaction) throws -> T) throws -> T? {
+        try writer.withLock { _ in
+            try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
+            try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
+            defer { processLock.release() }
+            let (view, sequence) = try state.withLock { (s) throws(LogbookError) in
+                try catchUpUnderLock(&s)
+                return (s.view, s.lastSequence)
+            }
+            let tx = WriteTransaction(view: view, sequence: sequence)
+            let result = try body(tx)
+            tx.isFinished = true
+            if tx.writes.isEmpty { return result }
+            let mutations = tx.mutations()
+            var valid = false
+            try withoutActuallyEscaping({ (current: View) throws(LogbookError) -> [Mutation] in
+                valid = try tx.isValid(against: current)
+                return valid ? mutations : []
+            }) { prepare in
+                let request = CommitRequest(prepare)
+                defer { request.prepare = nil }
+                try appendBatch([request])
+                try request.outcome?.get()
+            }
+            return valid ? result : nil
         }
     }
 
@@ -157,20 +202,20 @@ public final class Store: Sendable {
         }
     }
 
-    /// A consistent copy of the map (O(1)) and the sequence it reflects.
-    func snapshotMap() throws(LogbookError) -> (map: KeyMap, sequence: UInt64) {
+    /// A consistent copy of the view (O(1)) and the sequence it reflects.
+    func snapshotView() throws(LogbookError) -> (view: View, sequence: UInt64) {
         try state.withLock { (s) throws(LogbookError) in
             try refresh(&s)
-            return (s.map, s.lastSequence)
+            return (s.view, s.lastSequence)
         }
     }
 
-    static func scan(_ map: KeyMap, _ options: ScanOptions) -> [KeyValue] {
+    static func scan(_ view: View, _ options: ScanOptions) throws(LogbookError) -> [KeyValue] {
         let bounds = options.bounds
         guard !bounds.empty else { return [] }
         var result: [KeyValue] = []
         let limit = options.limit ?? Int.max
-        map.forEach(from: bounds.lower, to: bounds.upper, reverse: options.reverse) { entry in
+        try view.forEach(from: bounds.lower, to: bounds.upper, reverse: options.reverse) { entry in
             result.append(KeyValue(key: entry.key, value: entry.value))
             return result.count < limit
         }
@@ -186,11 +231,26 @@ enum Lifecycle {
     case failed(LogbookError)
 }
 
+/// The log segment writers append to, open.
+struct ActiveLog {
+    var number: UInt64
+    var fd: Int32
+    var path: String
+}
+
 /// Everything mutable in a `Store`, guarded by one lock.
 struct StoreState {
     var lifecycle: Lifecycle = .open
-    var map = KeyMap()
-    /// Log offset just past the last applied record.
+    var view = View()
+    /// The MANIFEST this state was loaded from.
+    var manifest = Manifest.initial
+    /// The active log segment (nil only once closed).
+    var log: ActiveLog?
+    /// Bytes of the log segments before the active one (sealed, not yet compacted).
+    var sealedLogBytes: UInt64 = 0
+    /// The shared MANIFEST generation word when this handle last looked.
+    var seenGeneration: UInt64 = 0
+    /// Offset just past the last applied record in the active segment.
     var appliedEnd: UInt64
     /// Sequence number of the last applied record.
     var lastSequence: UInt64 = 0
@@ -202,4 +262,7 @@ struct StoreState {
     var commits: UInt64 = 0
     /// Log syncs made through this handle.
     var syncs: UInt64 = 0
+    /// When this handle last finished a compaction (ns since the epoch), and how it went.
+    var lastCompaction: CompactionReport?
+    var lastCompactionError: LogbookError?
 }

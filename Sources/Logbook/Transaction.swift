@@ -1,29 +1,27 @@
 /// A consistent, read-only view of a store, given to `Store.read { }`.
 public final class ReadTransaction {
-    let map: KeyMap
+    let view: View
     /// Sequence number of the last commit this view includes.
     public let sequence: UInt64
 
-    init(map: KeyMap, sequence: UInt64) {
-        self.map = map
+    init(view: View, sequence: UInt64) {
+        self.view = view
         self.sequence = sequence
     }
 
     /// The value of `key` in this view, or nil.
-    public func get(_ key: [UInt8]) -> [UInt8]? { map.get(key)?.value }
+    /// - Throws: `corrupted` or `io` when a snapshot block cannot be read.
+    public func get(_ key: [UInt8]) throws -> [UInt8]? { try view.get(key)?.value }
 
     /// The pairs the scan selects in this view.
-    public func scan(_ options: ScanOptions = .all) -> [KeyValue] { Store.scan(map, options) }
-
-    /// Number of live keys in this view.
-    public var count: Int { map.count }
+    public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] { try Store.scan(view, options) }
 }
 
 /// The transaction given to `Store.write { }`: reads from one snapshot plus its own writes,
 /// buffers writes until the closure returns, and records what it read so the commit can check
 /// that nothing it depended on changed (serializable, phantom-safe for scanned ranges).
 public final class WriteTransaction {
-    let map: KeyMap
+    let view: View
     let sequence: UInt64
     /// Pending writes: a value to put, or nil to delete.
     var writes: [[UInt8]: [UInt8]?] = [:]
@@ -33,8 +31,8 @@ public final class WriteTransaction {
     private var ranges: [(lower: [UInt8]?, upper: [UInt8]?)] = []
     var isFinished = false
 
-    init(map: KeyMap, sequence: UInt64) {
-        self.map = map
+    init(view: View, sequence: UInt64) {
+        self.view = view
         self.sequence = sequence
     }
 
@@ -42,7 +40,7 @@ public final class WriteTransaction {
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         try checkActive()
         if let pending = writes[key] { return pending }
-        let value = map.get(key)?.value
+        let value = try view.get(key)?.value
         reads[key] = value != nil
         return value
     }
@@ -80,7 +78,7 @@ public final class WriteTransaction {
         func emit(_ key: [UInt8], _ value: [UInt8]?) {
             if let value { result.append(KeyValue(key: key, value: value)) }
         }
-        map.forEach(from: bounds.lower, to: bounds.upper, reverse: reverse) { entry in
+        try view.forEach(from: bounds.lower, to: bounds.upper, reverse: reverse) { entry in
             while next < own.count, result.count < limit, before(own[next].key, entry.key) {
                 emit(own[next].key, own[next].value)
                 next += 1
@@ -119,9 +117,9 @@ public final class WriteTransaction {
     }
 
     /// Whether everything this transaction read is unchanged in `current` (the latest state).
-    func isValid(against current: KeyMap) -> Bool {
+    func isValid(against current: View) throws(LogbookError) -> Bool {
         for (key, wasPresent) in reads {
-            let now = current.get(key)
+            let now = try current.get(key)
             if wasPresent {
                 guard let now, now.sequence <= sequence else { return false }
             } else if now != nil {
@@ -131,13 +129,13 @@ public final class WriteTransaction {
         for range in ranges {
             // Unchanged iff no key in the range was written after the snapshot and none vanished.
             var before = 0
-            map.forEach(from: range.lower, to: range.upper, reverse: false) { _ in
+            try view.forEach(from: range.lower, to: range.upper, reverse: false) { _ in
                 before += 1
                 return true
             }
             var after = 0
             var changed = false
-            current.forEach(from: range.lower, to: range.upper, reverse: false) { entry in
+            try current.forEach(from: range.lower, to: range.upper, reverse: false) { entry in
                 after += 1
                 changed = entry.sequence > sequence
                 return !changed

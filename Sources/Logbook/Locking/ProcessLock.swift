@@ -3,9 +3,9 @@ import CLogbookShims
 /// The `LOCK` file: a cross-process writer lock, and one page of memory shared by every process
 /// that has the store open.
 ///
-/// The lock is an open-file-description lock (F_OFD_SETLK) on byte 0, so the kernel releases it
-/// when its holder dies: a crashed process never blocks the others. Byte 1 is reserved for the
-/// compaction lock. The first 4096 bytes are mapped shared:
+/// The locks are open-file-description locks (F_OFD_SETLK), so the kernel releases them when
+/// their holder dies: a crashed process never blocks the others. Byte 0 is the writer lock,
+/// byte 1 the compaction lock (always taken before the writer lock, never after). The first 4096 bytes are mapped shared:
 ///
 ///      0   8  magic "LOGBKLCK"
 ///      8   8  commit counter: bumped after every commit is published (readers poll it, no syscall)
@@ -17,6 +17,7 @@ import CLogbookShims
 ///     48   8  holder since, ns since the Unix epoch
 ///     56   8  acquisitions (bumped on every acquire)
 ///     64  64  holder program name, NUL-padded
+///    128   8  MANIFEST generation: set after every MANIFEST replacement (readers poll it)
 ///
 /// The page is a hint and a notice board, never the truth: after a power loss it may hold
 /// anything, and every reader treats it as such (a changed counter means "look at the log").
@@ -24,12 +25,19 @@ final class ProcessLock: @unchecked Sendable {
     static let fileName = "LOCK"
     static let pageSize = 4096
     static let writerByte: Int64 = 0
+    static let compactionByte: Int64 = 1
+    /// The pending end while a MANIFEST replacement is in flight: forces every writer to re-read it.
+    static let manifestChanging = UInt64.max
     static let magic = UInt64(littleEndian: Array("LOGBKLCK".utf8).withUnsafeBytes { $0.load(as: UInt64.self) })
 
     let path: String
     private let files: any FileLayer
     private let fd: Int32
     private let page: UnsafeMutableRawPointer
+    /// How deeply this handle holds the writer lock. Touched only by the thread that holds the
+    /// handle's (recursive) leader mutex, so a commit nested in a pessimistic transaction does
+    /// not release the lock under it.
+    private var depth = 0
 
     init(directory: String, files: any FileLayer) throws(LogbookError) {
         let path = directory + "/" + Self.fileName
@@ -63,6 +71,11 @@ final class ProcessLock: @unchecked Sendable {
     var pendingEnd: UInt64 { lb_atomic_load_u64(word(24)) }
     var segment: UInt64 { lb_atomic_load_u64(word(32)) }
 
+    var manifestGeneration: UInt64 { lb_atomic_load_u64(word(128)) }
+
+    /// Announces a new MANIFEST generation (under the writer lock, once the MANIFEST is durable).
+    func announce(generation: UInt64) { lb_atomic_store_u64(word(128), generation) }
+
     /// Announces an append that will end at `end` (called under the writer lock).
     func beginAppend(end: UInt64) { lb_atomic_store_u64(word(24), end) }
 
@@ -79,12 +92,17 @@ final class ProcessLock: @unchecked Sendable {
     /// Takes the writer lock, waiting with exponential back-off and jitter up to `timeout`
     /// seconds; the time-out error names the holder and whether it is alive.
     func acquire(timeout: Double, program: String) throws(LogbookError) {
+        if depth > 0 {
+            depth += 1
+            return
+        }
         var backoff: UInt64 = 20_000  // ns
-        let deadline = System.monotonicNanoseconds() + UInt64(max(0, timeout) * 1e9)
+        let deadline = System.monotonicNanoseconds() + Self.nanoseconds(timeout)
         while true {
             let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.writerByte) }
             if got {
                 recordHolder(program: program)
+                depth = 1
                 return
             }
             let now = System.monotonicNanoseconds()
@@ -92,7 +110,7 @@ final class ProcessLock: @unchecked Sendable {
                 let who = holder().map { "held by \($0.summary)" } ?? "held by another process"
                 throw LogbookError(
                     .lockTimeout,
-                    "writer lock on \(path) \(who); gave up after \(timeout) s (raise --lock-timeout, or see `logbook lock`)",
+                    "writer lock on \(path) \(who); gave up after \(timeout) s (raise the lock time-out, or stop that process)",
                     path: path)
             }
             let jittered = UInt64(Double(backoff) * Double.random(in: 0.5...1.5))
@@ -101,8 +119,43 @@ final class ProcessLock: @unchecked Sendable {
         }
     }
 
+    /// Takes the compaction lock: waits up to `timeout` seconds, or returns false at once when
+    /// `timeout` is nil and another process is compacting.
+    func acquireCompaction(timeout: Double?) throws(LogbookError) -> Bool {
+        let deadline = System.monotonicNanoseconds() + Self.nanoseconds(timeout ?? 0)
+        var backoff: UInt64 = 1_000_000
+        while true {
+            let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.compactionByte) }
+            if got { return true }
+            guard timeout != nil else { return false }
+            let now = System.monotonicNanoseconds()
+            if now >= deadline {
+                throw LogbookError(
+                    .lockTimeout, "compaction lock on \(path) held by another process; gave up after \(timeout!) s",
+                    path: path)
+            }
+            System.sleep(nanoseconds: min(UInt64(Double(backoff) * Double.random(in: 0.5...1.5)), deadline - now))
+            backoff = min(backoff * 2, 50_000_000)
+        }
+    }
+
+    func releaseCompaction() { files.unlock(fd, byte: Self.compactionByte) }
+
+    /// Whether another open file description holds the compaction lock now.
+    func isCompactionHeldElsewhere() throws(LogbookError) -> Bool {
+        try io(path) { () throws(SystemError) in try files.isLocked(fd, byte: Self.compactionByte) }
+    }
+
+    /// A time-out in seconds as nanoseconds, clamped to [0, 10^9 s] (NaN counts as 0).
+    static func nanoseconds(_ seconds: Double) -> UInt64 {
+        guard seconds > 0 else { return 0 }
+        return UInt64(min(seconds, 1e9) * 1e9)
+    }
+
     /// Releases the writer lock.
     func release() {
+        depth -= 1
+        guard depth == 0 else { return }
         lb_atomic_store_u64(word(40), 0)
         files.unlock(fd, byte: Self.writerByte)
     }

@@ -83,8 +83,9 @@
     public static func parseSegmentHeader(_ header: some Collection<UInt8>) -> UInt64? {
         let bytes = Array(header.prefix(segmentHeaderSize))
         guard bytes.count == segmentHeaderSize, bytes[0..<8].elementsEqual(magic),
-            bytes.loadLittleEndian(UInt32.self, at: 8) == version,
-            bytes.loadLittleEndian(UInt32.self, at: 24) == CRC32C.checksum(bytes[0..<24])
+            bytes.loadLittleEndian(UInt32.self, at: 8) == version, bytes.loadLittleEndian(UInt32.self, at: 12) == 0,
+            bytes.loadLittleEndian(UInt32.self, at: 24) == CRC32C.checksum(bytes[0..<24]),
+            bytes.loadLittleEndian(UInt32.self, at: 28) == 0
         else { return nil }
         return bytes.loadLittleEndian(UInt64.self, at: 16)
     }

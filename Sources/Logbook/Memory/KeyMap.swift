@@ -156,6 +156,61 @@ struct KeyMap: Sendable {
         }
     }
 
+    /// An external iterator over `lower <= key < upper`, forwards or backwards; holds its own
+    /// O(1) copy of the map.
+    struct Cursor {
+        private let map: KeyMap
+        private let lower: [UInt8]?
+        private let upper: [UInt8]?
+        private let reverse: Bool
+        private var chunk: Int
+        private var index: Int
+
+        init(_ map: KeyMap, lower: [UInt8]?, upper: [UInt8]?, reverse: Bool) {
+            self.map = map
+            self.lower = lower
+            self.upper = upper
+            self.reverse = reverse
+            if reverse {
+                (chunk, index) = upper.map(map.lowerBound) ?? (map.chunks.count, 0)
+            } else {
+                (chunk, index) = lower.map(map.lowerBound) ?? (0, 0)
+            }
+        }
+
+        mutating func next() -> Entry? {
+            let chunks = map.chunks
+            if reverse {
+                if index == 0 {
+                    guard chunk > 0 else { return nil }
+                    chunk -= 1
+                    index = chunks[chunk].count
+                }
+                index -= 1
+                let entry = chunks[chunk][index]
+                if let lower, compareBytes(entry.key, lower) < 0 {
+                    (chunk, index) = (0, 0)
+                    return nil
+                }
+                return entry
+            }
+            while chunk < chunks.count {
+                if index < chunks[chunk].count {
+                    let entry = chunks[chunk][index]
+                    index += 1
+                    if let upper, compareBytes(entry.key, upper) >= 0 {
+                        chunk = chunks.count
+                        return nil
+                    }
+                    return entry
+                }
+                chunk += 1
+                index = 0
+            }
+            return nil
+        }
+    }
+
     /// Checks the structure's invariants (sorted, chunk sizes, counts); for tests.
     func _checkInvariants() -> Bool {
         var previous: [UInt8]? = nil

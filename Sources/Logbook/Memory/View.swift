@@ -1,0 +1,89 @@
+/// What a store holds at one sequence number: the snapshot on disk, overlaid by the commits made
+/// since it (puts in `memtable`, deletes in `tombstones`). Copying a view is O(1); transactions
+/// and scans work on such copies.
+struct View: Sendable {
+    /// Keys put since the snapshot, with their values.
+    var memtable = KeyMap()
+    /// Keys deleted since the snapshot (empty values). Kept only when there is a snapshot.
+    var tombstones = KeyMap()
+    /// The snapshot, or nil before the first compaction.
+    var snapshot: SnapshotReader?
+
+    /// The live entry for `key`, or nil.
+    func get(_ key: [UInt8]) throws(LogbookError) -> KeyMap.Entry? {
+        if let entry = memtable.get(key) { return entry }
+        guard let snapshot, tombstones.get(key) == nil else { return nil }
+        return try snapshot.get(key)
+    }
+
+    /// Applies one committed transaction.
+    mutating func apply(_ record: LogRecord) {
+        let hasSnapshot = snapshot != nil
+        for mutation in record.mutations {
+            switch mutation {
+            case .put(let key, let value):
+                memtable.put(key, value, sequence: record.sequence)
+                if hasSnapshot { tombstones.remove(key) }
+            case .delete(let key):
+                memtable.remove(key)
+                if hasSnapshot { tombstones.put(key, [], sequence: record.sequence) }
+            }
+        }
+    }
+
+    /// Visits the live entries with `lower <= key < upper` in key order (or reverse) until `body`
+    /// returns false.
+    func forEach(
+        from lower: [UInt8]?, to upper: [UInt8]?, reverse: Bool,
+        _ body: (KeyMap.Entry) throws(LogbookError) -> Bool
+    ) throws(LogbookError) {
+        var recent = KeyMap.Cursor(memtable, lower: lower, upper: upper, reverse: reverse)
+        guard let snapshot else {
+            while let entry = recent.next() { if try !body(entry) { return } }
+            return
+        }
+        var older = SnapshotCursor(snapshot, lower: lower, upper: upper, reverse: reverse)
+        let checkTombstones = tombstones.count > 0
+        var x = recent.next()
+        var y = try older.next()
+        while x != nil || y != nil {
+            if let entry = y, checkTombstones, tombstones.get(entry.key) != nil {
+                y = try older.next()
+                continue
+            }
+            guard let a = x else {
+                if try !body(y!) { return }
+                y = try older.next()
+                continue
+            }
+            guard let b = y else {
+                if try !body(a) { return }
+                x = recent.next()
+                continue
+            }
+            let order = compareBytes(a.key, b.key)
+            if order == 0 {  // the memtable's newer value shadows the snapshot's
+                y = try older.next()
+            } else if (order < 0) != reverse {
+                if try !body(a) { return }
+                x = recent.next()
+            } else {
+                if try !body(b) { return }
+                y = try older.next()
+            }
+        }
+    }
+
+    /// Live keys and their key+value bytes (walks everything when there is a snapshot).
+    func countLive() throws(LogbookError) -> (keys: Int, bytes: Int) {
+        guard snapshot != nil else { return (memtable.count, memtable.liveBytes) }
+        var keys = 0
+        var bytes = 0
+        try forEach(from: nil, to: nil, reverse: false) { entry in
+            keys += 1
+            bytes += entry.key.count + entry.value.count
+            return true
+        }
+        return (keys, bytes)
+    }
+}

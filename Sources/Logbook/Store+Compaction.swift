@@ -1,0 +1,203 @@
+// Compaction: fold the log into a new snapshot and index, replace them atomically, let every
+// process carry on. See Docs/Format.md ("Compaction").
+
+/// What one compaction did.
+public struct CompactionReport: Sendable, Equatable {
+    /// The new snapshot's number.
+    public var snapshot: UInt64
+    /// Every commit up to this sequence number is in the snapshot.
+    public var sequence: UInt64
+    /// Live keys written to the snapshot.
+    public var keys: UInt64
+    /// Bytes of the store's files (snapshot, index, log segments) before and after.
+    public var bytesBefore: UInt64
+    public var bytesAfter: UInt64
+    public var seconds: Double
+    /// When it finished, ns since the Unix epoch.
+    public var finishedAt: UInt64
+}
+
+extension Store {
+    /// Folds everything committed so far into a new snapshot and index, and starts a new log.
+    ///
+    /// Online: the writer lock is held only to seal the log (a new segment takes the appends)
+    /// and to install the result; the merge runs without it, so writers and readers in every
+    /// process keep going. Only one process compacts at a time (the compaction lock, waited for
+    /// up to `lockTimeout`). Every new file is written under a temporary name, synced, renamed
+    /// and its directory synced before the MANIFEST that names it is replaced the same way; old
+    /// files are deleted only after that. A crash at any step leaves the old or the new state;
+    /// leftovers are removed by the next open or compaction. In `paranoid` mode the new snapshot
+    /// is read back and verified before it is installed.
+    /// - Throws: `lockTimeout`, `io`, `corrupted`, `storeFailed`, `closed`.
+    /// - Parameter progress: called now and then during the merge with the fraction done (0...1).
+    @discardableResult
+    public func compact(progress: ((Double) -> Void)? = nil) throws -> CompactionReport {
+        _ = try processLock.acquireCompaction(timeout: options.lockTimeout)
+        defer { processLock.releaseCompaction() }
+        return try compactHoldingLock(progress: progress)
+    }
+
+    /// Compacts when the log has outgrown the threshold and nobody else is compacting.
+    func compactIfDue() {
+        guard let threshold = options.autoCompactLogBytes else { return }
+        let due = state.withLock { s -> Bool in
+            guard case .open = s.lifecycle else { return false }
+            let logBytes = s.sealedLogBytes + s.appliedEnd
+            return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0)
+        }
+        guard due, (try? processLock.acquireCompaction(timeout: nil)) == true else { return }
+        defer { processLock.releaseCompaction() }
+        do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
+            state.withLock { s in s.lastCompactionError = error }
+        }
+    }
+
+    private func compactHoldingLock(progress: ((Double) -> Void)?) throws(LogbookError) -> CompactionReport {
+        let started = System.monotonicNanoseconds()
+        let context = context
+        if let current = try? Self.readManifest(context) { Self.removeLeftovers(context, manifest: current) }
+
+        // 1. Seal: under the writer lock, start a new log segment; freeze the view to fold.
+        let (frozen, sequence, sealed, bytesBefore) = try underWriterLock { (s) throws(LogbookError) in
+            let before = try diskBytes(s.manifest)
+            let old = s.manifest
+            guard let log = s.log else { throw LogbookError(.closed, "the store at \(path) is closed") }
+            // The sealed segment must be durable before any later one can be: sync it in every mode.
+            try io(log.path) { () throws(SystemError) in try files.sync(log.fd, dataOnly: false) }
+            let next = old.lastLog + 1
+            let fd = try Self.createSegment(next, context, sync: true)
+            let sealed = Manifest(
+                generation: old.generation + 1, snapshot: old.snapshot, snapshotSequence: old.snapshotSequence,
+                firstLog: old.firstLog, lastLog: next)
+            do throws(LogbookError) { try installManifest(sealed) } catch {
+                files.close(fd)
+                throw error
+            }
+            let frozen = s.view
+            files.close(log.fd)
+            s.log = ActiveLog(number: next, fd: fd, path: context.logPath(next))
+            s.sealedLogBytes += s.appliedEnd
+            s.appliedEnd = UInt64(LogFormat.segmentHeaderSize)
+            s.fileEnd = s.appliedEnd
+            s.manifest = sealed
+            s.seenGeneration = sealed.generation
+            s.seenCounter = processLock.publish(segment: next, end: s.appliedEnd)
+            return (frozen, s.lastSequence, sealed, before)
+        }
+
+        // 2. Merge, with no lock but the compaction lock: the frozen view into a new snapshot.
+        let number = sealed.snapshot + 1
+        var writer = try SnapshotWriter(files: files, directory: path, number: number, sync: true)
+        let estimate = max(1, Double(frozen.memtable.count) + Double(frozen.snapshot?.index.keyCount ?? 0))
+        do throws(LogbookError) {
+            try frozen.forEach(from: nil, to: nil, reverse: false) { (entry) throws(LogbookError) in
+                try writer.add(entry.key, entry.value, sequence: entry.sequence)
+                if let progress, writer.keyCount % 16384 == 0 { progress(min(1, Double(writer.keyCount) / estimate)) }
+                return true
+            }
+            let index = try writer.finish()
+            let (data, indexFile) = (path + "/" + SnapshotFormat.dataName(number), path + "/" + SnapshotFormat.indexName(number))
+            try io(path) { () throws(SystemError) in
+                try files.rename(writer.dataPath, data)
+                try files.rename(writer.indexPath, indexFile)
+                try files.syncDirectory(path)
+            }
+            if options.durability == .paranoid {
+                let reader = try SnapshotReader(files: files, directory: path, number: number, cacheBytes: 0)
+                var keys: UInt64 = 0
+                for block in 0..<reader.blockCount { keys += UInt64(try reader.readBlock(block).count) }
+                guard keys == index.keyCount else {
+                    throw LogbookError.corrupted("new snapshot reads back \(keys) keys, not \(index.keyCount)", path: data, offset: 0)
+                }
+            }
+        } catch {
+            writer.discard()
+            try? files.unlink(path + "/" + SnapshotFormat.dataName(number))
+            try? files.unlink(path + "/" + SnapshotFormat.indexName(number))
+            throw error
+        }
+
+        // 3. Install: under the writer lock, the MANIFEST names the new snapshot and the new log only.
+        let (installed, bytesAfter) = try underWriterLock { (s) throws(LogbookError) in
+            guard s.manifest.generation == sealed.generation else {
+                throw LogbookError(.io, "the MANIFEST changed during compaction; nothing installed", path: context.manifestPath)
+            }
+            let installed = Manifest(
+                generation: sealed.generation + 1, snapshot: number, snapshotSequence: sequence,
+                firstLog: sealed.lastLog, lastLog: sealed.lastLog)
+            try installManifest(installed)
+            try Self.load(&s, context)
+            s.seenCounter = processLock.publish(segment: installed.lastLog, end: s.appliedEnd)
+            return (installed, try diskBytes(installed))
+        }
+
+        // 4. Only now that the new MANIFEST is durable: delete what it no longer names.
+        if sealed.snapshot > 0 {
+            try? files.unlink(path + "/" + SnapshotFormat.dataName(sealed.snapshot))
+            try? files.unlink(path + "/" + SnapshotFormat.indexName(sealed.snapshot))
+        }
+        for log in sealed.firstLog..<installed.firstLog { try? files.unlink(context.logPath(log)) }
+        if options.durability != .relaxed { try? files.syncDirectory(path) }
+
+        let report = CompactionReport(
+            snapshot: number, sequence: sequence, keys: writer.keyCount, bytesBefore: bytesBefore,
+            bytesAfter: bytesAfter, seconds: Double(System.monotonicNanoseconds() - started) / 1e9,
+            finishedAt: System.wallClockNanoseconds())
+        state.withLock { s in
+            s.lastCompaction = report
+            s.lastCompactionError = nil
+        }
+        return report
+    }
+
+    /// Runs `body` on the state with the leader mutex and the writer lock held, caught up.
+    private func underWriterLock<T>(_ body: (inout StoreState) throws(LogbookError) -> T) throws(LogbookError) -> T {
+        try writer.withLock { (_) throws(LogbookError) -> T in
+            try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
+            try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
+            defer { processLock.release() }
+            return try state.withLock { (s) throws(LogbookError) -> T in
+                try Self.checkWritable(s, path: path)
+                try catchUpUnderLock(&s)
+                return try body(&s)
+            }
+        }
+    }
+
+    /// Replaces the MANIFEST atomically (under the writer lock): MANIFEST.tmp written, synced,
+    /// renamed, the directory synced; then the new generation is announced. While it is in
+    /// flight the pending end is set so that any writer re-reads the MANIFEST from disk, even if
+    /// this process dies before announcing.
+    private func installManifest(_ manifest: Manifest) throws(LogbookError) {
+        let context = context
+        let temporary = context.manifestPath + ".tmp"
+        processLock.beginAppend(end: ProcessLock.manifestChanging)
+        try io(temporary) { () throws(SystemError) in
+            let fd = try files.open(temporary, .createReadWrite)
+            defer { files.close(fd) }
+            try files.truncate(fd, to: 0)
+            try files.writeAll(fd, manifest.encode(), at: 0, path: temporary)
+            try files.sync(fd, dataOnly: false)
+            try files.rename(temporary, context.manifestPath)
+            try files.syncDirectory(context.directory)
+        }
+        processLock.announce(generation: manifest.generation)
+    }
+
+    /// Bytes of the files `manifest` names.
+    func diskBytes(_ manifest: Manifest) throws(LogbookError) -> UInt64 {
+        var names: [String] = []
+        if manifest.snapshot > 0 {
+            names += [SnapshotFormat.dataName(manifest.snapshot), SnapshotFormat.indexName(manifest.snapshot)]
+        }
+        for log in manifest.firstLog...manifest.lastLog { names.append(LogFormat.segmentName(log)) }
+        var total: UInt64 = 0
+        for name in names {
+            let file = path + "/" + name
+            guard let fd = try? files.open(file, .readOnly) else { continue }
+            defer { files.close(fd) }
+            total += (try? files.size(fd)) ?? 0
+        }
+        return total
+    }
+}

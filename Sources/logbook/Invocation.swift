@@ -1,0 +1,42 @@
+import Logbook
+
+/// A parsed command line: the global options (resolved against the environment), the command,
+/// and its options and positional arguments as bytes.
+struct Invocation {
+    /// The store directory: `--store`, else `$LOGBOOK_DIR`, else `./.logbook`.
+    var storePath: String
+    var durability: Durability
+    var json: Bool
+    /// Seconds to wait for the writer lock: `--lock-timeout`, else `$LOGBOOK_LOCK_TIMEOUT`, else 10.
+    var lockTimeout: Double
+    var command: any Command.Type
+    /// Value options given, by name (`--prefix`); the last occurrence wins.
+    var options: [String: [UInt8]] = [:]
+    /// Boolean options given (`--reverse`).
+    var flags: Set<String> = []
+    var positionals: [[UInt8]] = []
+
+    func option(_ name: String) -> [UInt8]? { options[name] }
+
+    func has(_ flag: String) -> Bool { flags.contains(flag) }
+
+    private func storeOptions(create: Bool) -> StoreOptions {
+        StoreOptions(
+            durability: durability, lockTimeout: lockTimeout, createIfMissing: create,
+            programName: "logbook \(command.name)")
+    }
+
+    /// Opens the store, creating it when missing (write commands).
+    func openStore() throws -> Store {
+        try Store(path: storePath, options: storeOptions(create: true))
+    }
+
+    /// Opens the store if it exists; nil when it does not (read commands never create it).
+    func openExistingStore() throws -> Store? {
+        do {
+            return try Store(path: storePath, options: storeOptions(create: false))
+        } catch let error as LogbookError where error.code == .notFound {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,119 @@
+import Testing
+@_spi(Testing) @testable import Logbook
+
+private func temporaryStore(_ name: String) -> String {
+    "/tmp/lb-\(name)-\(UInt64.random(in: 0...UInt64.max))"
+}
+
+private func contents(_ store: Store) throws -> [String: String] {
+    var result: [String: String] = [:]
+    for pair in try store.scan() {
+        result[String(decoding: pair.key, as: UTF8.self)] = String(decoding: pair.value, as: UTF8.self)
+    }
+    return result
+}
+
+@Suite struct CompactionTests {
+    @Test func compactionKeepsEveryLivePairAndRollsTheLog() throws {
+        let dir = temporaryStore("compact")
+        var model: [String: String] = [:]
+        let store = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
+        for i in 0..<3000 {
+            let key = "k\(i % 1700)"
+            if i % 7 == 3 {
+                try store.delete(key)
+                model[key] = nil
+            } else {
+                try store.put(key, "v\(i)")
+                model[key] = "v\(i)"
+            }
+        }
+        let report = try store.compact()
+        #expect(report.keys == UInt64(model.count))
+        #expect(try contents(store) == model)
+        let files = try PosixFileLayer().listDirectory(dir)
+        #expect(files == ["LOCK", "MANIFEST", "log-2.wal", "snapshot-1.dat", "snapshot-1.idx"])
+
+        // Writes after the snapshot overlay it: puts, deletes of snapshot keys, new keys.
+        try store.delete("k5")
+        model["k5"] = nil
+        try store.put("k6", "new")
+        model["k6"] = "new"
+        try store.put("zz", "last")
+        model["zz"] = "last"
+        #expect(try contents(store) == model)
+        #expect(try store.string("k6") == "new")
+        #expect(try store.get("k5") == nil)
+        let reversed = try store.scan(ScanOptions(prefix: Array("k1".utf8), limit: 5, reverse: true))
+        let expected = model.keys.filter { $0.hasPrefix("k1") }.sorted(by: >).prefix(5)
+        #expect(reversed.map { String(decoding: $0.key, as: UTF8.self) } == Array(expected))
+
+        let second = try store.compact()
+        #expect(second.snapshot == 2)
+        #expect(try contents(store) == model)
+        store.close()
+
+        let reopened = try Store(path: dir)
+        #expect(try contents(reopened) == model)
+        let verified = try reopened.verify()
+        #expect(verified.snapshotKeys == UInt64(model.count))
+        #expect(try PosixFileLayer().listDirectory(dir) == ["LOCK", "MANIFEST", "log-3.wal", "snapshot-2.dat", "snapshot-2.idx"])
+    }
+
+    @Test func anotherHandleMovesToTheNewGenerationByItself() throws {
+        let dir = temporaryStore("generation")
+        let a = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
+        let b = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
+        for i in 0..<500 { try a.put("key\(i)", "\(i)") }
+        #expect(try b.string("key499") == "499")
+        let before = try b.read { tx in try tx.scan().count }
+        try a.compact()
+        // b reads the new snapshot and appends to the new log segment.
+        #expect(try b.string("key7") == "7")
+        try b.put("key7", "seven")
+        try b.delete("key8")
+        #expect(try a.string("key7") == "seven")
+        #expect(try a.get("key8") == nil)
+        #expect(before == 500)
+        #expect(try a.scan().count == 499)
+        // A compaction by b while a holds an old read view: the view stays readable.
+        try a.read { old in
+            try b.compact()
+            #expect(try old.string("key9") == "9")
+            #expect(try old.scan().count == 499)
+        }
+        #expect(try a.stats().snapshot == 2)
+        #expect(try a.verify().records == 0)
+    }
+
+    @Test func transactionsSeeSnapshotValuesAndConflicts() throws {
+        let dir = temporaryStore("txsnap")
+        let store = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
+        try store.put("counter", "0")
+        try store.compact()
+        for _ in 0..<10 {
+            try store.write { tx in
+                let n = Int(try tx.string("counter")!)!
+                try tx.put("counter", String(n + 1))
+            }
+        }
+        #expect(try store.string("counter") == "10")
+        try store.compact()
+        #expect(try store.compareAndSwap(Array("counter".utf8), expected: Array("10".utf8), new: nil))
+        #expect(try store.get("counter") == nil)
+        store.close()
+        #expect(try Store(path: dir).get("counter") == nil)
+    }
+
+    @Test func automaticCompactionRunsPastTheThreshold() throws {
+        let dir = temporaryStore("auto")
+        let store = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: 64 << 10))
+        let value = [UInt8](repeating: 7, count: 200)
+        for i in 0..<2000 { try store.put(Array("key\(i % 300)".utf8), value) }
+        let stats = try store.stats()
+        #expect(stats.snapshot > 0)
+        #expect(stats.keys == 300)
+        #expect(stats.lastCompactionError == nil)
+        #expect(stats.logBytes < 64 << 10 + 4096)
+    }
+}
