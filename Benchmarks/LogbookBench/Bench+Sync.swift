@@ -39,7 +39,8 @@ extension Bench {
                 ("p99_us", p.value(0.99) / 1e3),
             ],
             figure: Double(keys.count) / seconds, unit: "ops/s",
-            details: "p50 \(Format.decimal(p.value(0.5) / 1e3)) µs, p99 \(Format.decimal(p.value(0.99) / 1e3)) µs",
+            details:
+                "p50 \(Format.decimal(p.value(0.5) / 1e3)) µs, p99 \(Format.decimal(p.value(0.99) / 1e3)) µs",
             floor: .sync)
     }
 
@@ -64,8 +65,10 @@ extension Bench {
         if stats.keys != keys.count { fail("concurrent_sync: \(stats.keys) keys after \(keys.count) puts") }
         let rate = Double(keys.count) / seconds
         return Measurement(
-            workload: "concurrent_sync_t\(threads)", fields: [("ops_per_s", rate)], figure: rate, unit: "commits/s",
-            details: "\(threads) thread\(threads == 1 ? "" : "s") × \(per) commits, \(stats.syncs) syncs", floor: .sync)
+            workload: "concurrent_sync_t\(threads)", fields: [("ops_per_s", rate)], figure: rate,
+            unit: "commits/s",
+            details: "\(threads) thread\(threads == 1 ? "" : "s") × \(per) commits, \(stats.syncs) syncs",
+            floor: .sync)
     }
 
     /// multiprocess_sync_pP: P worker processes, each `perWriter` single-put commits, normal, one
@@ -92,21 +95,29 @@ extension Bench {
         close(report.write)
         close(go.read)
         for _ in 0..<processes {
-            guard Processes.readWord(report.read) != nil else { fail("multiprocess_sync: a worker died before starting") }
+            guard Processes.readWord(report.read) != nil else {
+                fail("multiprocess_sync: a worker died before starting")
+            }
         }
         let start = Clock.now()
         let signal = [UInt8](repeating: 1, count: processes)
-        guard write(go.write, signal, processes) == processes else { fail("multiprocess_sync: cannot signal workers") }
+        guard write(go.write, signal, processes) == processes else {
+            fail("multiprocess_sync: cannot signal workers")
+        }
         var end: UInt64 = 0
         for _ in 0..<processes {
-            guard let finished = Processes.readWord(report.read) else { fail("multiprocess_sync: a worker died") }
+            guard let finished = Processes.readWord(report.read) else {
+                fail("multiprocess_sync: a worker died")
+            }
             end = max(end, finished)
         }
         close(report.read)
         close(go.write)
         for pid in pids {
             let status = Processes.wait(pid)
-            if Processes.exitCode(status) != 0 { fail("multiprocess_sync: a worker failed (status \(status))") }
+            if Processes.exitCode(status) != 0 {
+                fail("multiprocess_sync: a worker failed (status \(status))")
+            }
         }
         let store = open(scratch.store, .normal)
         let keys = must("stats") { try store.stats() }.keys

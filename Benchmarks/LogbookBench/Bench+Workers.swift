@@ -16,7 +16,9 @@ extension Bench {
         let n = sizes.n
         let pid = Processes.spawnSelf(["--worker", "fill-killed", "--dir", scratch.store, "--n", "\(n)"])
         let status = Processes.wait(pid)
-        if Processes.signal(status) != SIGKILL { fail("recover: the fill worker ended with status \(status), not SIGKILL") }
+        if Processes.signal(status) != SIGKILL {
+            fail("recover: the fill worker ended with status \(status), not SIGKILL")
+        }
 
         let dataset = Dataset(count: n)
         var values = ValueStream()
@@ -30,9 +32,12 @@ extension Bench {
             fail("recover: wrong value or \(records) records replayed (expected \(n))")
         }
         return Measurement(
-            workload: "recover", fields: [("ms", seconds * 1e3), ("records_per_s", Double(records) / seconds)],
+            workload: "recover",
+            fields: [("ms", seconds * 1e3), ("records_per_s", Double(records) / seconds)],
             figure: Double(records) / seconds, unit: "records/s",
-            details: "\(Format.decimal(seconds * 1e3)) ms to open + get after a SIGKILL, \(records) records replayed")
+            details:
+                "\(Format.decimal(seconds * 1e3)) ms to open + get after a SIGKILL, \(records) records replayed"
+        )
     }
 
     /// rss: peak resident memory (VmHWM) of a fresh worker that runs fill_nosync and read_hot.

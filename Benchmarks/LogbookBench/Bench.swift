@@ -52,11 +52,13 @@ final class Bench {
             if selected("concurrent_sync") { measured.append { self.sizes.threads.map(self.concurrentSync) } }
             if selected("multiprocess_sync") { measured.append { [self.multiprocessSync()] } }
             if selected("recover") { measured.append { [self.recover()] } }
+            if selected("compact") { measured.append { [self.compact()] } }
             if selected("rss") { measured.append { [self.rss()] } }
             for body in measured {
                 quiesce()
                 for measurement in body() {
-                    progress("\(measurement.workload) run \(run)/\(options.runs): \(Format.figure(measurement))")
+                    progress(
+                        "\(measurement.workload) run \(run)/\(options.runs): \(Format.figure(measurement))")
                     if let i = byWorkload.firstIndex(where: { $0.0 == measurement.workload }) {
                         byWorkload[i].1.append(measurement)
                     } else {
@@ -65,12 +67,13 @@ final class Bench {
                 }
             }
         }
-        var results = byWorkload.map { Measurement.median(of: $0.1) }
-        if selected("compact") { results.append(compact()) }
+        let results = byWorkload.map { Measurement.median(of: $0.1) }
 
         let order = BenchOptions.workloads
         func rank(_ m: Measurement) -> Int { order.firstIndex { m.workload.hasPrefix($0) } ?? order.count }
-        let sorted = results.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }
+        let sorted = results.enumerated().sorted {
+            (rank($0.element), $0.offset) < (rank($1.element), $1.offset)
+        }
         return (floorRuns.mapValues(median), sorted.map(\.element))
     }
 
@@ -89,11 +92,11 @@ final class Bench {
         }
     }
 
-    /// Opens a store, or stops the bench.
-    func open(_ path: String, _ durability: Durability) -> Store {
-        do { return try Store(path: path, options: StoreOptions(durability: durability)) } catch {
-            fail("cannot open a store at \(path): \(error)")
-        }
+    /// Opens a store with the default options but `durability`, or stops the bench.
+    /// `autoCompact: false` turns automatic compaction off, for the workloads that need an
+    /// uncompacted log (recover) or a known one to compact (compact).
+    func open(_ path: String, _ durability: Durability, autoCompact: Bool = true) -> Store {
+        Worker.open(path, durability, autoCompact: autoCompact)
     }
 }
 

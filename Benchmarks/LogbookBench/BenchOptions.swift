@@ -49,7 +49,9 @@ struct BenchOptions {
         }
         func number(_ flag: String) -> Int {
             let text = value(flag)
-            guard let n = Int(text), n > 0 else { usageError("\(flag) needs a positive number, not '\(text)'") }
+            guard let n = Int(text), n > 0 else {
+                usageError("\(flag) needs a positive number, not '\(text)'")
+            }
             return n
         }
         while let argument = rest.popFirst() {
@@ -87,7 +89,9 @@ struct BenchOptions {
             }
         }
         if options.quick && !explicitN { options.n = 20_000 }
-        if !Directories.isDirectory(options.directory) { usageError("--dir \(options.directory) is not a directory") }
+        if !Directories.isDirectory(options.directory) {
+            usageError("--dir \(options.directory) is not a directory")
+        }
         return options
     }
 

@@ -11,9 +11,12 @@ struct Comparison {
         ("fill_nosync", "ops_per_s", "ops/s", true), ("fill_batch", "ops_per_s", "ops/s", true),
         ("fill_sync", "ops_per_s", "ops/s", true), ("read_hot", "ops_per_s", "ops/s", true),
         ("read_miss", "ops_per_s", "ops/s", true), ("scan_all", "ops_per_s", "keys/s", true),
-        ("concurrent_sync", "ops_per_s", "commits/s", true), ("multiprocess_sync", "ops_per_s", "commits/s", true),
+        ("concurrent_sync", "ops_per_s", "commits/s", true),
+        ("multiprocess_sync", "ops_per_s", "commits/s", true),
         ("reopen", "ms", "ms", false), ("recover", "ms", "ms", false), ("compact", "seconds", "s", false),
-        ("disk_bytes", "ratio_raw", "x raw", false), ("rss", "mib", "MiB", false),
+        ("disk_bytes", "ratio_raw", "x raw", false),
+        ("disk_bytes", "ratio_raw_compacted", "x raw, compacted", false),
+        ("rss", "mib", "MiB", false),
     ]
 
     static func load(_ firstPath: String, _ secondPath: String) -> Comparison {
@@ -43,38 +46,45 @@ struct Comparison {
 
     func table() -> String {
         var rows: [[String]] = [
-            ["workload", "metric", firstName, secondName, "\(firstName) vs \(secondName) (>1: \(firstName) better)"]
+            [
+                "workload", "metric", firstName, secondName,
+                "\(firstName) vs \(secondName) (>1: \(firstName) better)",
+            ]
         ]
         var scanRatio: Double?
         for entry in first["results"]?.array ?? [] {
-            guard let workload = entry["workload"]?.string,
-                let metric = Self.metrics.first(where: { workload.hasPrefix($0.prefix) })
-            else { continue }
-            let a = entry[metric.field]?.number
-            let b = result(second, workload)?[metric.field]?.number
-            var ratio: Double?
-            if let a, let b, a > 0, b > 0 { ratio = metric.higherIsBetter ? a / b : b / a }
-            if workload == "scan_all" { scanRatio = ratio }
-            func show(_ x: Double?) -> String {
-                guard let x else { return "n/a" }
-                return metric.higherIsBetter ? Format.count(x) : Format.decimal(x)
+            guard let workload = entry["workload"]?.string else { continue }
+            for metric in Self.metrics where workload.hasPrefix(metric.prefix) {
+                let a = entry[metric.field]?.number
+                let b = result(second, workload)?[metric.field]?.number
+                var ratio: Double?
+                if let a, let b, a > 0, b > 0 { ratio = metric.higherIsBetter ? a / b : b / a }
+                if workload == "scan_all" { scanRatio = ratio }
+                func show(_ x: Double?) -> String {
+                    guard let x else { return "n/a" }
+                    return metric.higherIsBetter ? Format.count(x) : Format.decimal(x)
+                }
+                rows.append([
+                    workload, metric.unit, show(a), show(b), ratio.map { Format.fixed($0, 2) + "x" } ?? "n/a",
+                ])
             }
-            rows.append([
-                workload, metric.unit, show(a), show(b), ratio.map { Format.fixed($0, 2) + "x" } ?? "n/a",
-            ])
         }
         var widths = [Int](repeating: 0, count: rows[0].count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         var lines = rows.map { row in
             row.enumerated().map { i, cell in
-                i == 0 || i == 1 ? Format.pad(cell, widths[i]) : String(repeating: " ", count: widths[i] - cell.count) + cell
+                i == 0 || i == 1
+                    ? Format.pad(cell, widths[i])
+                    : String(repeating: " ", count: widths[i] - cell.count) + cell
             }.joined(separator: "  ")
         }
         func describe(_ document: JSONValue, _ name: String) -> String {
             let config = document["config"]
             var text = name
             if let version = config?["sqlite_version"]?.string { text += " \(version)" }
-            if let commit = document["commit"]?.string, commit != "unknown" { text += " (commit \(commit.prefix(12)))" }
+            if let commit = document["commit"]?.string, commit != "unknown" {
+                text += " (commit \(commit.prefix(12)))"
+            }
             text += ", \(document["date"]?.string ?? "?")"
             if let n = config?["n"]?.number, let runs = config?["runs"]?.number {
                 text += ", N=\(Int(n)), median of \(Int(runs))"
@@ -90,7 +100,8 @@ struct Comparison {
         lines.append("")
         if let scanRatio {
             lines.append(
-                "goal scan_all >= 1.5x \(secondName): \(Format.fixed(scanRatio, 2))x, \(scanRatio >= 1.5 ? "met" : "NOT met")")
+                "goal scan_all >= 1.5x \(secondName): \(Format.fixed(scanRatio, 2))x, \(scanRatio >= 1.5 ? "met" : "NOT met")"
+            )
         }
         return lines.joined(separator: "\n") + "\n"
     }

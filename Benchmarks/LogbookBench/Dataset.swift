@@ -11,6 +11,8 @@ struct Dataset {
     static let valueSeed: UInt64 = 0x4C6F_6762_6F6F_6B02
     static let readSeed: UInt64 = 0x4C6F_6762_6F6F_6B03
     static let missSeed: UInt64 = 0x4C6F_6762_6F6F_6B04
+    /// The values of compact's overwrites.
+    static let overwriteSeed: UInt64 = 0x4C6F_6762_6F6F_6B05
 
     let count: Int
     /// The number behind the key of put `i`.
@@ -78,7 +80,9 @@ struct Dataset {
 /// The values of a workload, one after the other: 100 bytes from 13 draws of SplitMix64
 /// (little-endian, the last 4 bytes of the 13th dropped).
 struct ValueStream {
-    private var random = SplitMix64(seed: Dataset.valueSeed)
+    private var random: SplitMix64
+
+    init(seed: UInt64 = Dataset.valueSeed) { random = SplitMix64(seed: seed) }
 
     mutating func next() -> [UInt8] {
         var value = [UInt8](repeating: 0, count: Dataset.valueSize)

@@ -35,7 +35,8 @@ indirect enum JSONValue {
 
         mutating func literal(_ word: String, _ value: JSONValue) -> JSONValue? {
             let expected = Array(word.utf8)
-            guard at + expected.count <= bytes.count, Array(bytes[at..<at + expected.count]) == expected else {
+            guard at + expected.count <= bytes.count, Array(bytes[at..<at + expected.count]) == expected
+            else {
                 return nil
             }
             at += expected.count
@@ -77,7 +78,9 @@ indirect enum JSONValue {
                 }
                 while true {
                     skipSpace()
-                    guard at < bytes.count, bytes[at] == UInt8(ascii: "\""), let key = string() else { return nil }
+                    guard at < bytes.count, bytes[at] == UInt8(ascii: "\""), let key = string() else {
+                        return nil
+                    }
                     skipSpace()
                     guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { return nil }
                     at += 1

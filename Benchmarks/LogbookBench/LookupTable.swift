@@ -34,7 +34,9 @@ struct LookupTable {
                     if index < 0 { return nil }
                     let start = Int(offsets[index])
                     let length = Int(offsets[index + 1]) - start
-                    if length == wanted.count && memcmp(stored.baseAddress! + start, wanted.baseAddress!, length) == 0 {
+                    if length == wanted.count
+                        && memcmp(stored.baseAddress! + start, wanted.baseAddress!, length) == 0
+                    {
                         return index
                     }
                     slot = (slot + 1) & mask

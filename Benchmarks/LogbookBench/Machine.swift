@@ -13,7 +13,8 @@ struct Machine {
 
     static func describe(directory: String) -> Machine {
         Machine(
-            cores: sysconf(Int32(_SC_NPROCESSORS_ONLN)), cpu: cpuModel(), filesystem: filesystemName(directory),
+            cores: sysconf(Int32(_SC_NPROCESSORS_ONLN)), cpu: cpuModel(),
+            filesystem: filesystemName(directory),
             commit: GitCommit.find(from: currentDirectory()) ?? "unknown", date: isoDate())
     }
 
@@ -52,7 +53,9 @@ struct Machine {
             if fields[2] == device[...] { return String(type) }
             let mountPoint = String(fields[4])
             let contains = mountPoint == "/" || absolute == mountPoint || absolute.hasPrefix(mountPoint + "/")
-            if contains && mountPoint.count > (byPrefix?.length ?? -1) { byPrefix = (mountPoint.count, String(type)) }
+            if contains && mountPoint.count > (byPrefix?.length ?? -1) {
+                byPrefix = (mountPoint.count, String(type))
+            }
         }
         return byPrefix?.type ?? "unknown"
     }
@@ -97,7 +100,9 @@ enum GitCommit {
     static func resolve(gitDirectory: String) -> String? {
         var common = gitDirectory
         let commonText = readText(gitDirectory + "/commondir").trimmingCharacters()
-        if !commonText.isEmpty { common = commonText.hasPrefix("/") ? commonText : gitDirectory + "/" + commonText }
+        if !commonText.isEmpty {
+            common = commonText.hasPrefix("/") ? commonText : gitDirectory + "/" + commonText
+        }
         var head = readText(gitDirectory + "/HEAD").trimmingCharacters()
         for _ in 0..<8 {  // a ref may point to a ref
             guard head.hasPrefix("ref:") else { return isSha(head) ? head : nil }
@@ -134,7 +139,8 @@ extension StringProtocol {
     /// Without leading and trailing spaces, tabs and newlines.
     func trimmingCharacters() -> String {
         let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let first = firstIndex(where: { !blank($0) }), let last = lastIndex(where: { !blank($0) }) else {
+        guard let first = firstIndex(where: { !blank($0) }), let last = lastIndex(where: { !blank($0) })
+        else {
             return ""
         }
         return String(self[first...last])

@@ -16,12 +16,14 @@ struct Report {
         let sizes = options.sizes
         var lines: [String] = []
         lines.append(
-            "logbook-bench  commit \(machine.commit.prefix(12))  \(machine.date)  \(options.quick ? "(quick)" : "")")
+            "logbook-bench  commit \(machine.commit.prefix(12))  \(machine.date)  \(options.quick ? "(quick)" : "")"
+        )
         lines.append(
             "machine: \(machine.cores) cores, \(machine.cpu), \(machine.filesystem) (\(options.directory))")
         lines.append(
             "N=\(sizes.n), fill_sync \(sizes.syncPuts) puts, \(sizes.perWriter) commits per thread/process; "
-                + "median of \(options.runs) run\(options.runs == 1 ? "" : "s"); took \(Format.decimal(seconds)) s")
+                + "median of \(options.runs) run\(options.runs == 1 ? "" : "s"); took \(Format.decimal(seconds)) s"
+        )
         let floorText = Floor.allCases.compactMap { floor in
             floors[floor].map { "\(floor.rawValue) \(Format.count($0)) ops/s" }
         }
@@ -57,7 +59,9 @@ struct Report {
                 lines.append(String(repeating: " ", count: widths[0] + 2) + row[1].dropFirst(2))
                 continue
             }
-            let cells = row.enumerated().map { i, cell in i == row.count - 1 ? cell : Format.pad(cell, widths[i]) }
+            let cells = row.enumerated().map { i, cell in
+                i == row.count - 1 ? cell : Format.pad(cell, widths[i])
+            }
             var line = cells.joined(separator: "  ")
             while line.hasSuffix(" ") { line.removeLast() }
             lines.append(line)
@@ -86,7 +90,8 @@ struct Report {
             + "\"seconds\": \(Format.json(seconds))},\n"
         out +=
             " \"floors\": {"
-            + Floor.allCases.map { "\(Format.quoted($0.jsonKey)): \(Format.json(floors[$0]))" }.joined(separator: ", ")
+            + Floor.allCases.map { "\(Format.quoted($0.jsonKey)): \(Format.json(floors[$0]))" }.joined(
+                separator: ", ")
             + "},\n"
         let results = results.map { m in
             var fields = ["\"workload\": \(Format.quoted(m.workload))"]
@@ -98,7 +103,8 @@ struct Report {
         let goals = goals.map { g in
             var fields = [
                 "\"workload\": \(Format.quoted(g.workload))", "\"goal\": \(Format.quoted(g.text))",
-                "\"value\": \(Format.json(g.value))", "\"met\": \(g.met.map { $0 ? "true" : "false" } ?? "null")",
+                "\"value\": \(Format.json(g.value))",
+                "\"met\": \(g.met.map { $0 ? "true" : "false" } ?? "null")",
             ]
             if let note = g.note { fields.append("\"note\": \(Format.quoted(note))") }
             return "   {" + fields.joined(separator: ", ") + "}"

@@ -28,20 +28,27 @@ enum Worker {
         case "fill-killed": fillKilled(directory: flag("--dir"), n: number("--n"))
         case "rss": rss(directory: flag("--dir"), n: number("--n"))
         case "put":
-            put(directory: flag("--dir"), index: number("--index"), count: number("--count"), total: number("--total"))
+            put(
+                directory: flag("--dir"), index: number("--index"), count: number("--count"),
+                total: number("--total"))
         default: fail("unknown worker \(name)")
         }
     }
 
-    static func open(_ path: String, _ durability: Durability) -> Store {
-        do { return try Store(path: path, options: StoreOptions(durability: durability)) } catch {
-            fail("worker cannot open \(path): \(error)")
+    /// Opens a store with the default options but `durability` (and automatic compaction off
+    /// when `autoCompact` is false), or stops the process.
+    static func open(_ path: String, _ durability: Durability, autoCompact: Bool = true) -> Store {
+        var options = StoreOptions(durability: durability)
+        if !autoCompact { options.autoCompactLogBytes = nil }
+        do { return try Store(path: path, options: options) } catch {
+            fail("cannot open a store at \(path): \(error)")
         }
     }
 
-    /// Fills `n` keys, relaxed, then dies by SIGKILL without closing the store.
+    /// Fills `n` keys, relaxed, automatic compaction off (recover replays the whole log), then
+    /// dies by SIGKILL without closing the store.
     static func fillKilled(directory: String, n: Int) -> Never {
-        let store = open(directory, .relaxed)
+        let store = open(directory, .relaxed, autoCompact: false)
         fill(store, n: n)
         kill(getpid(), SIGKILL)
         fail("still alive after SIGKILL")
@@ -54,7 +61,8 @@ enum Worker {
         let dataset = fill(store, n: n)
         var random = SplitMix64(seed: Dataset.readSeed)
         var found = 0
-        for _ in 0..<n where must("get", { try store.get(Dataset.key(Int(dataset.order[random.next(below: n)]))) }) != nil {
+        for _ in 0..<n
+        where must("get", { try store.get(Dataset.key(Int(dataset.order[random.next(below: n)]))) }) != nil {
             found += 1
         }
         if found != n { fail("rss worker: \(n - found) keys not found") }
