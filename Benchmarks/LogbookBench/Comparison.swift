@@ -1,8 +1,12 @@
-/// `--compare A.json B.json`: two result files side by side (Logbook first, a peer second), with
-/// how many times better Logbook's figure is, and the goal that needs a peer (scan_all).
+/// `--compare A.json B.json`: result files side by side (Logbook first, a peer second), with how
+/// many times better Logbook's figure is, and the goal that needs a peer (scan_all).
+///
+/// Each side may be a comma-separated list of files, one per round: `run.sh` runs the two
+/// programs in alternating rounds so that a slow spell of a shared disk hits both, and each
+/// figure here is then the median over a side's rounds.
 struct Comparison {
-    var first: JSONValue
-    var second: JSONValue
+    var first: [JSONValue]
+    var second: [JSONValue]
     var firstName: String
     var secondName: String
 
@@ -19,15 +23,19 @@ struct Comparison {
         ("rss", "mib", "MiB", false),
     ]
 
-    static func load(_ firstPath: String, _ secondPath: String) -> Comparison {
-        func read(_ path: String) -> JSONValue {
-            let text = readText(path)
-            guard !text.isEmpty else { fail("cannot read \(path)") }
-            guard let value = JSONValue.parse(text) else { fail("\(path) is not valid JSON") }
-            return value
+    static func load(_ firstPaths: String, _ secondPaths: String) -> Comparison {
+        func read(_ paths: String) -> [JSONValue] {
+            paths.split(separator: ",").map { part in
+                let path = String(part)
+                let text = readText(path)
+                guard !text.isEmpty else { fail("cannot read \(path)") }
+                guard let value = JSONValue.parse(text) else { fail("\(path) is not valid JSON") }
+                return value
+            }
         }
-        let first = read(firstPath)
-        let second = read(secondPath)
+        let first = read(firstPaths)
+        let second = read(secondPaths)
+        guard !first.isEmpty, !second.isEmpty else { fail("--compare needs a file on each side") }
         func name(_ value: JSONValue, _ fallback: String) -> String {
             switch value["config"]?["program"]?.string {
             case "logbook": return "Logbook"
@@ -37,11 +45,16 @@ struct Comparison {
             }
         }
         return Comparison(
-            first: first, second: second, firstName: name(first, "first"), secondName: name(second, "second"))
+            first: first, second: second, firstName: name(first[0], "first"),
+            secondName: name(second[0], "second"))
     }
 
-    private func result(_ document: JSONValue, _ workload: String) -> JSONValue? {
-        document["results"]?.array.first { $0["workload"]?.string == workload }
+    /// The median of `field` of `workload` over `documents` (nil when none has it).
+    private func figure(_ documents: [JSONValue], _ workload: String, _ field: String) -> Double? {
+        let values = documents.compactMap { document in
+            document["results"]?.array.first { $0["workload"]?.string == workload }?[field]?.number
+        }
+        return values.isEmpty ? nil : median(values)
     }
 
     func table() -> String {
@@ -52,11 +65,18 @@ struct Comparison {
             ]
         ]
         var scanRatio: Double?
-        for entry in first["results"]?.array ?? [] {
-            guard let workload = entry["workload"]?.string else { continue }
+        var workloads: [String] = []
+        for document in first {
+            for entry in document["results"]?.array ?? [] {
+                if let workload = entry["workload"]?.string, !workloads.contains(workload) {
+                    workloads.append(workload)
+                }
+            }
+        }
+        for workload in workloads {
             for metric in Self.metrics where workload.hasPrefix(metric.prefix) {
-                let a = entry[metric.field]?.number
-                let b = result(second, workload)?[metric.field]?.number
+                let a = figure(first, workload, metric.field)
+                let b = figure(second, workload, metric.field)
                 var ratio: Double?
                 if let a, let b, a > 0, b > 0 { ratio = metric.higherIsBetter ? a / b : b / a }
                 if workload == "scan_all" { scanRatio = ratio }
@@ -78,25 +98,29 @@ struct Comparison {
                     : String(repeating: " ", count: widths[i] - cell.count) + cell
             }.joined(separator: "  ")
         }
-        func describe(_ document: JSONValue, _ name: String) -> String {
-            let config = document["config"]
+        func describe(_ documents: [JSONValue], _ name: String) -> String {
+            let config = documents[0]["config"]
             var text = name
             if let version = config?["sqlite_version"]?.string { text += " \(version)" }
-            if let commit = document["commit"]?.string, commit != "unknown" {
+            if let commit = documents[0]["commit"]?.string, commit != "unknown" {
                 text += " (commit \(commit.prefix(12)))"
             }
-            text += ", \(document["date"]?.string ?? "?")"
-            if let n = config?["n"]?.number, let runs = config?["runs"]?.number {
-                text += ", N=\(Int(n)), median of \(Int(runs))"
+            let dates = documents.compactMap { $0["date"]?.string }.sorted()
+            if let firstDate = dates.first, let lastDate = dates.last {
+                text += firstDate == lastDate ? ", \(firstDate)" : ", \(firstDate) to \(lastDate)"
+            }
+            if let n = config?["n"]?.number {
+                let rounds = documents.reduce(0) { $0 + Int($1["config"]?["runs"]?.number ?? 1) }
+                text += ", N=\(Int(n)), median of \(rounds) round\(rounds == 1 ? "" : "s")"
             }
             return text
         }
-        lines.insert(describe(first, firstName), at: 0)
-        lines.insert(describe(second, secondName), at: 1)
-        if first["config"]?["n"]?.number != second["config"]?["n"]?.number {
-            lines.insert("warning: the two runs used different sizes; ratios are not comparable", at: 2)
+        var header = [describe(first, firstName), describe(second, secondName)]
+        let sizes = Set((first + second).map { $0["config"]?["n"]?.number ?? -1 })
+        if sizes.count > 1 {
+            header.append("warning: the runs used different sizes; ratios are not comparable")
         }
-        lines.insert("", at: lines.count > 2 && lines[2].hasPrefix("warning") ? 3 : 2)
+        lines.insert(contentsOf: header + [""], at: 0)
         lines.append("")
         if let scanRatio {
             lines.append(
