@@ -16,7 +16,7 @@ struct Report {
         let sizes = options.sizes
         var lines: [String] = []
         lines.append(
-            "logbook-bench  commit \(machine.commit.prefix(12))  \(machine.date)  \(options.quick ? "(quick)" : "")"
+            "logbook-bench  commit \(machine.commit.prefix(12))  \(machine.date)\(options.quick ? "  (quick)" : "")"
         )
         lines.append(
             "machine: \(machine.cores) cores, \(machine.cpu), \(machine.filesystem) (\(options.directory))")
