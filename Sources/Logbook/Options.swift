@@ -24,10 +24,12 @@ public struct StoreOptions: Sendable {
     /// Compact automatically, after a commit, once the log holds at least this many bytes and
     /// more than the snapshot does. nil turns automatic compaction off. Default 16 MiB.
     public var autoCompactLogBytes: UInt64?
-    /// Bytes of decoded snapshot blocks each handle keeps in its LRU cache. Default 8 MiB.
+    /// Bytes of values read from the snapshot that each handle keeps in its LRU value cache
+    /// (each entry costs its key and value plus 64 bytes). 0 turns the cache off. Default 8 MiB.
+    /// Values written since the snapshot are in memory already and are not cached.
     public var cacheBytes: Int
-    /// Seconds a cached block may be served before it is read (and checksummed) again; nil: no
-    /// expiry (the default: snapshot files never change, so a cached block is never stale).
+    /// Seconds a cached value may be served before it is read from the snapshot again; nil: no
+    /// expiry (the default: snapshot files never change, so a cached value is never stale).
     public var cacheTimeToLive: Double?
 
     /// The file layer every system call goes through; tests replace it to count or inject faults.

@@ -58,10 +58,13 @@ import Testing
         for i in 0..<2000 { try a.put(Array("k\(i + 10000)".utf8), value) }
         try a.compact()
         for i in 0..<2000 { #expect(try b.get(Array("k\(i + 10000)".utf8)) == value) }
+        for i in 1900..<2000 { #expect(try b.get(Array("k\(i + 10000)".utf8)) == value) }  // still cached
         let stats = try b.stats()
+        #expect(stats.cacheHits == 100)
+        #expect(stats.cacheMisses == 2000)
         #expect(stats.cacheMisses > 0)
         #expect(stats.cacheHits > 0)
-        #expect(stats.cacheEvictions > 0)  // 2000 × 130 bytes do not fit in 64 KiB
+        #expect(stats.cacheEvictions > 0)  // 2000 × (64 + 6 + 100) bytes do not fit in 64 KiB
         #expect(stats.cacheBytes <= 64 << 10)
         // Another handle's commit and compaction: never the cached old value.
         #expect(try b.string("k10005") == String(decoding: value, as: UTF8.self))

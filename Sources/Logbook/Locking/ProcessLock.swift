@@ -42,6 +42,10 @@ final class ProcessLock: @unchecked Sendable {
     private var depth = 0
     /// When this handle last released the writer lock (monotonic ns); same access rule as `depth`.
     private var lastRelease: UInt64 = 0
+    /// The holder name as written to the page, built once; same access rule as `depth`.
+    private var holderName: (program: String, bytes: [UInt8])?
+    /// This process's pid as a shared-page word.
+    private let pid = UInt64(UInt32(bitPattern: System.processID))
 
     /// A waiter's heartbeat younger than this means someone is waiting for the lock now.
     static let waiterFreshness: UInt64 = 2_000_000
@@ -109,7 +113,7 @@ final class ProcessLock: @unchecked Sendable {
             return
         }
         var backoff: UInt64 = 20_000  // ns
-        let me = UInt64(UInt32(bitPattern: System.processID))
+        let me = pid
         let start = System.monotonicNanoseconds()
         let deadline = start + Self.nanoseconds(timeout)
         // Hand-off: a writer that just released the lock and takes it again at once would starve a
@@ -189,11 +193,14 @@ final class ProcessLock: @unchecked Sendable {
 
     private func recordHolder(program: String) {
         lb_atomic_store_u64(word(40), 0)
-        let name = Array(program.utf8.prefix(63)) + [UInt8](repeating: 0, count: 64 - min(63, program.utf8.count))
-        name.withUnsafeBytes { (page + 64).copyMemory(from: $0.baseAddress!, byteCount: 64) }
+        if holderName?.program != program {
+            let bytes = Array(program.utf8.prefix(63))
+            holderName = (program, bytes + [UInt8](repeating: 0, count: 64 - bytes.count))
+        }
+        holderName!.bytes.withUnsafeBytes { (page + 64).copyMemory(from: $0.baseAddress!, byteCount: 64) }
         lb_atomic_store_u64(word(48), System.wallClockNanoseconds())
         _ = lb_atomic_fetch_add_u64(word(56), 1)
-        lb_atomic_store_u64(word(40), UInt64(UInt32(bitPattern: System.processID)))
+        lb_atomic_store_u64(word(40), pid)
     }
 
     /// The recorded holder of the writer lock, if one is recorded.
