@@ -1,0 +1,51 @@
+import Logbook
+
+/// `logbook export [--prefix P] [--out FILE]`: every live pair (under `P`) as JSON lines,
+/// `{"key":K,"value":V}` in key order (`key_base64`/`value_base64` for bytes that are not
+/// UTF-8, as `scan --json` writes them), all read from one consistent view: the store as of one
+/// sequence number, while writers keep going. To stdout, or to FILE (written to `FILE.tmp`,
+/// synced, renamed; then `exported N pairs as of sequence S to FILE` is printed, `--json`: one
+/// object). `logbook import` reads the result back. A missing store: exit 1.
+enum ExportCommand: Command {
+    static let name = "export"
+    static let synopsis = "[--prefix P] [--out FILE]"
+    static let summary = "write every live pair as JSON lines, as of one sequence number"
+    static let valueOptions = ["--prefix", "--out"]
+    static let positionals = 0...0
+
+    static func run(_ invocation: Invocation, _ output: Output) throws {
+        let prefix = invocation.option("--prefix").flatMap { $0.isEmpty ? nil : $0 }
+        let outPath = invocation.option("--out").map { String(decoding: $0, as: UTF8.self) }
+        if let outPath, outPath.isEmpty { throw CLIError.usage("--out needs a file path, got an empty string") }
+        guard let store = try invocation.openExistingStore() else {
+            throw CLIError.notFound("no store at \(invocation.storePath)")
+        }
+        defer { store.close() }
+        let (pairs, sequence) = try store.read { rtx in (try rtx.scan(ScanOptions(prefix: prefix)), rtx.sequence) }
+        let file = try outPath.map { path throws(CLIError) in try LocalFile.Writer(path) }
+        let showProgress = !invocation.json && Terminal.standardErrorIsTerminal && pairs.count >= 10_000
+        for (i, pair) in pairs.enumerated() {
+            var line = JSONLine()
+            line.raw("{")
+            line.field("key", bytes: pair.key)
+            line.field("value", bytes: pair.value)
+            line.raw("}\n")
+            if let file { try file.write(line.bytes) } else { try output.write(line.bytes) }
+            if showProgress && i % 10_000 == 0 { Terminal.progress("exporting \(i * 100 / pairs.count)%") }
+        }
+        if showProgress { Terminal.progress(nil) }
+        guard let file, let outPath else { return }
+        try file.commit()
+        if invocation.json {
+            var line = JSONLine()
+            line.raw("{")
+            line.field("exported", number: pairs.count)
+            line.field("sequence", number: Int(sequence))
+            line.field("file", string: outPath)
+            line.raw("}\n")
+            try output.write(line.bytes)
+        } else {
+            try output.write("exported \(pairs.count) pairs as of sequence \(sequence) to \(outPath)\n")
+        }
+    }
+}
