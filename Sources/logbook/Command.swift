@@ -29,5 +29,5 @@ let allCommands: [any Command.Type] = [
     PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self, BatchCommand.self,
     IncrCommand.self, CasCommand.self, VerifyCommand.self, StatsCommand.self, CompactCommand.self,
     LockCommand.self, ExportCommand.self, ImportCommand.self,
-    BackupCommand.self, DumpCommand.self,
+    BackupCommand.self, DumpCommand.self, WatchCommand.self,
 ]
