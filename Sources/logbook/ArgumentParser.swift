@@ -42,7 +42,8 @@ enum ArgumentParser {
                             })
                     }
                     guard let found = lookup(text) else {
-                        throw CLIError.usage("unknown command '\(text)'; run `logbook help` for the list")
+                        let hint = Suggest.command(for: text).map { "did you mean `logbook \($0)`? " } ?? ""
+                        throw CLIError.usage("unknown command '\(text)'; \(hint)run `logbook help` for the list")
                     }
                     command = found
                 } else {
