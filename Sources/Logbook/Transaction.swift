@@ -21,7 +21,8 @@ public final class ReadTransaction {
 /// buffers writes until the closure returns, and records what it read so the commit can check
 /// that nothing it depended on changed (serializable, phantom-safe for scanned ranges).
 public final class WriteTransaction {
-    let view: View
+    /// The snapshot it reads; dropped by `releaseSnapshot()` once the commit has validated.
+    private(set) var view: View
     let sequence: UInt64
     /// Pending writes: a value to put, or nil to delete.
     var writes: [[UInt8]: [UInt8]?] = [:]
@@ -104,6 +105,11 @@ public final class WriteTransaction {
         }
         return result
     }
+
+    /// Drops the snapshot once the commit no longer needs it (after validation, before the leader
+    /// applies the batch): the live map is then the only owner of its chunks and is updated in
+    /// place, instead of copying every chunk the commit touches.
+    func releaseSnapshot() { view = View() }
 
     private func checkActive() throws(LogbookError) {
         if isFinished { throw LogbookError(.invalidArgument, "transaction used after its closure returned") }
