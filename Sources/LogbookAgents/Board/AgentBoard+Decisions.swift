@@ -40,7 +40,7 @@ extension AgentBoard {
         return try read { try $0.decision(id) }
     }
 
-    /// Decisions in the order they were logged, at most `limit`; with `affecting`, only those
+    /// Decisions in id order (creation time to the second, then the random part), at most `limit`; with `affecting`, only those
     /// that affect that task.
     public func decisions(affecting task: String? = nil, limit: Int? = nil) throws -> [DecisionRecord] {
         let limit = try Validation.limit(limit)
@@ -52,7 +52,7 @@ extension AgentBoard {
         }
     }
 
-    /// The decisions that affect task `id`, in the order they were logged (also for a deleted task).
+    /// The decisions that affect task `id`, in id order (also for a deleted task).
     /// - Throws: `notFound` when no task with that id ever existed.
     public func why(_ task: String) throws -> [DecisionRecord] {
         let task = try RecordID.validated(task, kind: .task)

@@ -1,6 +1,6 @@
 // Hand-offs: work passed from one agent to another.
 
-/// Which hand-offs `AgentBoard.handoffs(_:)` lists (in the order they were initiated).
+/// Which hand-offs `AgentBoard.handoffs(_:)` lists (in id order: oldest first, to the second).
 public struct HandoffQuery: Sendable, Equatable {
     public var status: HandoffStatus?
     public var to: String?
@@ -91,7 +91,7 @@ extension AgentBoard {
         return try read { try $0.handoff(id) }
     }
 
-    /// The hand-offs `query` selects, oldest first.
+    /// The hand-offs `query` selects, in id order (oldest first, to the second).
     public func handoffs(_ query: HandoffQuery = HandoffQuery()) throws -> [HandoffRecord] {
         let limit = try Validation.limit(query.limit) ?? Int.max
         let to = try query.to.map { (a) throws(AgentError) in try Validation.name(a, "receiving agent") }

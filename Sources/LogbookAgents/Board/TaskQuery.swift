@@ -2,7 +2,7 @@
 ///
 /// Every filter can drive the listing from its index (ready, blocked, assignee, label, status,
 /// priority: the first one given in that order drives, the others filter what it yields). The
-/// indexes list tasks by priority, then age, so with the default sort a listing with a limit
+/// indexes list tasks by priority, then id (creation time to the second), so with the default sort a listing with a limit
 /// reads only the index entries and records it returns (plus those other filters reject).
 public struct TaskQuery: Sendable, Equatable {
     public var status: TaskStatus?

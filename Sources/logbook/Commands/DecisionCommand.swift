@@ -21,7 +21,7 @@ enum DecisionCommand: Command {
             summary: "log a decision; prints its id (--json: the decision)",
             valueOptions: ["--rationale", "--alternative", "--affects", "--agent"], positionals: 1...1, run: log),
         Subcommand(
-            name: "list", synopsis: "[--affects TASK] [--limit N]", summary: "decisions in the order they were logged",
+            name: "list", synopsis: "[--affects TASK] [--limit N]", summary: "decisions by id: creation time to the second",
             valueOptions: ["--affects", "--limit"], positionals: 0...0, run: list),
         Subcommand(name: "show", synopsis: "ID", summary: "one decision", positionals: 1...1, run: show),
         Subcommand(

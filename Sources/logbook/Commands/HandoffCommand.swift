@@ -31,7 +31,7 @@ enum HandoffCommand: Command {
             valueOptions: ["--reason", "--agent"], positionals: 1...1, run: reject),
         Subcommand(
             name: "list", synopsis: "[--status S] [--to AGENT] [--from AGENT] [--task ID] [--limit N]",
-            summary: "hand-offs in the order they were initiated",
+            summary: "hand-offs by id: oldest first, to the second",
             valueOptions: ["--status", "--to", "--from", "--task", "--limit"], positionals: 0...0, run: list),
         Subcommand(name: "show", synopsis: "ID", summary: "one hand-off and its history", positionals: 1...1, run: show),
     ]
