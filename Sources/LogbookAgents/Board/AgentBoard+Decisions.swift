@@ -10,12 +10,8 @@ extension AgentBoard {
         _ text: String, rationale: String = "", alternatives: [String] = [], affects: [String] = [],
         by actor: String
     ) throws -> DecisionRecord {
-        let actor = try Validation.name(actor, "agent name")
-        let text = try Validation.text(text, "decision text", required: true)
-        let rationale = try Validation.text(rationale, "rationale")
-        var checked: [String] = []
-        for alternative in alternatives { checked.append(try Validation.text(alternative, "alternative", required: true)) }
-        let affects = try Validation.ids(affects, .task)
+        let (text, rationale, checked, affects, actor) = try Self.validateDecision(
+            text, rationale: rationale, alternatives: alternatives, affects: affects, by: actor)
         return try write { t in
             for task in affects where try t.reads.status(of: task) == nil {
                 throw AgentError.notFound("task \(task) not found (named as affected)")
@@ -32,6 +28,19 @@ extension AgentBoard {
             try t.recordHistory(decision.id, revision: 1, by: actor, action: "logged", changes: changes)
             return decision
         }
+    }
+
+    /// The values `logDecision` would store, or the `invalidArgument` error it would throw;
+    /// touches no storage.
+    public static func validateDecision(
+        _ text: String, rationale: String = "", alternatives: [String] = [], affects: [String] = [], by actor: String
+    ) throws(AgentError) -> (text: String, rationale: String, alternatives: [String], affects: [String], actor: String) {
+        let actor = try Validation.name(actor, "agent name")
+        let text = try Validation.text(text, "decision text", required: true)
+        let rationale = try Validation.text(rationale, "rationale")
+        var checked: [String] = []
+        for alternative in alternatives { checked.append(try Validation.text(alternative, "alternative", required: true)) }
+        return (text, rationale, checked, try Validation.ids(affects, .task), actor)
     }
 
     /// The decision `id`.

@@ -26,12 +26,8 @@ extension AgentBoard {
     public func initiateHandoff(
         from: String, to: String, task: String? = nil, instructions: String, by actor: String? = nil
     ) throws -> HandoffRecord {
-        let from = try Validation.name(from, "sending agent")
-        let to = try Validation.name(to, "receiving agent")
-        let actor = try Validation.name(actor ?? from, "agent name")
-        if from == to { throw AgentError.invalid("a hand-off needs two different agents, got \(from) twice") }
-        let instructions = try Validation.text(instructions, "instructions", required: true)
-        let task = try task.map { (t) throws(AgentError) in try RecordID.validated(t, kind: .task) }
+        let (from, to, task, instructions, actor) = try Self.validateHandoff(
+            from: from, to: to, task: task, instructions: instructions, by: actor)
         return try write { t in
             if let task, try t.reads.status(of: task) == nil { throw AgentError.notFound("task \(task) not found") }
             let handoff = HandoffRecord(
@@ -42,6 +38,20 @@ extension AgentBoard {
             if let task { changes.append(FieldChange(field: "task", old: nil, new: task)) }
             return try t.saveHandoff(handoff, old: nil, by: actor, action: "initiated", changes: changes)
         }
+    }
+
+    /// The values `initiateHandoff` would store, or the `invalidArgument` error it would
+    /// throw; touches no storage.
+    public static func validateHandoff(
+        from: String, to: String, task: String? = nil, instructions: String, by actor: String? = nil
+    ) throws(AgentError) -> (from: String, to: String, task: String?, instructions: String, actor: String) {
+        let from = try Validation.name(from, "sending agent")
+        let to = try Validation.name(to, "receiving agent")
+        let actor = try Validation.name(actor ?? from, "agent name")
+        if from == to { throw AgentError.invalid("a hand-off needs two different agents, got \(from) twice") }
+        let instructions = try Validation.text(instructions, "instructions", required: true)
+        let task = try task.map { (t) throws(AgentError) in try RecordID.validated(t, kind: .task) }
+        return (from, to, task, instructions, actor)
     }
 
     /// The receiving agent accepts hand-off `id`. Its task, if any and still open or in

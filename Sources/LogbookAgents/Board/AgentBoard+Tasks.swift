@@ -9,14 +9,9 @@ extension AgentBoard {
     ///   `conflict` for a dependency cycle (only possible through `blocks`).
     @discardableResult
     public func createTask(_ new: NewTask, by actor: String) throws -> TaskRecord {
-        let actor = try Validation.name(actor, "agent name")
-        let title = try Validation.title(new.title)
-        let description = try Validation.text(new.description, "description")
-        let priority = try Priority.validated(new.priority)
-        let labels = try Validation.names(new.labels, "label")
-        let dependsOn = try Validation.ids(new.dependsOn, .task)
-        let blocks = try Validation.ids(new.blocks, .task)
-        let assignee = try new.assignee.map { (name) throws(AgentError) in try Validation.name(name, "assignee") }
+        let (new, actor) = try Self.validate(new, by: actor)
+        let (title, description, priority, labels) = (new.title, new.description, new.priority, new.labels)
+        let (dependsOn, blocks, assignee) = (new.dependsOn, new.blocks, new.assignee)
         return try write { t in
             let id = try t.newID(.task)
             for dependency in dependsOn where try t.reads.status(of: dependency) == nil {
@@ -35,6 +30,22 @@ extension AgentBoard {
             }
             return task
         }
+    }
+
+    /// `new` and `actor` as `createTask` would store them (labels and ids sorted, without
+    /// duplicates), or the `invalidArgument` error it would throw; touches no storage, so a
+    /// caller can refuse bad input before opening a store.
+    public static func validate(_ new: NewTask, by actor: String) throws(AgentError) -> (NewTask, String) {
+        let actor = try Validation.name(actor, "agent name")
+        var checked = new
+        checked.title = try Validation.title(new.title)
+        checked.description = try Validation.text(new.description, "description")
+        checked.priority = try Priority.validated(new.priority)
+        checked.labels = try Validation.names(new.labels, "label")
+        checked.dependsOn = try Validation.ids(new.dependsOn, .task)
+        checked.blocks = try Validation.ids(new.blocks, .task)
+        checked.assignee = try new.assignee.map { (name) throws(AgentError) in try Validation.name(name, "assignee") }
+        return (checked, actor)
     }
 
     /// The task `id`.

@@ -43,6 +43,8 @@ enum DecisionCommand: Command {
         let alternatives = try c.values("--alternative")
         let affects = try c.values("--affects")
         let actor = try c.actor
+        _ = try AgentBoard.validateDecision(
+            text, rationale: rationale, alternatives: alternatives, affects: affects, by: actor.name)
         let (board, store) = try c.openBoard()
         defer { store.close() }
         let decision = try board.logDecision(

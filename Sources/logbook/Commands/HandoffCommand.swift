@@ -57,6 +57,7 @@ enum HandoffCommand: Command {
         let actor = try c.actor
         let from = try c.option("--from") ?? actor.name
         let task = try c.option("--task")
+        _ = try AgentBoard.validateHandoff(from: from, to: to, task: task, instructions: instructions, by: actor.name)
         let (board, store) = try c.openBoard()
         defer { store.close() }
         let handoff = try board.initiateHandoff(

@@ -104,6 +104,7 @@ enum TaskCommand: Command {
             dependsOn: try c.values("--depends-on"), blocks: try c.values("--blocks"),
             assignee: try c.option("--assignee"))
         let actor = try c.actor
+        _ = try AgentBoard.validate(new, by: actor.name)  // bad input must not create the store
         let (board, store) = try c.openBoard()
         defer { store.close() }
         try printTask(c, try board.createTask(new, by: actor.name), idOnly: true)
@@ -253,7 +254,10 @@ enum TaskCommand: Command {
             lease = seconds
         }
         let id = try next ? nil : RecordID.validated(try c.argument(0, "ID"), kind: .task)
-        let (board, store) = try c.openBoard()
+        guard let (board, store) = try c.openExistingBoard() else {
+            throw CLIError.notFound(
+                (id.map { "task \($0) not found" } ?? "nothing ready to claim") + ": no store at \(c.invocation.storePath)")
+        }
         defer { store.close() }
         let task: TaskRecord
         if let id {
