@@ -38,6 +38,8 @@ final class ProcessLock: @unchecked Sendable {
     /// handle's (recursive) leader mutex, so a commit nested in a pessimistic transaction does
     /// not release the lock under it.
     private var depth = 0
+    /// Whether a thread of this handle holds the compaction lock.
+    private let compactingHere = Locked(false)
 
     init(directory: String, files: any FileLayer) throws(LogbookError) {
         let path = directory + "/" + Self.fileName
@@ -125,8 +127,24 @@ final class ProcessLock: @unchecked Sendable {
         let deadline = System.monotonicNanoseconds() + Self.nanoseconds(timeout ?? 0)
         var backoff: UInt64 = 1_000_000
         while true {
-            let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.compactionByte) }
-            if got { return true }
+            // An OFD lock does not exclude the threads that share its descriptor: the threads of
+            // this handle take turns through `compactingHere` first.
+            let free = compactingHere.withLock { (held: inout Bool) -> Bool in
+                if held { return false }
+                held = true
+                return true
+            }
+            if free {
+                let got: Bool
+                do throws(LogbookError) {
+                    got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.compactionByte) }
+                } catch {
+                    compactingHere.withLock { $0 = false }
+                    throw error
+                }
+                if got { return true }
+                compactingHere.withLock { $0 = false }
+            }
             guard timeout != nil else { return false }
             let now = System.monotonicNanoseconds()
             if now >= deadline {
@@ -139,7 +157,10 @@ final class ProcessLock: @unchecked Sendable {
         }
     }
 
-    func releaseCompaction() { files.unlock(fd, byte: Self.compactionByte) }
+    func releaseCompaction() {
+        files.unlock(fd, byte: Self.compactionByte)
+        compactingHere.withLock { $0 = false }
+    }
 
     /// Whether another open file description holds the compaction lock now.
     func isCompactionHeldElsewhere() throws(LogbookError) -> Bool {
