@@ -1,6 +1,8 @@
 import Dispatch
 import Testing
 
+@_spi(Testing) import Logbook
+
 @testable import LogbookAgents
 
 @Suite struct ClaimTests {
@@ -144,6 +146,40 @@ import Testing
             for (id, agent) in claims { #expect(try f.board.task(id).assignee == agent) }
             #expect(try f.board.tasks(TaskQuery(status: .inProgress)).count == 100)
             #expect(try f.board.verifyIndexes().isConsistent)
+        }
+    }
+
+    /// An agent host's threads creating and claiming tasks through one store handle while it
+    /// compacts itself: nothing fails, nothing is lost, the store reopens consistent. (Before
+    /// the fix, two threads of one handle could compact at once and one deleted the snapshot
+    /// the other installed, leaving a store that no longer opened.)
+    @Test func threadsWorkThroughAutomaticCompaction() throws {
+        try withBoard(autoCompactLogBytes: 32 << 10) { f in
+            let board = f.board
+            let lock = TestLock()
+            nonisolated(unsafe) var failures: [String] = []
+            nonisolated(unsafe) var created = 0
+            DispatchQueue.concurrentPerform(iterations: 4) { worker in
+                for k in 0..<300 {
+                    do {
+                        try board.createTask(NewTask(title: "w\(worker)-\(k)", labels: ["w\(worker)"]), by: "w\(worker)")
+                        lock.locked { created += 1 }
+                        if k % 3 == 0 { _ = try board.claimNextTask(agent: "w\(worker)") }
+                    } catch {
+                        lock.locked { failures.append("\(error)") }
+                    }
+                }
+            }
+            #expect(failures == [])
+            #expect(created == 1200)
+            #expect(try f.board.tasks().count == 1200)
+            #expect(try f.board.tasks(TaskQuery(status: .inProgress)).count == 400)
+            #expect(try f.board.verifyIndexes().problems == [])
+            let files = try PosixFileLayer().listDirectory(f.path)
+            #expect(files.contains { $0.hasPrefix("snapshot-") }, "it compacted: \(files)")
+            let reopened = try Store(path: f.path, options: StoreOptions(durability: .relaxed))
+            defer { reopened.close() }
+            #expect(try AgentBoard(backend: reopened).tasks().count == 1200)
         }
     }
 
