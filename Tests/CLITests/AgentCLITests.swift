@@ -7,7 +7,10 @@ import Testing
 func jsonField(_ line: String, _ name: String) -> String? {
     let needle = Array("\"\(name)\":".utf8)
     let bytes = Array(line.utf8)
-    guard let start = (0...max(0, bytes.count - needle.count)).first(where: { Array(bytes[$0..<min(bytes.count, $0 + needle.count)]) == needle })
+    guard
+        let start = (0...max(0, bytes.count - needle.count)).first(where: {
+            Array(bytes[$0..<min(bytes.count, $0 + needle.count)]) == needle
+        })
     else { return nil }
     let rest = Substring(String(decoding: bytes[(start + needle.count)...], as: UTF8.self))
     if rest.hasPrefix("\"") {
@@ -26,19 +29,23 @@ extension Fixture {
 @Suite struct AgentTaskCLITests {
     @Test func createShowListAndTheJSONShape() {
         withFixture { f in
-            let created = f.run("task", "create", "Write the parser", "--priority", "1", "--label", "core", "--label", "api")
+            let created = f.run(
+                "task", "create", "Write the parser", "--priority", "1", "--label", "core", "--label", "api")
             #expect(created.status == 0)
             #expect(created.stderr == [])
             let id = String(created.out.dropLast())
             #expect(created.out.hasSuffix("\n"))
             #expect(RecordID.isValid(id, kind: .task))
-            let json = f.json("task", "create", "Write tests", "--depends-on", id, "--description", "all of them")
+            let json = f.json(
+                "task", "create", "Write tests", "--depends-on", id, "--description", "all of them")
             #expect(json.status == 0)
             let line = json.out
             #expect(line.hasPrefix("{\"id\":\"T-"))
             #expect(line.hasSuffix("}\n"))
             #expect(line.split(separator: "\n").count == 1)
-            #expect(line.contains(",\"title\":\"Write tests\",\"status\":\"open\",\"priority\":2,\"assignee\":null,"))
+            #expect(
+                line.contains(
+                    ",\"title\":\"Write tests\",\"status\":\"open\",\"priority\":2,\"assignee\":null,"))
             #expect(jsonField(line, "depends_on") == "[\"\(id)\"]")
             #expect(jsonField(line, "description") == "all of them")
             #expect(jsonField(line, "created_by") == "cli")
@@ -57,9 +64,18 @@ extension Fixture {
             let lines = list.out.split(separator: "\n").map(String.init)
             #expect(lines.map { jsonField($0, "id")! } == [id, second])  // priority 1 before 2
             #expect(f.json("task", "list", "--limit", "1").out.split(separator: "\n").count == 1)
-            #expect(f.json("task", "list", "--label", "api").out.split(separator: "\n").map { jsonField(String($0), "id")! } == [id])
-            #expect(f.json("task", "list", "--blocked").out.split(separator: "\n").map { jsonField(String($0), "id")! } == [second])
-            #expect(f.json("task", "ready").out.split(separator: "\n").map { jsonField(String($0), "id")! } == [id])
+            #expect(
+                f.json("task", "list", "--label", "api").out.split(separator: "\n").map {
+                    jsonField(String($0), "id")!
+                } == [id])
+            #expect(
+                f.json("task", "list", "--blocked").out.split(separator: "\n").map {
+                    jsonField(String($0), "id")!
+                } == [second])
+            #expect(
+                f.json("task", "ready").out.split(separator: "\n").map { jsonField(String($0), "id")! } == [
+                    id
+                ])
             #expect(f.json("task", "list", "--ready").out == f.json("task", "ready").out)
 
             let table = f.run("task", "list", "--status", "open")
@@ -86,7 +102,10 @@ extension Fixture {
             let none = f.json("task", "claim", "--next", "--agent", "w2")
             #expect(none.status == 1)
             #expect(none.stdout == [])
-            #expect(none.err == "{\"error\":{\"code\":\"notFound\",\"exit\":1,\"message\":\"nothing ready to claim in \(f.store)\"}}\n")
+            #expect(
+                none.err
+                    == "{\"error\":{\"code\":\"notFound\",\"exit\":1,\"message\":\"nothing ready to claim in \(f.store)\"}}\n"
+            )
             // Another agent cannot claim or complete it.
             let lost = f.run("task", "claim", a, "--agent", "w2")
             #expect(lost.status == 3)
@@ -95,8 +114,9 @@ extension Fixture {
             #expect(stolen.status == 3)
             #expect(stolen.err.hasPrefix("logbook: task \(a) is held by w1, not w2"))
             // w1 logs a decision, completes, and b becomes ready.
-            let decision = f.run("decision", "log", "Parse with recursive descent", "--rationale", "small grammar",
-                                 "--alternative", "PEG", "--affects", b, "--agent", "w1")
+            let decision = f.run(
+                "decision", "log", "Parse with recursive descent", "--rationale", "small grammar",
+                "--alternative", "PEG", "--affects", b, "--agent", "w1")
             #expect(decision.status == 0)
             let did = String(decision.out.dropLast())
             #expect(RecordID.isValid(did, kind: .decision))
@@ -107,7 +127,8 @@ extension Fixture {
             #expect(jsonField(done.out, "assignee") == "w1")
             #expect(f.run("task", "ready").out.contains(b))
             // w1 hands b to w2, who accepts (and so holds b), and completes the hand-off.
-            let handoff = f.run("handoff", "initiate", "Please do B", "--to", "w2", "--task", b, "--agent", "w1")
+            let handoff = f.run(
+                "handoff", "initiate", "Please do B", "--to", "w2", "--task", b, "--agent", "w1")
             #expect(handoff.status == 0)
             let hid = String(handoff.out.dropLast())
             #expect(f.run("handoff", "accept", hid, "--agent", "w3").status == 3)
@@ -143,10 +164,14 @@ extension Fixture {
         withFixture { f in
             let a = String(f.run("task", "create", "A").out.dropLast())
             let b = String(f.run("task", "create", "B").out.dropLast())
-            let updated = f.json("task", "update", a, "--title", "A2", "--priority", "high", "--add-label", "x",
-                                 "--note", "first note", "--assignee", "w1")
+            let updated = f.json(
+                "task", "update", a, "--title", "A2", "--priority", "high", "--add-label", "x",
+                "--note", "first note", "--assignee", "w1")
             #expect(updated.status == 0)
-            #expect(updated.out.contains("\"title\":\"A2\",\"status\":\"open\",\"priority\":1,\"assignee\":\"w1\",\"labels\":[\"x\"]"))
+            #expect(
+                updated.out.contains(
+                    "\"title\":\"A2\",\"status\":\"open\",\"priority\":1,\"assignee\":\"w1\",\"labels\":[\"x\"]"
+                ))
             #expect(updated.out.contains("\"notes\":[{\"at\":\""))
             #expect(updated.out.contains("\"by\":\"cli\",\"text\":\"first note\"}]}"))
             let text = f.run("task", "update", a, "--unassign", "--remove-label", "x")
@@ -164,7 +189,8 @@ extension Fixture {
             let deleted = f.json("task", "delete", a)
             #expect(deleted.out == "{\"id\":\"\(a)\",\"deleted\":true}\n")
             #expect(f.run("task", "show", a).status == 1)
-            #expect(f.run("task", "history", a).out.split(separator: "\n").last?.contains("  deleted  ") == true)
+            #expect(
+                f.run("task", "history", a).out.split(separator: "\n").last?.contains("  deleted  ") == true)
             #expect(f.run("task", "verify").status == 0)
         }
     }
@@ -189,42 +215,92 @@ extension Fixture {
             let id = String(f.run("task", "create", "T").out.dropLast())
             let before = f.boardDump
             let cases: [([String], Int32, String)] = [
-                (["task", "create", "T", "--priority", "9"], 2,
-                 "logbook: priority must be 0 to 4 (0 most urgent) or critical, high, medium, low, backlog; not \"9\"\n"),
+                (
+                    ["task", "create", "T", "--priority", "9"], 2,
+                    "logbook: priority must be 0 to 4 (0 most urgent) or critical, high, medium, low, backlog; not \"9\"\n"
+                ),
                 (["task", "create", "T", "--label", ""], 2, "logbook: label is empty\n"),
-                (["task", "create", "T", "--depends-on", "nope"], 2,
-                 "logbook: \"nope\" is not a task id (expected T-YYYYMMDD-HHMMSS-xxxxxxxx)\n"),
-                (["task", "create", "T", "--depends-on", "T-20251226-112725-00000000"], 1,
-                 "logbook: task T-20251226-112725-00000000 not found (named as a dependency)\n"),
-                (["task", "show", "T-20251226-112725-00000000"], 1, "logbook: task T-20251226-112725-00000000 not found\n"),
-                (["task", "show", "D-20251226-112725-00000000"], 2,
-                 "logbook: \"D-20251226-112725-00000000\" is not a task id (expected T-YYYYMMDD-HHMMSS-xxxxxxxx)\n"),
-                (["task", "frobnicate"], 2,
-                 "logbook: unknown subcommand 'frobnicate' of `logbook task`; expected one of create, show, list, ready, update, start, complete, block, depends, delete, history, claim, release, verify\n"),
-                (["task", "show", id, "--title", "x"], 2, "logbook: unknown option --title for `logbook task show`\n"),
+                (
+                    ["task", "create", "T", "--depends-on", "nope"], 2,
+                    "logbook: \"nope\" is not a task id (expected T-YYYYMMDD-HHMMSS-xxxxxxxx)\n"
+                ),
+                (
+                    ["task", "create", "T", "--depends-on", "T-20251226-112725-00000000"], 1,
+                    "logbook: task T-20251226-112725-00000000 not found (named as a dependency)\n"
+                ),
+                (
+                    ["task", "show", "T-20251226-112725-00000000"], 1,
+                    "logbook: task T-20251226-112725-00000000 not found\n"
+                ),
+                (
+                    ["task", "show", "D-20251226-112725-00000000"], 2,
+                    "logbook: \"D-20251226-112725-00000000\" is not a task id (expected T-YYYYMMDD-HHMMSS-xxxxxxxx)\n"
+                ),
+                (
+                    ["task", "frobnicate"], 2,
+                    "logbook: unknown subcommand 'frobnicate' of `logbook task`; expected one of create, show, list, ready, update, start, complete, block, depends, delete, history, claim, release, verify\n"
+                ),
+                (
+                    ["task", "show", id, "--title", "x"], 2,
+                    "logbook: unknown option --title for `logbook task show`\n"
+                ),
                 (["task", "show"], 2, "logbook: missing arguments; usage: logbook task show ID\n"),
                 (["task", "show", id, id], 2, "logbook: too many arguments; usage: logbook task show ID\n"),
-                (["task", "update", id], 2, "logbook: nothing to update; give at least one of the options (logbook help task)\n"),
-                (["task", "update", id, "--assignee", "a", "--unassign"], 2, "logbook: give at most one of --assignee and --unassign\n"),
+                (
+                    ["task", "update", id], 2,
+                    "logbook: nothing to update; give at least one of the options (logbook help task)\n"
+                ),
+                (
+                    ["task", "update", id, "--assignee", "a", "--unassign"], 2,
+                    "logbook: give at most one of --assignee and --unassign\n"
+                ),
                 (["task", "update", id, "--status", "done"], 0, ""),
-                (["task", "update", id, "--status", "in_progress"], 3, "logbook: task \(id) is done; it cannot become in_progress\n"),
+                (
+                    ["task", "update", id, "--status", "in_progress"], 3,
+                    "logbook: task \(id) is done; it cannot become in_progress\n"
+                ),
                 (["task", "complete", id], 3, "logbook: task \(id) is done; it cannot become done\n"),
                 (["task", "block", id], 2, "logbook: task block needs --reason TEXT\n"),
-                (["task", "claim", "--agent", "a"], 2, "logbook: task claim needs exactly one of ID and --next\n"),
-                (["task", "claim", id, "--next", "--agent", "a"], 2, "logbook: task claim needs exactly one of ID and --next\n"),
+                (
+                    ["task", "claim", "--agent", "a"], 2,
+                    "logbook: task claim needs exactly one of ID and --next\n"
+                ),
+                (
+                    ["task", "claim", id, "--next", "--agent", "a"], 2,
+                    "logbook: task claim needs exactly one of ID and --next\n"
+                ),
                 (["task", "claim", "--next"], 2, "logbook: task claim needs --agent NAME\n"),
-                (["task", "claim", "--next", "--agent", "a", "--lease", "soon"], 2, "logbook: --lease must be a number of seconds, not \"soon\"\n"),
-                (["task", "claim", "--next", "--agent", "a", "--lease", "0"], 2,
-                 "logbook: lease must be more than 0 and at most 31622400 seconds, got 0.0\n"),
+                (
+                    ["task", "claim", "--next", "--agent", "a", "--lease", "soon"], 2,
+                    "logbook: --lease must be a number of seconds, not \"soon\"\n"
+                ),
+                (
+                    ["task", "claim", "--next", "--agent", "a", "--lease", "0"], 2,
+                    "logbook: lease must be more than 0 and at most 31622400 seconds, got 0.0\n"
+                ),
                 (["task", "claim", id, "--agent", "a"], 3, "logbook: cannot claim task \(id): it is done\n"),
-                (["task", "list", "--sort", "name"], 2, "logbook: unknown sort \"name\" (expected priority, created or updated)\n"),
+                (
+                    ["task", "list", "--sort", "name"], 2,
+                    "logbook: unknown sort \"name\" (expected priority, created or updated)\n"
+                ),
                 (["decision", "log", " "], 2, "logbook: decision text is empty\n"),
-                (["decision", "why", "T-20251226-112725-00000000"], 1, "logbook: task T-20251226-112725-00000000 not found\n"),
+                (
+                    ["decision", "why", "T-20251226-112725-00000000"], 1,
+                    "logbook: task T-20251226-112725-00000000 not found\n"
+                ),
                 (["handoff", "initiate", "x"], 2, "logbook: handoff initiate needs --to AGENT\n"),
-                (["handoff", "initiate", "x", "--to", "cli"], 2, "logbook: a hand-off needs two different agents, got cli twice\n"),
-                (["handoff", "accept", "H-20251226-112725-00000000"], 1, "logbook: hand-off H-20251226-112725-00000000 not found\n"),
-                (["handoff", "list", "--status", "done"], 2,
-                 "logbook: unknown hand-off status \"done\" (expected initiated, accepted, completed or rejected)\n"),
+                (
+                    ["handoff", "initiate", "x", "--to", "cli"], 2,
+                    "logbook: a hand-off needs two different agents, got cli twice\n"
+                ),
+                (
+                    ["handoff", "accept", "H-20251226-112725-00000000"], 1,
+                    "logbook: hand-off H-20251226-112725-00000000 not found\n"
+                ),
+                (
+                    ["handoff", "list", "--status", "done"], 2,
+                    "logbook: unknown hand-off status \"done\" (expected initiated, accepted, completed or rejected)\n"
+                ),
             ]
             var after = before
             for (arguments, status, message) in cases {
@@ -241,17 +317,23 @@ extension Fixture {
             #expect(after != before)  // the one valid update did change it
             let json = f.json("task", "complete", id)
             #expect(json.status == 3)
-            #expect(json.err == "{\"error\":{\"code\":\"conflict\",\"exit\":3,\"message\":\"task \(id) is done; it cannot become done\"}}\n")
+            #expect(
+                json.err
+                    == "{\"error\":{\"code\":\"conflict\",\"exit\":3,\"message\":\"task \(id) is done; it cannot become done\"}}\n"
+            )
         }
     }
 
     @Test func helpListsTheSubcommands() {
         let help = CLI.run(["help", "task"])
         #expect(help.status == 0)
-        #expect(help.out.hasPrefix("usage: logbook [global options] task SUBCOMMAND ... (logbook help task)\n"))
+        #expect(
+            help.out.hasPrefix("usage: logbook [global options] task SUBCOMMAND ... (logbook help task)\n"))
         #expect(help.out.contains("\n  task claim (ID | --next) --agent NAME [--lease SECONDS]\n"))
         #expect(help.out.contains("\n  task verify\n"))
-        #expect(CLI.run(["handoff", "--help"]).out.contains("\n  handoff initiate INSTRUCTIONS --to AGENT [--from AGENT] [--task ID]\n"))
+        #expect(
+            CLI.run(["handoff", "--help"]).out.contains(
+                "\n  handoff initiate INSTRUCTIONS --to AGENT [--from AGENT] [--task ID]\n"))
         #expect(CLI.run(["help"]).out.contains("\n  decision SUBCOMMAND ... (logbook help decision)\n"))
     }
 }

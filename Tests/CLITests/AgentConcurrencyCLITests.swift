@@ -14,7 +14,9 @@ import Testing
         let store = try Store(path: f.store, options: StoreOptions(durability: .relaxed))
         defer { store.close() }
         let board = AgentBoard(backend: store)
-        return try (0..<count).map { try board.createTask(NewTask(title: "task \($0)", priority: $0 % 5), by: "setup").id }
+        return try (0..<count).map {
+            try board.createTask(NewTask(title: "task \($0)", priority: $0 % 5), by: "setup").id
+        }
     }
 
     /// 8 processes, each a shell loop of `logbook task claim --next --agent aN` until it
@@ -27,7 +29,8 @@ import Testing
                 "while :; do \"$0\" --store \"$1\" task claim --next --agent \"$2\"; s=$?; [ $s -eq 0 ] || exit $s; done"
             let children = (0..<8).map { n in
                 Child(
-                    executable: "/bin/sh", arguments: ["-c", loop, CLI.binary, f.store, "a\(n)"].map { Array($0.utf8) },
+                    executable: "/bin/sh",
+                    arguments: ["-c", loop, CLI.binary, f.store, "a\(n)"].map { Array($0.utf8) },
                     environment: CLI.environment())
             }
             var claimedBy: [String: [String]] = [:]
@@ -35,7 +38,9 @@ import Testing
                 let result = child.finish()
                 #expect(result.status == 1, "agent a\(n)")
                 #expect(result.err == "logbook: nothing ready to claim in \(f.store)\n", "agent a\(n)")
-                for id in result.out.split(separator: "\n") { claimedBy[String(id), default: []].append("a\(n)") }
+                for id in result.out.split(separator: "\n") {
+                    claimedBy[String(id), default: []].append("a\(n)")
+                }
             }
             #expect(claimedBy.count == 100)
             #expect(Set(claimedBy.keys) == Set(ids))
@@ -79,7 +84,9 @@ import Testing
             let task = try board.task(id)
             let expected = (0..<4).flatMap { n in (0..<10).map { "p\(n)-\($0)" } }
             #expect(task.labels == expected.sorted())
-            #expect(Set(task.notes.map(\.text)) == Set((0..<4).flatMap { n in (0..<10).map { "p\(n) note \($0)" } }))
+            #expect(
+                Set(task.notes.map(\.text))
+                    == Set((0..<4).flatMap { n in (0..<10).map { "p\(n) note \($0)" } }))
             #expect(task.revision == 41)
             #expect(try board.history(of: id).map(\.revision) == Array(1...41))
             #expect(try board.verifyIndexes().problems == [])
@@ -96,13 +103,18 @@ import Testing
             for round in 0..<60 {
                 let arguments: [String]
                 switch round % 4 {
-                case 0: arguments = ["task", "create", "t\(round)", "--depends-on", ids.randomElement(using: &generator)!]
+                case 0:
+                    arguments = [
+                        "task", "create", "t\(round)", "--depends-on", ids.randomElement(using: &generator)!,
+                    ]
                 case 1: arguments = ["task", "claim", "--next", "--agent", "k\(round)", "--lease", "0.001"]
                 case 2: arguments = ["task", "complete", ids.randomElement(using: &generator)!]
-                default: arguments = ["task", "block", ids.randomElement(using: &generator)!, "--reason", "r"]
+                default:
+                    arguments = ["task", "block", ids.randomElement(using: &generator)!, "--reason", "r"]
                 }
                 let child = Child(
-                    executable: CLI.binary, arguments: (["--store", f.store] + arguments).map { Array($0.utf8) },
+                    executable: CLI.binary,
+                    arguments: (["--store", f.store] + arguments).map { Array($0.utf8) },
                     environment: CLI.environment())
                 usleep(UInt32.random(in: 0...9000, using: &generator))
                 kill(child.pid, SIGKILL)

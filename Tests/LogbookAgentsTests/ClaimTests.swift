@@ -1,7 +1,6 @@
 import Dispatch
-import Testing
-
 @_spi(Testing) import Logbook
+import Testing
 
 @testable import LogbookAgents
 
@@ -55,7 +54,8 @@ import Testing
     @Test func claimingATaskThatIsNotReadyFails() throws {
         try withBoard { f in
             let dependency = try f.board.createTask(NewTask(title: "first"), by: "p").id
-            let waiting = try f.board.createTask(NewTask(title: "second", dependsOn: [dependency]), by: "p").id
+            let waiting = try f.board.createTask(NewTask(title: "second", dependsOn: [dependency]), by: "p")
+                .id
             let blocked = try f.board.createTask(NewTask(title: "blocked"), by: "p").id
             try f.board.blockTask(blocked, reason: "r", by: "p")
             let assigned = try f.board.createTask(NewTask(title: "assigned", assignee: "someone"), by: "p").id
@@ -64,7 +64,9 @@ import Testing
             expectAgentError(.conflict) { try f.board.claimTask(assigned, agent: "a") }
             expectAgentError(.notFound) { try f.board.claimTask("T-20251226-112725-00000000", agent: "a") }
             expectAgentError(.invalidArgument) { try f.board.claimTask(dependency, agent: "") }
-            expectAgentError(.invalidArgument) { try f.board.claimTask(dependency, agent: "a", leaseSeconds: 0) }
+            expectAgentError(.invalidArgument) {
+                try f.board.claimTask(dependency, agent: "a", leaseSeconds: 0)
+            }
             // The assignee itself may claim it (with a lease).
             #expect(try f.board.claimTask(assigned, agent: "someone").status == .inProgress)
             #expect(try f.board.readyTasks().map(\.id) == [dependency])
@@ -87,7 +89,10 @@ import Testing
             #expect(taken?.id == id)
             #expect(taken?.assignee == "a2")
             #expect(taken?.leaseExpiresAt == f.clock.now.adding(seconds: 60))
-            #expect(try f.board.history(of: id).map(\.action) == ["created", "claimed", "lease-expired", "claimed"])
+            #expect(
+                try f.board.history(of: id).map(\.action) == [
+                    "created", "claimed", "lease-expired", "claimed",
+                ])
             #expect(try f.board.history(of: id)[2].by == "a2")
             // The dead agent, back, has lost its claim.
             expectAgentError(.conflict) { try f.board.completeTask(id, by: "dead") }
@@ -162,7 +167,8 @@ import Testing
             DispatchQueue.concurrentPerform(iterations: 4) { worker in
                 for k in 0..<300 {
                     do {
-                        try board.createTask(NewTask(title: "w\(worker)-\(k)", labels: ["w\(worker)"]), by: "w\(worker)")
+                        try board.createTask(
+                            NewTask(title: "w\(worker)-\(k)", labels: ["w\(worker)"]), by: "w\(worker)")
                         lock.locked { created += 1 }
                         if k % 3 == 0 { _ = try board.claimNextTask(agent: "w\(worker)") }
                     } catch {
@@ -193,7 +199,9 @@ import Testing
             DispatchQueue.concurrentPerform(iterations: 4) { worker in
                 for k in 0..<25 {
                     do {
-                        try board.updateTask(id, TaskUpdate(addLabels: ["w\(worker)-\(k)"], note: "n\(worker)-\(k)"), by: "w\(worker)")
+                        try board.updateTask(
+                            id, TaskUpdate(addLabels: ["w\(worker)-\(k)"], note: "n\(worker)-\(k)"),
+                            by: "w\(worker)")
                     } catch {
                         lock.locked { failures.append("\(error)") }
                     }
@@ -203,7 +211,8 @@ import Testing
             let task = try f.board.task(id)
             #expect(task.labels.count == 100)
             #expect(Set(task.labels) == Set((0..<4).flatMap { w in (0..<25).map { "w\(w)-\($0)" } }))
-            #expect(Set(task.notes.map(\.text)) == Set((0..<4).flatMap { w in (0..<25).map { "n\(w)-\($0)" } }))
+            #expect(
+                Set(task.notes.map(\.text)) == Set((0..<4).flatMap { w in (0..<25).map { "n\(w)-\($0)" } }))
             #expect(task.revision == 101)
             #expect(try f.board.history(of: id).map(\.revision) == Array(1...101))
             #expect(try f.board.verifyIndexes().isConsistent)

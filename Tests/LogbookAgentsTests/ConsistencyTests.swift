@@ -1,6 +1,6 @@
+@_spi(Testing) import Logbook
 import Testing
 
-@_spi(Testing) import Logbook
 @testable import LogbookAgents
 
 /// Random operation sequences, then the checker: every index entry and edge must be exactly
@@ -15,7 +15,9 @@ import Testing
         var handoffs: [String] = []
         let agents = ["a1", "a2", "a3"]
         let labels = ["ui", "core", "db"]
-        func pick<T>(_ values: [T]) -> T? { values.isEmpty ? nil : values[Int.random(in: 0..<values.count, using: &rng)] }
+        func pick<T>(_ values: [T]) -> T? {
+            values.isEmpty ? nil : values[Int.random(in: 0..<values.count, using: &rng)]
+        }
         for _ in 0..<count {
             do {
                 switch Int.random(in: 0..<20, using: &rng) {
@@ -23,7 +25,9 @@ import Testing
                     var new = NewTask(title: "t\(tasks.count)", priority: Int.random(in: 0...4, using: &rng))
                     if Bool.random(using: &rng), let label = pick(labels) { new.labels = [label] }
                     if Bool.random(using: &rng), let dependency = pick(tasks) { new.dependsOn = [dependency] }
-                    if Int.random(in: 0..<6, using: &rng) == 0, let blocked = pick(tasks) { new.blocks = [blocked] }
+                    if Int.random(in: 0..<6, using: &rng) == 0, let blocked = pick(tasks) {
+                        new.blocks = [blocked]
+                    }
                     tasks.append(try board.createTask(new, by: pick(agents)!).id)
                 case 4:
                     guard let id = pick(tasks) else { continue }
@@ -42,10 +46,13 @@ import Testing
                     try board.startTask(id, by: pick(agents)!, enforceClaim: Bool.random(using: &rng))
                 case 6, 7:
                     guard let id = pick(tasks) else { continue }
-                    try board.completeTask(id, retrospective: "r", by: pick(agents)!, enforceClaim: Bool.random(using: &rng))
+                    try board.completeTask(
+                        id, retrospective: "r", by: pick(agents)!, enforceClaim: Bool.random(using: &rng))
                 case 8:
                     guard let id = pick(tasks) else { continue }
-                    try board.blockTask(id, reason: "because", blocker: Bool.random(using: &rng) ? pick(tasks) : nil, by: "a1")
+                    try board.blockTask(
+                        id, reason: "because", blocker: Bool.random(using: &rng) ? pick(tasks) : nil, by: "a1"
+                    )
                 case 9:
                     guard let id = pick(tasks), let other = pick(tasks) else { continue }
                     try board.setDependencies(id, on: [other], remove: Bool.random(using: &rng), by: "a2")
@@ -53,7 +60,8 @@ import Testing
                     guard let id = pick(tasks), Int.random(in: 0..<3, using: &rng) == 0 else { continue }
                     try board.deleteTask(id, by: "a3")
                 case 11, 12:
-                    _ = try board.claimNextTask(agent: pick(agents)!, leaseSeconds: Double(Int.random(in: 1...30, using: &rng)))
+                    _ = try board.claimNextTask(
+                        agent: pick(agents)!, leaseSeconds: Double(Int.random(in: 1...30, using: &rng)))
                 case 13:
                     guard let id = pick(tasks) else { continue }
                     try board.claimTask(id, agent: pick(agents)!, leaseSeconds: 20)
@@ -63,11 +71,14 @@ import Testing
                 case 15:
                     clock.advance(seconds: Double(Int.random(in: 1...15, using: &rng)))
                 case 16:
-                    try board.logDecision("d", alternatives: ["x"], affects: pick(tasks).map { [$0] } ?? [], by: "a1")
+                    try board.logDecision(
+                        "d", alternatives: ["x"], affects: pick(tasks).map { [$0] } ?? [], by: "a1")
                 case 17:
                     let from = pick(agents)!
                     let to = agents.first { $0 != from }!
-                    handoffs.append(try board.initiateHandoff(from: from, to: to, task: pick(tasks), instructions: "go").id)
+                    handoffs.append(
+                        try board.initiateHandoff(from: from, to: to, task: pick(tasks), instructions: "go")
+                            .id)
                 case 18:
                     guard let id = pick(handoffs) else { continue }
                     switch Int.random(in: 0..<3, using: &rng) {
@@ -107,7 +118,8 @@ import Testing
                 let report = try f.board.verifyIndexes()
                 #expect(report.problems == [])
                 #expect(report.tasks > 0)
-                #expect(try f.board.readyTasks().map(\.id) == Self.readyFromRecords(f.store, now: f.clock.now))
+                #expect(
+                    try f.board.readyTasks().map(\.id) == Self.readyFromRecords(f.store, now: f.clock.now))
             }
             // Reopened from disk (snapshot + log), the same.
             let reopened = try Store(path: f.path, options: StoreOptions(durability: .relaxed))
@@ -152,7 +164,9 @@ import Testing
             try f.store.put(Array("ag/t/T-20251226-112725-00000000".utf8), [1, 1, 0x03])
             let worse = try f.board.verifyIndexes()
             #expect(worse.problems.contains("\(b): depends on \(a), which does not exist"))
-            #expect(worse.problems.contains("task T-20251226-112725-00000000: stored record is damaged (varint runs past the end)"))
+            #expect(
+                worse.problems.contains(
+                    "task T-20251226-112725-00000000: stored record is damaged (varint runs past the end)"))
             #expect(!worse.isConsistent)
         }
     }
@@ -189,7 +203,9 @@ import Testing
                 // The "process" died here.
             }
             let reopened = try Store(path: path, options: StoreOptions(durability: .relaxed))
-            #expect(try AgentBoard(backend: reopened).verifyIndexes().problems == [], "died at disk change \(step)")
+            #expect(
+                try AgentBoard(backend: reopened).verifyIndexes().problems == [],
+                "died at disk change \(step)")
             reopened.close()
             step += 1
         }

@@ -8,7 +8,8 @@ import Testing
             let a = try f.board.createTask(NewTask(title: "a"), by: "p").id
             let b = try f.board.createTask(NewTask(title: "b"), by: "p").id
             let first = try f.board.logDecision(
-                "Use SQLite-free storage", rationale: "no lock hangs", alternatives: ["SQLite", "files"], affects: [b, a, a],
+                "Use SQLite-free storage", rationale: "no lock hangs", alternatives: ["SQLite", "files"],
+                affects: [b, a, a],
                 by: "architect")
             #expect(RecordID.isValid(first.id, kind: .decision))
             #expect(first.affects == [a, b].sorted())
@@ -29,7 +30,9 @@ import Testing
             #expect(try f.board.why(a).map(\.id) == [first.id, second.id])
             let before = try allPairs(f.store)
             expectAgentError(.notFound) { try f.board.why("T-20251226-112725-00000000") }
-            expectAgentError(.notFound) { try f.board.logDecision("x", affects: ["T-20251226-112725-00000000"], by: "p") }
+            expectAgentError(.notFound) {
+                try f.board.logDecision("x", affects: ["T-20251226-112725-00000000"], by: "p")
+            }
             expectAgentError(.invalidArgument) { try f.board.logDecision(" ", by: "p") }
             expectAgentError(.invalidArgument) { try f.board.decision(a) }
             expectAgentError(.notFound) { try f.board.decision("D-20251226-112725-00000000") }
@@ -42,7 +45,8 @@ import Testing
         try withBoard { f in
             let task = try f.board.createTask(NewTask(title: "t"), by: "p").id
             try f.board.claimTask(task, agent: "alice")
-            let handoff = try f.board.initiateHandoff(from: "alice", to: "bob", task: task, instructions: "finish it")
+            let handoff = try f.board.initiateHandoff(
+                from: "alice", to: "bob", task: task, instructions: "finish it")
             #expect(handoff.status == .initiated)
             #expect(RecordID.isValid(handoff.id, kind: .handoff))
             #expect(try f.board.handoffs(HandoffQuery(to: "bob")).map(\.id) == [handoff.id])
@@ -63,8 +67,11 @@ import Testing
             let completed = try f.board.completeHandoff(handoff.id, result: "merged")
             #expect(completed.status == .completed)
             #expect(completed.result == "merged")
-            expectAgentError(.conflict) { try f.board.rejectHandoff(handoff.id, reason: "late", agent: "bob") }
-            #expect(try f.board.history(of: handoff.id).map(\.action) == ["initiated", "accepted", "completed"])
+            expectAgentError(.conflict) {
+                try f.board.rejectHandoff(handoff.id, reason: "late", agent: "bob")
+            }
+            #expect(
+                try f.board.history(of: handoff.id).map(\.action) == ["initiated", "accepted", "completed"])
             #expect(try f.board.handoffs(HandoffQuery(status: .completed)).map(\.id) == [handoff.id])
             #expect(try f.board.handoffs(HandoffQuery(status: .initiated)).isEmpty)
 
@@ -77,10 +84,15 @@ import Testing
             #expect(try f.board.handoffs(HandoffQuery(limit: 1)).map(\.id) == [handoff.id])
 
             let before = try allPairs(f.store)
-            expectAgentError(.invalidArgument) { try f.board.initiateHandoff(from: "a", to: "a", instructions: "x") }
-            expectAgentError(.invalidArgument) { try f.board.initiateHandoff(from: "a", to: "b", instructions: "") }
+            expectAgentError(.invalidArgument) {
+                try f.board.initiateHandoff(from: "a", to: "a", instructions: "x")
+            }
+            expectAgentError(.invalidArgument) {
+                try f.board.initiateHandoff(from: "a", to: "b", instructions: "")
+            }
             expectAgentError(.notFound) {
-                try f.board.initiateHandoff(from: "a", to: "b", task: "T-20251226-112725-00000000", instructions: "x")
+                try f.board.initiateHandoff(
+                    from: "a", to: "b", task: "T-20251226-112725-00000000", instructions: "x")
             }
             expectAgentError(.notFound) { try f.board.acceptHandoff("H-20251226-112725-00000000") }
             #expect(try allPairs(f.store) == before)

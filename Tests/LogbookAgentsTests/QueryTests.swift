@@ -8,7 +8,8 @@ import Testing
         var tasks: [TaskRecord] = []
         for i in 0..<60 {
             clock.advance(seconds: 1)
-            var new = NewTask(title: "task \(i)", priority: (i * 7) % 5, labels: i % 3 == 0 ? ["ui"] : ["core"])
+            var new = NewTask(
+                title: "task \(i)", priority: (i * 7) % 5, labels: i % 3 == 0 ? ["ui"] : ["core"])
             if i % 10 == 9 { new.dependsOn = [tasks[i - 1].id] }
             tasks.append(try board.createTask(new, by: "p"))
         }
@@ -30,7 +31,9 @@ import Testing
             }
             #expect(try f.board.tasks().map(\.id) == ranked(all))
             for status in TaskStatus.allCases {
-                #expect(try f.board.tasks(TaskQuery(status: status)).map(\.id) == ranked(all.filter { $0.status == status }))
+                #expect(
+                    try f.board.tasks(TaskQuery(status: status)).map(\.id)
+                        == ranked(all.filter { $0.status == status }))
             }
             for priority in 0...4 {
                 #expect(
@@ -40,14 +43,20 @@ import Testing
                     try f.board.tasks(TaskQuery(status: .open, priority: priority)).map(\.id)
                         == ranked(all.filter { $0.priority == priority && $0.status == .open }))
             }
-            #expect(try f.board.tasks(TaskQuery(label: "ui")).map(\.id) == ranked(all.filter { $0.labels == ["ui"] }))
+            #expect(
+                try f.board.tasks(TaskQuery(label: "ui")).map(\.id)
+                    == ranked(all.filter { $0.labels == ["ui"] }))
             #expect(
                 try f.board.tasks(TaskQuery(status: .inProgress, label: "ui")).map(\.id)
                     == ranked(all.filter { $0.labels == ["ui"] && $0.status == .inProgress }))
-            #expect(try f.board.tasks(TaskQuery(assignee: "a1")).map(\.id) == ranked(all.filter { $0.assignee == "a1" }))
+            #expect(
+                try f.board.tasks(TaskQuery(assignee: "a1")).map(\.id)
+                    == ranked(all.filter { $0.assignee == "a1" }))
             let ready = all.filter { $0.status == .open && $0.assignee == nil && done($0) }
             #expect(try f.board.tasks(TaskQuery(ready: true)).map(\.id) == ranked(ready))
-            #expect(try f.board.tasks(TaskQuery(label: "core", ready: true)).map(\.id) == ranked(ready.filter { $0.labels == ["core"] }))
+            #expect(
+                try f.board.tasks(TaskQuery(label: "core", ready: true)).map(\.id)
+                    == ranked(ready.filter { $0.labels == ["core"] }))
             let waiting = all.filter {
                 $0.status == .blocked || (($0.status == .open || $0.status == .inProgress) && !done($0))
             }
@@ -61,7 +70,8 @@ import Testing
             #expect(try f.board.tasks(TaskQuery(limit: 0)) == [])
             // Other orders.
             #expect(try f.board.tasks(TaskQuery(sort: .created)).map(\.id) == all.map(\.id))
-            #expect(try f.board.tasks(TaskQuery(limit: 3, sort: .created)).map(\.id) == all.prefix(3).map(\.id))
+            #expect(
+                try f.board.tasks(TaskQuery(limit: 3, sort: .created)).map(\.id) == all.prefix(3).map(\.id))
             let byUpdate = all.sorted { ($0.updatedAt, $0.id) > ($1.updatedAt, $1.id) }.map(\.id)
             #expect(try f.board.tasks(TaskQuery(sort: .updated)).map(\.id) == byUpdate)
             #expect(

@@ -2,10 +2,10 @@
 // backend (a second implementation of the key-value protocol), a backend that counts what is
 // read, a file layer that dies after a number of disk changes, and a seeded generator.
 
+@_spi(Testing) import Logbook
 import Synchronization
 import Testing
 
-@_spi(Testing) import Logbook
 @testable import LogbookAgents
 
 #if canImport(Glibc)
@@ -50,7 +50,11 @@ func removeTree(_ path: String) {
         if name == "." || name == ".." { continue }
         let child = path + "/" + name
         var info = stat()
-        if lstat(child, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR { removeTree(child) } else { unlink(child) }
+        if lstat(child, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            removeTree(child)
+        } else {
+            unlink(child)
+        }
     }
     closedir(dir)
     rmdir(path)
@@ -144,7 +148,8 @@ final class MemoryTransaction: KeyValueWriting {
         var merged = base
         for (key, value) in writes { merged[key] = value }
         var keys = merged.keys.filter { key in
-            !key.lexicographicallyPrecedes(range.start) && (range.end.map { key.lexicographicallyPrecedes($0) } ?? true)
+            !key.lexicographicallyPrecedes(range.start)
+                && (range.end.map { key.lexicographicallyPrecedes($0) } ?? true)
         }.sorted { $0.lexicographicallyPrecedes($1) }
         if range.reverse { keys.reverse() }
         return keys.prefix(range.limit ?? Int.max).map { KeyValuePair(key: $0, value: merged[$0]!) }
@@ -211,10 +216,13 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {
         return try real.open(path, mode)
     }
     func close(_ fd: Int32) { real.close(fd) }
-    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError)
+        -> Int
+    {
         try real.read(fd, into: buffer, at: offset)
     }
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int
+    {
         try change("pwrite")
         return try real.write(fd, from: buffer, at: offset)
     }

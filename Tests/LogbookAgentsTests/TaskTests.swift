@@ -6,7 +6,9 @@ import Testing
     @Test func createShowAndHistory() throws {
         try withBoard { f in
             let task = try f.board.createTask(
-                NewTask(title: "Write the parser", description: "recursive descent", priority: 1, labels: ["core", "api", "core"]),
+                NewTask(
+                    title: "Write the parser", description: "recursive descent", priority: 1,
+                    labels: ["core", "api", "core"]),
                 by: "planner")
             #expect(RecordID.isValid(task.id, kind: .task))
             #expect(task.id.hasPrefix("T-20251226-112725-"))
@@ -37,11 +39,15 @@ import Testing
     }
 
     @Test func idsHaveTheSourceShapeAndAreUnique() throws {
-        #expect(RecordID.make(.task, at: Timestamp(milliseconds: 1_766_748_445_123), random: 0x6e0c_ec19)
-            == "T-20251226-112725-6e0cec19")
-        #expect(RecordID.make(.decision, at: Timestamp(milliseconds: 0), random: 0xF) == "D-19700101-000000-0000000f")
-        #expect(RecordID.make(.handoff, at: Timestamp(milliseconds: 951_782_400_000), random: 0xABCD_EF01)
-            == "H-20000229-000000-abcdef01")
+        #expect(
+            RecordID.make(.task, at: Timestamp(milliseconds: 1_766_748_445_123), random: 0x6e0c_ec19)
+                == "T-20251226-112725-6e0cec19")
+        #expect(
+            RecordID.make(.decision, at: Timestamp(milliseconds: 0), random: 0xF)
+                == "D-19700101-000000-0000000f")
+        #expect(
+            RecordID.make(.handoff, at: Timestamp(milliseconds: 951_782_400_000), random: 0xABCD_EF01)
+                == "H-20000229-000000-abcdef01")
         #expect(RecordID.isValid("T-20251226-112725-6e0cec19", kind: .task))
         #expect(!RecordID.isValid("T-20251226-112725-6E0CEC19", kind: .task))
         #expect(!RecordID.isValid("D-20251226-112725-6e0cec19", kind: .task))
@@ -114,8 +120,12 @@ import Testing
             expectAgentError(.conflict) { try f.board.completeTask(id, by: "w1") }
             expectAgentError(.conflict) { try f.board.startTask(id, by: "w1") }
             expectAgentError(.conflict) { try f.board.blockTask(id, reason: "x", by: "w1") }
-            expectAgentError(.conflict) { try f.board.updateTask(id, TaskUpdate(status: .inProgress), by: "w1") }
-            expectAgentError(.conflict) { try f.board.updateTask(id, TaskUpdate(status: .cancelled), by: "w1") }
+            expectAgentError(.conflict) {
+                try f.board.updateTask(id, TaskUpdate(status: .inProgress), by: "w1")
+            }
+            expectAgentError(.conflict) {
+                try f.board.updateTask(id, TaskUpdate(status: .cancelled), by: "w1")
+            }
             #expect(try allPairs(f.store) == before)
             // Reopen: closedAt and retrospective go.
             let reopened = try f.board.updateTask(id, TaskUpdate(status: .open), by: "lead")
@@ -185,8 +195,12 @@ import Testing
             #expect(message == "task \(a) cannot depend on \(c): \(c) already depends on \(a)")
             expectAgentError(.invalidArgument) { try f.board.setDependencies(a, on: [a], by: "p") }
             expectAgentError(.conflict) { try f.board.blockTask(a, reason: "r", blocker: c, by: "p") }
-            expectAgentError(.conflict) { try f.board.createTask(NewTask(title: "d", dependsOn: [c], blocks: [a]), by: "p") }
-            expectAgentError(.notFound) { try f.board.setDependencies(a, on: ["T-20251226-112725-00000000"], by: "p") }
+            expectAgentError(.conflict) {
+                try f.board.createTask(NewTask(title: "d", dependsOn: [c], blocks: [a]), by: "p")
+            }
+            expectAgentError(.notFound) {
+                try f.board.setDependencies(a, on: ["T-20251226-112725-00000000"], by: "p")
+            }
             #expect(try allPairs(f.store) == before)
         }
     }
@@ -239,19 +253,32 @@ import Testing
             let id = try f.board.createTask(NewTask(title: "t"), by: "p").id
             let before = try allPairs(f.store)
             expectAgentError(.invalidArgument) { try f.board.createTask(NewTask(title: "  "), by: "p") }
-            expectAgentError(.invalidArgument) { try f.board.createTask(NewTask(title: "two\nlines"), by: "p") }
-            expectAgentError(.invalidArgument) { try f.board.createTask(NewTask(title: "t", priority: 5), by: "p") }
-            expectAgentError(.invalidArgument) { try f.board.createTask(NewTask(title: "t", labels: ["a\u{0}b"]), by: "p") }
-            expectAgentError(.invalidArgument) { try f.board.createTask(NewTask(title: "t", labels: [""]), by: "p") }
+            expectAgentError(.invalidArgument) {
+                try f.board.createTask(NewTask(title: "two\nlines"), by: "p")
+            }
+            expectAgentError(.invalidArgument) {
+                try f.board.createTask(NewTask(title: "t", priority: 5), by: "p")
+            }
+            expectAgentError(.invalidArgument) {
+                try f.board.createTask(NewTask(title: "t", labels: ["a\u{0}b"]), by: "p")
+            }
+            expectAgentError(.invalidArgument) {
+                try f.board.createTask(NewTask(title: "t", labels: [""]), by: "p")
+            }
             expectAgentError(.invalidArgument) { try f.board.createTask(NewTask(title: "t"), by: "") }
-            expectAgentError(.invalidArgument) { try f.board.createTask(NewTask(title: "t", dependsOn: ["T-1"]), by: "p") }
+            expectAgentError(.invalidArgument) {
+                try f.board.createTask(NewTask(title: "t", dependsOn: ["T-1"]), by: "p")
+            }
             expectAgentError(.notFound) {
-                try f.board.createTask(NewTask(title: "t", dependsOn: ["T-20251226-112725-00000000"]), by: "p")
+                try f.board.createTask(
+                    NewTask(title: "t", dependsOn: ["T-20251226-112725-00000000"]), by: "p")
             }
             expectAgentError(.invalidArgument) { try f.board.task("D-20251226-112725-6e0cec19") }
             expectAgentError(.invalidArgument) { try f.board.task("nonsense") }
             expectAgentError(.notFound) { try f.board.task("T-20251226-112725-00000000") }
-            expectAgentError(.invalidArgument) { try f.board.updateTask(id, TaskUpdate(priority: -1), by: "p") }
+            expectAgentError(.invalidArgument) {
+                try f.board.updateTask(id, TaskUpdate(priority: -1), by: "p")
+            }
             expectAgentError(.invalidArgument) { try f.board.updateTask(id, TaskUpdate(note: " "), by: "p") }
             expectAgentError(.invalidArgument) { try f.board.blockTask(id, reason: "", by: "p") }
             expectAgentError(.invalidArgument) { try f.board.tasks(TaskQuery(limit: -1)) }
@@ -271,7 +298,8 @@ import Testing
         var task = TaskRecord(
             id: "T-20251226-112725-6e0cec19", title: "t ✓", description: "d", status: .blocked, priority: 4,
             labels: ["a", "b"], assignee: "w", dependsOn: ["T-20251226-112725-00000001"],
-            notes: [TaskNote(at: Timestamp(milliseconds: 5), by: "x", text: "n")], createdAt: Timestamp(milliseconds: 1),
+            notes: [TaskNote(at: Timestamp(milliseconds: 5), by: "x", text: "n")],
+            createdAt: Timestamp(milliseconds: 1),
             createdBy: "p", updatedAt: Timestamp(milliseconds: 2), revision: 7)
         task.claimedAt = Timestamp(milliseconds: 3)
         task.leaseExpiresAt = Timestamp(milliseconds: 4)
@@ -289,7 +317,9 @@ import Testing
         #expect(try TaskRecord(id: task.id, decoding: extended) == task)
         // Truncations, a newer format version, the wrong record type: corrupted, never a crash.
         for cut in [0, 1, 5, bytes.count - 1] {
-            expectAgentError(.corrupted) { _ = try TaskRecord(id: task.id, decoding: Array(bytes.prefix(cut))) }
+            expectAgentError(.corrupted) {
+                _ = try TaskRecord(id: task.id, decoding: Array(bytes.prefix(cut)))
+            }
         }
         expectAgentError(.corrupted) { _ = try TaskRecord(id: task.id, decoding: [2] + bytes.dropFirst()) }
         expectAgentError(.corrupted) { _ = try DecisionRecord(id: task.id, decoding: bytes) }
@@ -306,7 +336,9 @@ import Testing
         #expect(try HandoffRecord(id: handoff.id, decoding: handoff.encoded()) == handoff)
         let entry = HistoryEntry(
             recordID: task.id, revision: 3, at: Timestamp(milliseconds: 9), by: "a", action: "updated",
-            changes: [FieldChange(field: "f", old: nil, new: "n"), FieldChange(field: "g", old: "o", new: nil)])
+            changes: [
+                FieldChange(field: "f", old: nil, new: "n"), FieldChange(field: "g", old: "o", new: nil),
+            ])
         #expect(try HistoryEntry(recordID: task.id, revision: 3, decoding: entry.encoded()) == entry)
     }
 }

@@ -71,7 +71,8 @@ extension AgentBoard {
         return try write { t in
             let old = try t.reads.task(id)
             guard old.assignee != nil, old.status == .inProgress || old.status == .open else {
-                throw AgentError.conflict("task \(id) is not claimed (it is \(old.status.rawValue), unassigned)")
+                throw AgentError.conflict(
+                    "task \(id) is not claimed (it is \(old.status.rawValue), unassigned)")
             }
             if enforceClaim { try old.checkNotHeldByOther(than: agent, at: t.now) }
             var task = old

@@ -33,13 +33,18 @@ extension AgentBoard {
     /// The values `logDecision` would store, or the `invalidArgument` error it would throw;
     /// touches no storage.
     public static func validateDecision(
-        _ text: String, rationale: String = "", alternatives: [String] = [], affects: [String] = [], by actor: String
-    ) throws(AgentError) -> (text: String, rationale: String, alternatives: [String], affects: [String], actor: String) {
+        _ text: String, rationale: String = "", alternatives: [String] = [], affects: [String] = [],
+        by actor: String
+    ) throws(AgentError) -> (
+        text: String, rationale: String, alternatives: [String], affects: [String], actor: String
+    ) {
         let actor = try Validation.name(actor, "agent name")
         let text = try Validation.text(text, "decision text", required: true)
         let rationale = try Validation.text(rationale, "rationale")
         var checked: [String] = []
-        for alternative in alternatives { checked.append(try Validation.text(alternative, "alternative", required: true)) }
+        for alternative in alternatives {
+            checked.append(try Validation.text(alternative, "alternative", required: true))
+        }
         return (text, rationale, checked, try Validation.ids(affects, .task), actor)
     }
 

@@ -9,7 +9,8 @@ public struct HandoffQuery: Sendable, Equatable {
     public var limit: Int?
 
     public init(
-        status: HandoffStatus? = nil, to: String? = nil, from: String? = nil, task: String? = nil, limit: Int? = nil
+        status: HandoffStatus? = nil, to: String? = nil, from: String? = nil, task: String? = nil,
+        limit: Int? = nil
     ) {
         self.status = status
         self.to = to
@@ -29,9 +30,12 @@ extension AgentBoard {
         let (from, to, task, instructions, actor) = try Self.validateHandoff(
             from: from, to: to, task: task, instructions: instructions, by: actor)
         return try write { t in
-            if let task, try t.reads.status(of: task) == nil { throw AgentError.notFound("task \(task) not found") }
+            if let task, try t.reads.status(of: task) == nil {
+                throw AgentError.notFound("task \(task) not found")
+            }
             let handoff = HandoffRecord(
-                id: try t.newID(.handoff), from: from, to: to, task: task, instructions: instructions, createdAt: t.now)
+                id: try t.newID(.handoff), from: from, to: to, task: task, instructions: instructions,
+                createdAt: t.now)
             var changes = [
                 FieldChange(field: "from", old: nil, new: from), FieldChange(field: "to", old: nil, new: to),
             ]
@@ -61,7 +65,8 @@ extension AgentBoard {
     @discardableResult
     public func acceptHandoff(_ id: String, agent: String? = nil) throws -> HandoffRecord {
         try moveHandoff(id, to: .accepted, agent: agent, action: "accepted") { t, handoff in
-            guard let taskID = handoff.task, let old = try t.reads.taskIfPresent(taskID), !old.status.isClosed,
+            guard let taskID = handoff.task, let old = try t.reads.taskIfPresent(taskID),
+                !old.status.isClosed,
                 old.status != .blocked, old.assignee != handoff.to
             else { return }
             var task = old
@@ -79,7 +84,8 @@ extension AgentBoard {
     @discardableResult
     public func completeHandoff(_ id: String, result: String, agent: String? = nil) throws -> HandoffRecord {
         let result = try Validation.text(result, "result")
-        return try moveHandoff(id, to: .completed, agent: agent, action: "completed") { _, _ in } update: {
+        return try moveHandoff(id, to: .completed, agent: agent, action: "completed") { _, _ in
+        } update: {
             $0.result = result.isEmpty ? nil : result
         }
     }
@@ -90,7 +96,8 @@ extension AgentBoard {
     @discardableResult
     public func rejectHandoff(_ id: String, reason: String, agent: String? = nil) throws -> HandoffRecord {
         let reason = try Validation.text(reason, "reason")
-        return try moveHandoff(id, to: .rejected, agent: agent, action: "rejected") { _, _ in } update: {
+        return try moveHandoff(id, to: .rejected, agent: agent, action: "rejected") { _, _ in
+        } update: {
             $0.reason = reason.isEmpty ? nil : reason
         }
     }
@@ -159,14 +166,19 @@ extension AgentBoard {
                 throw AgentError.conflict("hand-off \(id) is addressed to \(old.to), not \(agent)")
             }
             guard old.status.canMove(to: next) else {
-                throw AgentError.conflict("hand-off \(id) is \(old.status.rawValue); it cannot become \(next.rawValue)")
+                throw AgentError.conflict(
+                    "hand-off \(id) is \(old.status.rawValue); it cannot become \(next.rawValue)")
             }
             var handoff = old
             handoff.status = next
             update(&handoff)
             var changes = [FieldChange(field: "status", old: old.status.rawValue, new: next.rawValue)]
-            if handoff.result != old.result { changes.append(FieldChange(field: "result", old: nil, new: handoff.result)) }
-            if handoff.reason != old.reason { changes.append(FieldChange(field: "reason", old: nil, new: handoff.reason)) }
+            if handoff.result != old.result {
+                changes.append(FieldChange(field: "result", old: nil, new: handoff.result))
+            }
+            if handoff.reason != old.reason {
+                changes.append(FieldChange(field: "reason", old: nil, new: handoff.reason))
+            }
             let saved = try t.saveHandoff(handoff, old: old, by: old.to, action: action, changes: changes)
             try effect(t, saved)
             return saved
@@ -178,7 +190,8 @@ extension HandoffStatus {
     /// initiated → accepted or rejected; accepted → completed or rejected.
     public func canMove(to next: HandoffStatus) -> Bool {
         switch (self, next) {
-        case (.initiated, .accepted), (.initiated, .rejected), (.accepted, .completed), (.accepted, .rejected):
+        case (.initiated, .accepted), (.initiated, .rejected), (.accepted, .completed),
+            (.accepted, .rejected):
             return true
         default: return false
         }

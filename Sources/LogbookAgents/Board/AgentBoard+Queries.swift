@@ -14,7 +14,8 @@ extension AgentBoard {
         query.limit = try Validation.limit(query.limit)
         query.priority = try query.priority.map { (p) throws(AgentError) in try Priority.validated(p) }
         query.label = try query.label.map { (l) throws(AgentError) in try Validation.name(l, "label") }
-        query.assignee = try query.assignee.map { (a) throws(AgentError) in try Validation.name(a, "assignee") }
+        query.assignee = try query.assignee.map { (a) throws(AgentError) in try Validation.name(a, "assignee")
+        }
         return query
     }
 
@@ -24,7 +25,9 @@ extension AgentBoard {
         let id = try RecordID.validated(id, kind: .task)
         return try read { s in
             let task = try s.task(id)
-            return (task, try s.dependents(of: id), task.isReady(dependenciesDone: try s.dependenciesDone(task)))
+            return (
+                task, try s.dependents(of: id), task.isReady(dependenciesDone: try s.dependenciesDone(task))
+            )
         }
     }
 
@@ -38,7 +41,8 @@ extension BoardSnapshot {
     func tasks(_ q: TaskQuery) throws -> [TaskRecord] {
         let want = q.limit ?? Int.max
         guard want > 0 else { return [] }
-        let noFilter = q.status == nil && q.priority == nil && q.label == nil && q.assignee == nil && !q.blocked
+        let noFilter =
+            q.status == nil && q.priority == nil && q.label == nil && q.assignee == nil && !q.blocked
             && !q.ready
         if noFilter && q.sort == .created {
             // The records themselves are in creation order.
@@ -75,13 +79,16 @@ extension BoardSnapshot {
             prefix = KeyLayout.ranked(prefix, priority: priority)
             merged = merged.map { KeyLayout.ranked($0, priority: priority) }
         }
-        let exact = residual.status == nil && residual.label == nil && residual.assignee == nil
+        let exact =
+            residual.status == nil && residual.label == nil && residual.assignee == nil
             && !residual.blocked && !residual.ready
         func matches(_ task: TaskRecord) throws -> Bool {
             if let status = residual.status, task.status != status { return false }
             if let label = residual.label, !task.labels.contains(label) { return false }
             if let assignee = residual.assignee, task.assignee != assignee { return false }
-            if residual.blocked, !task.isWaiting(dependenciesDone: try dependenciesDone(task)) { return false }
+            if residual.blocked, !task.isWaiting(dependenciesDone: try dependenciesDone(task)) {
+                return false
+            }
             return true
         }
 
@@ -95,7 +102,9 @@ extension BoardSnapshot {
             let lapsed = try reader.scan(
                 KeyRange(start: KeyLayout.leaseRoot, end: KeyLayout.leasesBefore(now.adding(seconds: 0.001))))
             for pair in lapsed {
-                guard let id = KeyLayout.trailingID(pair.key), let task = try taskIfPresent(id) else { continue }
+                guard let id = KeyLayout.trailingID(pair.key), let task = try taskIfPresent(id) else {
+                    continue
+                }
                 if let priority = q.priority, task.priority != priority { continue }
                 guard try dependenciesDone(task), try matches(task) else { continue }
                 found.append(task)
@@ -127,7 +136,8 @@ extension BoardSnapshot {
         entries.sort { $0.rank.lexicographicallyPrecedes($1.rank) }
         return try entries.prefix(limit).map { entry in
             guard let task = try taskIfPresent(entry.id) else {
-                throw AgentError.corrupted("index entry for task \(entry.id) has no record; run `logbook task verify`")
+                throw AgentError.corrupted(
+                    "index entry for task \(entry.id) has no record; run `logbook task verify`")
             }
             return task
         }
@@ -148,7 +158,8 @@ extension BoardSnapshot {
             for pair in pairs {
                 guard let id = KeyLayout.trailingID(pair.key) else { continue }
                 guard let task = try taskIfPresent(id) else {
-                    throw AgentError.corrupted("index entry for task \(id) has no record; run `logbook task verify`")
+                    throw AgentError.corrupted(
+                        "index entry for task \(id) has no record; run `logbook task verify`")
                 }
                 if try matches(task) {
                     out.append(task)

@@ -44,7 +44,9 @@ extension AgentBoard {
         checked.labels = try Validation.names(new.labels, "label")
         checked.dependsOn = try Validation.ids(new.dependsOn, .task)
         checked.blocks = try Validation.ids(new.blocks, .task)
-        checked.assignee = try new.assignee.map { (name) throws(AgentError) in try Validation.name(name, "assignee") }
+        checked.assignee = try new.assignee.map { (name) throws(AgentError) in
+            try Validation.name(name, "assignee")
+        }
         return (checked, actor)
     }
 
@@ -71,7 +73,9 @@ extension AgentBoard {
         let priority = try update.priority.map { (p) throws(AgentError) in try Priority.validated(p) }
         let add = try Validation.names(update.addLabels, "label")
         let remove = try Validation.names(update.removeLabels, "label")
-        let note = try update.note.map { (n) throws(AgentError) in try Validation.text(n, "note", required: true) }
+        let note = try update.note.map { (n) throws(AgentError) in
+            try Validation.text(n, "note", required: true)
+        }
         var assignment = update.assignee
         if case .set(let name) = assignment { assignment = .set(try Validation.name(name, "assignee")) }
         return try write { t in
@@ -161,7 +165,9 @@ extension AgentBoard {
                 }
                 try t.checkNoCycle(id, dependsOn: blocker)
                 task.blocker = blocker
-                if !task.dependsOn.contains(blocker) { task.dependsOn = (task.dependsOn + [blocker]).sorted() }
+                if !task.dependsOn.contains(blocker) {
+                    task.dependsOn = (task.dependsOn + [blocker]).sorted()
+                }
             }
             return try t.saveTask(task, old: old, by: actor, action: "blocked")
         }
@@ -170,7 +176,9 @@ extension AgentBoard {
     /// Makes task `id` depend on each of `dependencies` (or, with `remove`, no longer).
     /// - Throws: `invalidArgument` (a task depending on itself), `notFound`, `conflict` (a cycle).
     @discardableResult
-    public func setDependencies(_ id: String, on dependencies: [String], remove: Bool = false, by actor: String)
+    public func setDependencies(
+        _ id: String, on dependencies: [String], remove: Bool = false, by actor: String
+    )
         throws -> TaskRecord
     {
         let id = try RecordID.validated(id, kind: .task)
@@ -212,7 +220,8 @@ extension AgentBoard {
     /// - Throws: `notFound` when no record with that id ever existed.
     public func history(of id: String) throws -> [HistoryEntry] {
         guard RecordKind.allCases.contains(where: { RecordID.isValid(id, kind: $0) }) else {
-            throw AgentError.invalid("\"\(id)\" is not a record id (expected T-, D- or H-YYYYMMDD-HHMMSS-xxxxxxxx)")
+            throw AgentError.invalid(
+                "\"\(id)\" is not a record id (expected T-, D- or H-YYYYMMDD-HHMMSS-xxxxxxxx)")
         }
         let entries = try read { try $0.history(of: id) }
         guard !entries.isEmpty else { throw AgentError.notFound("no history for \(id): it never existed") }

@@ -53,7 +53,9 @@ extension AgentBoard {
                 expected.formUnion(task.ownKeys)
                 expected.formUnion(task.readinessKeys(dependenciesDone: done))
                 if task.leaseExpiresAt != nil && (task.status != .inProgress || task.assignee == nil) {
-                    report.problems.append("\(task.id): has a lease but is \(task.status.rawValue), assignee \(task.assignee ?? "none")")
+                    report.problems.append(
+                        "\(task.id): has a lease but is \(task.status.rawValue), assignee \(task.assignee ?? "none")"
+                    )
                 }
             }
             for pair in try s.reader.scan(KeyRange(prefix: KeyLayout.decisionPrefix)) {

@@ -19,6 +19,7 @@ public final class AgentBoard: Sendable {
     public let defaultLeaseSeconds: Double
     let clock: @Sendable () -> Timestamp
     let random = IDRandom()
+    let stamps = IDStampCache()
 
     /// - Parameters:
     ///   - backend: the storage, e.g. a Logbook `Store`.
@@ -97,7 +98,9 @@ struct BoardSnapshot {
 
     /// The ids at the source of `kind` edges ending at `id`.
     func sources(of id: String, _ kind: EdgeKind) throws -> [String] {
-        try reader.scan(KeyRange(prefix: KeyLayout.edgesTo(id, kind))).compactMap { KeyLayout.trailingID($0.key) }
+        try reader.scan(KeyRange(prefix: KeyLayout.edgesTo(id, kind))).compactMap {
+            KeyLayout.trailingID($0.key)
+        }
     }
 
     /// The history of record `id`, oldest first.
@@ -123,16 +126,19 @@ struct BoardTransaction {
     /// absent (that also covers deleted tasks). A concurrent creator of the same id conflicts
     /// with this transaction, which then runs again with new random bits.
     func newID(_ kind: RecordKind) throws -> String {
+        let stamp = board.stamps.stamp(now)
         for _ in 0..<8 {
-            let id = RecordID.make(kind, at: now, random: board.random.next())
+            let id = RecordID.make(kind, stamp: stamp, random: board.random.next())
             if try tx.get(KeyLayout.history(id, revision: 1)) == nil { return id }
         }
         throw AgentError.conflict("could not find an unused \(kind.noun) id in 8 tries")
     }
 
     /// Appends the history entry for `revision` of record `id`.
-    func recordHistory(_ id: String, revision: Int, by: String, action: String, changes: [FieldChange]) throws {
-        let entry = HistoryEntry(recordID: id, revision: revision, at: now, by: by, action: action, changes: changes)
+    func recordHistory(_ id: String, revision: Int, by: String, action: String, changes: [FieldChange]) throws
+    {
+        let entry = HistoryEntry(
+            recordID: id, revision: revision, at: now, by: by, action: action, changes: changes)
         try tx.put(KeyLayout.history(id, revision: revision), entry.encoded())
     }
 

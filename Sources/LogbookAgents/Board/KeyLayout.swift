@@ -46,14 +46,20 @@ enum KeyLayout {
     static func historyPrefix(_ id: String) -> [UInt8] { join(historyRoot, id, "/") }
 
     static func history(_ id: String, revision: Int) -> [UInt8] {
-        var key = historyPrefix(id)
+        var key: [UInt8] = []
+        key.reserveCapacity(historyRoot.count + RecordID.length + 17)
+        key.append(contentsOf: historyRoot)
+        append(id, to: &key)
+        key.append(UInt8(ascii: "/"))
         appendHex(UInt64(revision), to: &key)
         return key
     }
 
     // MARK: edges
 
-    static func edge(_ edge: Edge) -> [UInt8] { join(edgeRoot, edge.from, "/", edge.kind.rawValue, "/", edge.to) }
+    static func edge(_ edge: Edge) -> [UInt8] {
+        join(edgeRoot, edge.from, "/", edge.kind.rawValue, "/", edge.to)
+    }
 
     static func reverseEdge(_ edge: Edge) -> [UInt8] {
         join(reverseEdgeRoot, edge.to, "/", edge.kind.rawValue, "/", edge.from)
@@ -79,10 +85,11 @@ enum KeyLayout {
 
     /// `prefix` + priority digit + id.
     static func ranked(_ prefix: [UInt8], _ priority: Int, _ id: String) -> [UInt8] {
-        var key = prefix
+        var key: [UInt8] = []
         key.reserveCapacity(prefix.count + 1 + RecordID.length)
+        key.append(contentsOf: prefix)
         key.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: priority))
-        key.append(contentsOf: id.utf8)
+        append(id, to: &key)
         return key
     }
 
@@ -125,17 +132,30 @@ enum KeyLayout {
         return String(decoding: key[(key.count - RecordID.length)...], as: UTF8.self)
     }
 
-    static func join(_ prefix: [UInt8], _ a: String, _ b: String = "", _ c: String = "", _ d: String = "", _ e: String = "")
+    static func join(
+        _ prefix: [UInt8], _ a: String, _ b: String = "", _ c: String = "", _ d: String = "", _ e: String = ""
+    )
         -> [UInt8]
     {
-        var key = prefix
-        key.reserveCapacity(prefix.count + a.utf8.count + b.utf8.count + c.utf8.count + d.utf8.count + e.utf8.count + 17)
-        key.append(contentsOf: a.utf8)
-        key.append(contentsOf: b.utf8)
-        key.append(contentsOf: c.utf8)
-        key.append(contentsOf: d.utf8)
-        key.append(contentsOf: e.utf8)
+        var key: [UInt8] = []
+        key.reserveCapacity(
+            prefix.count + a.utf8.count + b.utf8.count + c.utf8.count + d.utf8.count + e.utf8.count + 17)
+        key.append(contentsOf: prefix)
+        append(a, to: &key)
+        append(b, to: &key)
+        append(c, to: &key)
+        append(d, to: &key)
+        append(e, to: &key)
         return key
+    }
+
+    /// Appends the UTF-8 bytes of `text` (one copy for native strings).
+    @inline(__always)
+    static func append(_ text: String, to key: inout [UInt8]) {
+        if text.isEmpty { return }
+        if text.utf8.withContiguousStorageIfAvailable({ key.append(contentsOf: $0) }) == nil {
+            key.append(contentsOf: text.utf8)
+        }
     }
 
     /// Appends `value` as 16 lowercase hex digits (fixed width, so keys sort numerically).

@@ -47,7 +47,8 @@ public struct TaskUpdate: Sendable, Equatable {
 
     public init(
         title: String? = nil, description: String? = nil, priority: Int? = nil, status: TaskStatus? = nil,
-        assignee: Assignment = .keep, addLabels: [String] = [], removeLabels: [String] = [], note: String? = nil
+        assignee: Assignment = .keep, addLabels: [String] = [], removeLabels: [String] = [],
+        note: String? = nil
     ) {
         self.title = title
         self.description = description

@@ -28,7 +28,9 @@ extension TaskRecord {
 
     /// The ready and waiting index entries, which also depend on the dependencies' statuses.
     func readinessKeys(dependenciesDone: Bool) -> [[UInt8]] {
-        if isReady(dependenciesDone: dependenciesDone) { return [KeyLayout.ranked(KeyLayout.readyRoot, priority, id)] }
+        if isReady(dependenciesDone: dependenciesDone) {
+            return [KeyLayout.ranked(KeyLayout.readyRoot, priority, id)]
+        }
         if isWaiting(dependenciesDone: dependenciesDone) {
             return [KeyLayout.ranked(KeyLayout.waitingRoot, priority, id)]
         }
@@ -43,7 +45,8 @@ extension TaskRecord {
         }
         func list(_ values: [String]) -> String? { values.isEmpty ? nil : values.joined(separator: ",") }
         note("title", old?.title, title)
-        note("description", old.map { $0.description.isEmpty ? nil : $0.description } ?? nil,
+        note(
+            "description", old.map { $0.description.isEmpty ? nil : $0.description } ?? nil,
             description.isEmpty ? nil : description)
         note("status", old?.status.rawValue, status.rawValue)
         note("priority", old.map { String($0.priority) }, String(priority))
@@ -52,7 +55,9 @@ extension TaskRecord {
         note("depends_on", old.flatMap { list($0.dependsOn) }, list(dependsOn))
         let oldNotes = old?.notes.count ?? 0
         if notes.count > oldNotes {
-            for added in notes[oldNotes...] { out.append(FieldChange(field: "note", old: nil, new: added.text)) }
+            for added in notes[oldNotes...] {
+                out.append(FieldChange(field: "note", old: nil, new: added.text))
+            }
         }
         note("claimed_at", old?.claimedAt?.iso8601, claimedAt?.iso8601)
         note("lease_expires_at", old?.leaseExpiresAt?.iso8601, leaseExpiresAt?.iso8601)
@@ -70,7 +75,8 @@ extension BoardTransaction {
     /// when it becomes or stops being done, the readiness of the tasks that depend on it.
     /// A change that changes nothing writes nothing and returns `old`.
     @discardableResult
-    func saveTask(_ new: TaskRecord, old: TaskRecord?, by actor: String, action: String) throws -> TaskRecord {
+    func saveTask(_ new: TaskRecord, old: TaskRecord?, by actor: String, action: String) throws -> TaskRecord
+    {
         var new = new
         let changes = new.changes(from: old)
         if let old {
@@ -87,17 +93,24 @@ extension BoardTransaction {
             for id in try reads.dependents(of: new.id) {
                 let dependent = try reads.task(id)
                 dependents.append(
-                    (dependent, dependent.readinessKeys(dependenciesDone: try reads.dependenciesDone(dependent))))
+                    (
+                        dependent,
+                        dependent.readinessKeys(dependenciesDone: try reads.dependenciesDone(dependent))
+                    ))
             }
         }
         var oldKeys: [[UInt8]] = []
-        if let old { oldKeys = old.ownKeys + old.readinessKeys(dependenciesDone: try reads.dependenciesDone(old)) }
+        if let old {
+            oldKeys = old.ownKeys + old.readinessKeys(dependenciesDone: try reads.dependenciesDone(old))
+        }
         let newKeys = new.ownKeys + new.readinessKeys(dependenciesDone: try reads.dependenciesDone(new))
         try tx.put(KeyLayout.task(new.id), new.encoded())
         try replaceKeys(oldKeys, with: newKeys)
         try recordHistory(new.id, revision: new.revision, by: actor, action: action, changes: changes)
         for (dependent, before) in dependents {
-            try replaceKeys(before, with: dependent.readinessKeys(dependenciesDone: try reads.dependenciesDone(dependent)))
+            try replaceKeys(
+                before, with: dependent.readinessKeys(dependenciesDone: try reads.dependenciesDone(dependent))
+            )
         }
         return new
     }

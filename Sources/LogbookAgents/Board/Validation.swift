@@ -46,6 +46,7 @@ enum Validation {
 
     /// Names sorted, without duplicates, each checked.
     static func names(_ values: [String], _ what: String) throws(AgentError) -> [String] {
+        if values.isEmpty { return [] }
         var out: [String] = []
         for value in values { out.append(try name(value, what)) }
         return Array(Set(out)).sorted()
@@ -53,6 +54,7 @@ enum Validation {
 
     /// Ids of `kind`, sorted, without duplicates.
     static func ids(_ values: [String], _ kind: RecordKind) throws(AgentError) -> [String] {
+        if values.isEmpty { return [] }
         var out: [String] = []
         for value in values { out.append(try RecordID.validated(value, kind: kind)) }
         return Array(Set(out)).sorted()

@@ -13,7 +13,9 @@ extension HistoryEntry {
 
     init(recordID: String, revision: Int, decoding value: [UInt8]) throws(AgentError) {
         var r = try RecordReader(value, type: .history, what: "history of \(recordID) revision \(revision)")
-        self.init(recordID: recordID, revision: revision, at: Timestamp(milliseconds: 0), by: "", action: "", changes: [])
+        self.init(
+            recordID: recordID, revision: revision, at: Timestamp(milliseconds: 0), by: "", action: "",
+            changes: [])
         while let (field, v) = try r.next() {
             switch field {
             case 1: at = try r.time(v)

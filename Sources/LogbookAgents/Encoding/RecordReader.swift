@@ -20,7 +20,8 @@ struct RecordReader {
                     + "\(RecordWriter.formatVersion)")
         }
         guard value[1] == type.rawValue else {
-            throw AgentError.corrupted("\(what): stored record has type \(value[1]), expected \(type.rawValue)")
+            throw AgentError.corrupted(
+                "\(what): stored record has type \(value[1]), expected \(type.rawValue)")
         }
         bytes = value[...]
         position = 2
@@ -61,7 +62,9 @@ struct RecordReader {
             return (tag >> 1, .varint(try varint()))
         default:
             let length = try varint()
-            guard length <= UInt64(bytes.endIndex - position) else { throw damaged("field length runs past the end") }
+            guard length <= UInt64(bytes.endIndex - position) else {
+                throw damaged("field length runs past the end")
+            }
             let start = position
             position += Int(length)
             return (tag >> 1, .bytes(bytes[start..<position]))

@@ -13,7 +13,9 @@ public struct HistoryEntry: Sendable, Equatable {
     /// The fields that changed, with their old and new values as text.
     public var changes: [FieldChange]
 
-    public init(recordID: String, revision: Int, at: Timestamp, by: String, action: String, changes: [FieldChange]) {
+    public init(
+        recordID: String, revision: Int, at: Timestamp, by: String, action: String, changes: [FieldChange]
+    ) {
         self.recordID = recordID
         self.revision = revision
         self.at = at

@@ -19,7 +19,8 @@ public enum Priority {
         if digits.count == 1, let value = Int(digits), range.contains(value) { return value }
         if let index = names.firstIndex(of: text.lowercased()) { return index }
         throw AgentError.invalid(
-            "priority must be 0 to 4 (0 most urgent) or critical, high, medium, low, backlog; not \"\(text)\"")
+            "priority must be 0 to 4 (0 most urgent) or critical, high, medium, low, backlog; not \"\(text)\""
+        )
     }
 
     /// `value` if it is within `range`.

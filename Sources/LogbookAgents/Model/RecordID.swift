@@ -29,7 +29,11 @@ public enum RecordID {
 
     /// A new id of `kind` for a record created at `time`, with random bits from `random`.
     static func make(_ kind: RecordKind, at time: Timestamp, random: UInt32) -> String {
-        let stamp = time.idStamp
+        make(kind, stamp: time.idStamp, random: random)
+    }
+
+    /// An id from the `YYYYMMDD-HHMMSS` bytes of its creation time.
+    static func make(_ kind: RecordKind, stamp: [UInt8], random: UInt32) -> String {
         return String(unsafeUninitializedCapacity: length) { out in
             out[0] = kind.letter
             out[1] = UInt8(ascii: "-")
@@ -53,7 +57,8 @@ public enum RecordID {
         else { return false }
         for i in 2..<10 where !isDigit(bytes[i]) { return false }
         for i in 11..<17 where !isDigit(bytes[i]) { return false }
-        for i in 18..<26 where !(isDigit(bytes[i]) || (bytes[i] >= UInt8(ascii: "a") && bytes[i] <= UInt8(ascii: "f"))) {
+        for i in 18..<26
+        where !(isDigit(bytes[i]) || (bytes[i] >= UInt8(ascii: "a") && bytes[i] <= UInt8(ascii: "f"))) {
             return false
         }
         return true
@@ -69,6 +74,20 @@ public enum RecordID {
     }
 
     private static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+}
+
+/// The `YYYYMMDD-HHMMSS` of the last second an id was made in: consecutive ids (most of them
+/// share a second) skip the calendar arithmetic.
+final class IDStampCache: Sendable {
+    private let last = Mutex<(second: Int64, stamp: [UInt8])>((Int64.min, []))
+
+    func stamp(_ time: Timestamp) -> [UInt8] {
+        let second = time.milliseconds >= 0 ? time.milliseconds / 1000 : (time.milliseconds - 999) / 1000
+        if let hit = last.withLock({ $0.second == second ? $0.stamp : nil }) { return hit }
+        let stamp = time.idStamp
+        last.withLock { $0 = (second, stamp) }
+        return stamp
+    }
 }
 
 /// 32-bit random numbers for ids: SplitMix64 over an atomic counter seeded from the system's

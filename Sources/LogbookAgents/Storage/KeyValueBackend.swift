@@ -47,7 +47,9 @@ extension KeyValueBackend {
     public func get(_ key: [UInt8]) throws -> [UInt8]? { try withSnapshot { try $0.get(key) } }
 
     /// Sets `key` to `value` in a transaction of its own.
-    public func put(_ key: [UInt8], _ value: [UInt8]) throws { try withTransaction { try $0.put(key, value) } }
+    public func put(_ key: [UInt8], _ value: [UInt8]) throws {
+        try withTransaction { try $0.put(key, value) }
+    }
 
     /// Removes `key` in a transaction of its own.
     public func delete(_ key: [UInt8]) throws { try withTransaction { try $0.delete(key) } }

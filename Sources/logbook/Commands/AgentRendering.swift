@@ -131,7 +131,8 @@ enum AgentRendering {
     static func table(_ tasks: [TaskRecord]) -> String {
         var out = pad("ID", 26) + "  P  " + pad("STATUS", 11) + "  " + pad("ASSIGNEE", 14) + "  TITLE\n"
         for task in tasks {
-            out += pad(task.id, 26) + "  \(task.priority)  " + pad(task.status.rawValue, 11) + "  "
+            out +=
+                pad(task.id, 26) + "  \(task.priority)  " + pad(task.status.rawValue, 11) + "  "
                 + pad(cut(task.assignee ?? "-", 14), 14) + "  " + cut(task.title, 60) + "\n"
         }
         return out
@@ -170,7 +171,8 @@ enum AgentRendering {
     static func table(_ decisions: [DecisionRecord]) -> String {
         var out = pad("ID", 26) + "  " + pad("BY", 14) + "  DECISION\n"
         for decision in decisions {
-            out += pad(decision.id, 26) + "  " + pad(cut(decision.createdBy, 14), 14) + "  "
+            out +=
+                pad(decision.id, 26) + "  " + pad(cut(decision.createdBy, 14), 14) + "  "
                 + cut(decision.text.split(separator: "\n").first.map(String.init) ?? "", 70) + "\n"
         }
         return out
@@ -187,11 +189,14 @@ enum AgentRendering {
     }
 
     static func table(_ handoffs: [HandoffRecord]) -> String {
-        var out = pad("ID", 26) + "  " + pad("STATUS", 9) + "  " + pad("FROM", 12) + "  " + pad("TO", 12)
+        var out =
+            pad("ID", 26) + "  " + pad("STATUS", 9) + "  " + pad("FROM", 12) + "  " + pad("TO", 12)
             + "  TASK\n"
         for handoff in handoffs {
-            out += pad(handoff.id, 26) + "  " + pad(handoff.status.rawValue, 9) + "  "
-                + pad(cut(handoff.from, 12), 12) + "  " + pad(cut(handoff.to, 12), 12) + "  " + (handoff.task ?? "-")
+            out +=
+                pad(handoff.id, 26) + "  " + pad(handoff.status.rawValue, 9) + "  "
+                + pad(cut(handoff.from, 12), 12) + "  " + pad(cut(handoff.to, 12), 12) + "  "
+                + (handoff.task ?? "-")
                 + "\n"
         }
         return out

@@ -19,13 +19,16 @@ enum DecisionCommand: Command {
         Subcommand(
             name: "log", synopsis: "TEXT [--rationale R] [--alternative A]... [--affects TASK]...",
             summary: "log a decision; prints its id (--json: the decision)",
-            valueOptions: ["--rationale", "--alternative", "--affects", "--agent"], positionals: 1...1, run: log),
+            valueOptions: ["--rationale", "--alternative", "--affects", "--agent"], positionals: 1...1,
+            run: log),
         Subcommand(
-            name: "list", synopsis: "[--affects TASK] [--limit N]", summary: "decisions by id: creation time to the second",
+            name: "list", synopsis: "[--affects TASK] [--limit N]",
+            summary: "decisions by id: creation time to the second",
             valueOptions: ["--affects", "--limit"], positionals: 0...0, run: list),
         Subcommand(name: "show", synopsis: "ID", summary: "one decision", positionals: 1...1, run: show),
         Subcommand(
-            name: "why", synopsis: "TASK", summary: "the decisions that affect TASK (exit 1: no such task, ever)",
+            name: "why", synopsis: "TASK",
+            summary: "the decisions that affect TASK (exit 1: no such task, ever)",
             positionals: 1...1, run: why),
     ]
 
@@ -57,7 +60,9 @@ enum DecisionCommand: Command {
         let affects = try c.option("--affects")
         if let affects { _ = try RecordID.validated(affects, kind: .task) }
         guard let (board, store) = try c.openExistingBoard() else {
-            if let affects { throw CLIError.notFound("task \(affects) not found: no store at \(c.invocation.storePath)") }
+            if let affects {
+                throw CLIError.notFound("task \(affects) not found: no store at \(c.invocation.storePath)")
+            }
             return
         }
         defer { store.close() }
@@ -69,7 +74,11 @@ enum DecisionCommand: Command {
         let (board, store) = try c.requireBoard("decision \(id) not found")
         defer { store.close() }
         let decision = try board.decision(id)
-        if c.json { try c.write(AgentRendering.json(decision)) } else { try c.write(AgentRendering.details(decision)) }
+        if c.json {
+            try c.write(AgentRendering.json(decision))
+        } else {
+            try c.write(AgentRendering.details(decision))
+        }
     }
 
     private static func why(_ c: SubcommandInvocation) throws {

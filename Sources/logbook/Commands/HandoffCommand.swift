@@ -21,7 +21,8 @@ enum HandoffCommand: Command {
             summary: "hand work to AGENT (from the acting agent by default); prints its id",
             valueOptions: ["--to", "--from", "--task", "--agent"], positionals: 1...1, run: initiate),
         Subcommand(
-            name: "accept", synopsis: "ID", summary: "the receiver accepts; its task is assigned to the receiver",
+            name: "accept", synopsis: "ID",
+            summary: "the receiver accepts; its task is assigned to the receiver",
             valueOptions: ["--agent"], positionals: 1...1, run: accept),
         Subcommand(
             name: "complete", synopsis: "ID [--result TEXT]", summary: "the receiver reports it done",
@@ -33,10 +34,14 @@ enum HandoffCommand: Command {
             name: "list", synopsis: "[--status S] [--to AGENT] [--from AGENT] [--task ID] [--limit N]",
             summary: "hand-offs by id: oldest first, to the second",
             valueOptions: ["--status", "--to", "--from", "--task", "--limit"], positionals: 0...0, run: list),
-        Subcommand(name: "show", synopsis: "ID", summary: "one hand-off and its history", positionals: 1...1, run: show),
+        Subcommand(
+            name: "show", synopsis: "ID", summary: "one hand-off and its history", positionals: 1...1,
+            run: show),
     ]
 
-    private static func printHandoff(_ c: SubcommandInvocation, _ handoff: HandoffRecord, idOnly: Bool = false) throws {
+    private static func printHandoff(
+        _ c: SubcommandInvocation, _ handoff: HandoffRecord, idOnly: Bool = false
+    ) throws {
         if c.json {
             try c.write(AgentRendering.json(handoff))
         } else {
@@ -57,7 +62,8 @@ enum HandoffCommand: Command {
         let actor = try c.actor
         let from = try c.option("--from") ?? actor.name
         let task = try c.option("--task")
-        _ = try AgentBoard.validateHandoff(from: from, to: to, task: task, instructions: instructions, by: actor.name)
+        _ = try AgentBoard.validateHandoff(
+            from: from, to: to, task: task, instructions: instructions, by: actor.name)
         let (board, store) = try c.openBoard()
         defer { store.close() }
         let handoff = try board.initiateHandoff(

@@ -16,7 +16,9 @@ struct Subcommand: Sendable {
 
     /// Runs the subcommand named by the first positional argument of `invocation`. Agent-layer
     /// errors become CLI errors with the same exit codes as the key-value commands.
-    static func dispatch(_ entity: String, _ table: [Subcommand], _ invocation: Invocation, _ output: Output) throws {
+    static func dispatch(_ entity: String, _ table: [Subcommand], _ invocation: Invocation, _ output: Output)
+        throws
+    {
         let word = String(decoding: invocation.positionals[0], as: UTF8.self)
         guard let sub = table.first(where: { $0.name == word }) else {
             throw CLIError.usage(
@@ -31,7 +33,8 @@ struct Subcommand: Sendable {
         }
         let arguments = Array(invocation.positionals.dropFirst())
         guard sub.positionals.contains(arguments.count) else {
-            let problem = arguments.count > sub.positionals.upperBound ? "too many arguments" : "missing arguments"
+            let problem =
+                arguments.count > sub.positionals.upperBound ? "too many arguments" : "missing arguments"
             throw CLIError.usage("\(problem); usage: logbook \(entity) \(sub.name) \(sub.synopsis)")
         }
         let context = SubcommandInvocation(

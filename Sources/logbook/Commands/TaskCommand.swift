@@ -23,7 +23,9 @@ enum TaskCommand: Command {
             synopsis:
                 "TITLE [--description TEXT] [--priority P] [--label L]... [--depends-on ID]... [--blocks ID]... [--assignee A]",
             summary: "create an open task; prints its id (--json: the task)",
-            valueOptions: ["--description", "--priority", "--label", "--depends-on", "--blocks", "--assignee", "--agent"],
+            valueOptions: [
+                "--description", "--priority", "--label", "--depends-on", "--blocks", "--assignee", "--agent",
+            ],
             positionals: 1...1, run: create),
         Subcommand(
             name: "show", synopsis: "ID", summary: "the task, what it blocks, whether it is ready",
@@ -38,7 +40,8 @@ enum TaskCommand: Command {
             positionals: 0...0, run: list),
         Subcommand(
             name: "ready", synopsis: "[--limit N]",
-            summary: "open, unassigned tasks whose dependencies are done, by priority (what claim --next takes)",
+            summary:
+                "open, unassigned tasks whose dependencies are done, by priority (what claim --next takes)",
             valueOptions: ["--limit"], positionals: 0...0, run: ready),
         Subcommand(
             name: "update",
@@ -47,7 +50,8 @@ enum TaskCommand: Command {
             summary: "change fields; a status change must be allowed (else exit 3)",
             flags: ["--unassign"],
             valueOptions: [
-                "--title", "--description", "--priority", "--status", "--assignee", "--add-label", "--remove-label",
+                "--title", "--description", "--priority", "--status", "--assignee", "--add-label",
+                "--remove-label",
                 "--note", "--agent",
             ],
             positionals: 1...1, run: update),
@@ -83,13 +87,15 @@ enum TaskCommand: Command {
             valueOptions: ["--agent"], positionals: 1...1, run: release),
         Subcommand(
             name: "verify", synopsis: "",
-            summary: "rebuild every index entry and edge from the records and compare (exit 5 on a difference)",
+            summary:
+                "rebuild every index entry and edge from the records and compare (exit 5 on a difference)",
             positionals: 0...0, run: verify),
     ]
 
     // MARK: subcommands
 
-    private static func printTask(_ c: SubcommandInvocation, _ task: TaskRecord, idOnly: Bool = false) throws {
+    private static func printTask(_ c: SubcommandInvocation, _ task: TaskRecord, idOnly: Bool = false) throws
+    {
         if c.json {
             try c.write(AgentRendering.json(task))
         } else {
@@ -153,7 +159,8 @@ enum TaskCommand: Command {
     private static func update(_ c: SubcommandInvocation) throws {
         let id = try c.argument(0, "ID")
         var update = TaskUpdate(
-            title: try c.option("--title"), description: try c.option("--description"), priority: try c.priority(),
+            title: try c.option("--title"), description: try c.option("--description"),
+            priority: try c.priority(),
             status: try c.option("--status").map { try TaskStatus.parse($0) },
             addLabels: try c.values("--add-label"), removeLabels: try c.values("--remove-label"),
             note: try c.option("--note"))
@@ -188,12 +195,16 @@ enum TaskCommand: Command {
         let (board, store) = try c.requireBoard("task \(id) not found")
         defer { store.close() }
         try printTask(
-            c, try board.completeTask(id, retrospective: retrospective, by: actor.name, enforceClaim: actor.explicit))
+            c,
+            try board.completeTask(
+                id, retrospective: retrospective, by: actor.name, enforceClaim: actor.explicit))
     }
 
     private static func block(_ c: SubcommandInvocation) throws {
         let id = try RecordID.validated(try c.argument(0, "ID"), kind: .task)
-        guard let reason = try c.option("--reason") else { throw CLIError.usage("task block needs --reason TEXT") }
+        guard let reason = try c.option("--reason") else {
+            throw CLIError.usage("task block needs --reason TEXT")
+        }
         let blocker = try c.option("--blocker")
         let actor = try c.actor
         let (board, store) = try c.requireBoard("task \(id) not found")
@@ -207,7 +218,8 @@ enum TaskCommand: Command {
         let actor = try c.actor
         let (board, store) = try c.requireBoard("task \(id) not found")
         defer { store.close() }
-        try printTask(c, try board.setDependencies(id, on: dependencies, remove: c.has("--remove"), by: actor.name))
+        try printTask(
+            c, try board.setDependencies(id, on: dependencies, remove: c.has("--remove"), by: actor.name))
     }
 
     private static func delete(_ c: SubcommandInvocation) throws {
@@ -245,10 +257,13 @@ enum TaskCommand: Command {
         guard next != (c.arguments.count == 1) else {
             throw CLIError.usage("task claim needs exactly one of ID and --next")
         }
-        guard let agent = try c.option("--agent") else { throw CLIError.usage("task claim needs --agent NAME") }
+        guard let agent = try c.option("--agent") else {
+            throw CLIError.usage("task claim needs --agent NAME")
+        }
         var lease: Double?
         if let text = try c.option("--lease") {
-            guard let seconds = Double(text), text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }) else {
+            guard let seconds = Double(text), text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") })
+            else {
                 throw CLIError.usage("--lease must be a number of seconds, not \"\(text)\"")
             }
             lease = seconds
@@ -256,7 +271,8 @@ enum TaskCommand: Command {
         let id = try next ? nil : RecordID.validated(try c.argument(0, "ID"), kind: .task)
         guard let (board, store) = try c.openExistingBoard() else {
             throw CLIError.notFound(
-                (id.map { "task \($0) not found" } ?? "nothing ready to claim") + ": no store at \(c.invocation.storePath)")
+                (id.map { "task \($0) not found" } ?? "nothing ready to claim")
+                    + ": no store at \(c.invocation.storePath)")
         }
         defer { store.close() }
         let task: TaskRecord
@@ -305,7 +321,8 @@ enum TaskCommand: Command {
         if !report.isConsistent {
             throw CLIError(
                 code: "corrupted", exit: 5,
-                "\(report.problems.count) difference(s) between the records and their indexes in \(store.path)")
+                "\(report.problems.count) difference(s) between the records and their indexes in \(store.path)"
+            )
         }
     }
 }
