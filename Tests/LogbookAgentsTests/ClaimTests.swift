@@ -67,6 +67,11 @@ import Testing
             expectAgentError(.invalidArgument) {
                 try f.board.claimTask(dependency, agent: "a", leaseSeconds: 0)
             }
+            // Assigned to an agent and waiting: not even that agent may claim it yet.
+            let assignedWaiting = try f.board.createTask(
+                NewTask(title: "assigned, waiting", dependsOn: [dependency], assignee: "someone"), by: "p"
+            ).id
+            expectAgentError(.conflict) { try f.board.claimTask(assignedWaiting, agent: "someone") }
             // The assignee itself may claim it (with a lease).
             #expect(try f.board.claimTask(assigned, agent: "someone").status == .inProgress)
             #expect(try f.board.readyTasks().map(\.id) == [dependency])
@@ -112,6 +117,13 @@ import Testing
             #expect(released.leaseExpiresAt == nil)
             #expect(try f.board.readyTasks().map(\.id) == [id])
             expectAgentError(.conflict) { try f.board.releaseTask(id, by: "a2") }
+            // Starting a task whose holder's lease lapsed takes it over (without a lease).
+            try f.board.claimTask(id, agent: "a4", leaseSeconds: 1)
+            f.clock.advance(seconds: 1)
+            let started = try f.board.startTask(id, by: "a5")
+            #expect(started.assignee == "a5")
+            #expect(started.leaseExpiresAt == nil)
+            try f.board.releaseTask(id, by: "a5")
             // Expiring by hand.
             try f.board.claimTask(id, agent: "a3", leaseSeconds: 1)
             #expect(try f.board.expireLapsedLeases(by: "janitor") == 0)

@@ -19,7 +19,7 @@ extension AgentBoard {
         let lease = try Validation.lease(leaseSeconds ?? defaultLeaseSeconds)
         return try write { t in
             var old = try t.reads.task(id)
-            if old.assignee == agent && (old.status == .inProgress || old.status == .open) {
+            if old.assignee == agent && old.status == .inProgress {
                 return try t.claim(old, agent: agent, lease: lease)  // a renewal
             }
             if old.status == .inProgress, let holder = old.assignee, holder != agent {

@@ -102,7 +102,8 @@ extension AgentBoard {
         }
     }
 
-    /// Marks task `id` in progress, assigned to `agent` (if unassigned).
+    /// Marks task `id` in progress, assigned to `agent` (if unassigned, or its holder's lease
+    /// lapsed; a start takes no lease).
     /// - Throws: `notFound`; `conflict` when it cannot move to in-progress, or when
     ///   `enforceClaim` and another agent has it.
     @discardableResult
@@ -114,7 +115,10 @@ extension AgentBoard {
             if enforceClaim { try old.checkNotHeldByOther(than: agent, at: t.now) }
             var task = old
             if task.status != .inProgress { try task.move(to: .inProgress, at: t.now) }
-            if task.assignee == nil { task.assignee = agent }
+            if task.assignee == nil || task.leaseLapsed(at: t.now) {
+                task.assignee = agent  // unassigned, or its holder's lease lapsed: take it
+                task.endClaim()
+            }
             return try t.saveTask(task, old: old, by: agent, action: "started")
         }
     }
