@@ -18,7 +18,7 @@ let package = Package(
             name: "LogbookBench", dependencies: ["Logbook", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
         .executableTarget(
             name: "logbook-test-helper", dependencies: ["Logbook"], path: "Tests/LogbookTestHelper"),
-        .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"]),
+        .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"], exclude: ["Fixtures"]),
         .testTarget(name: "LogbookCrashTests", dependencies: ["Logbook"]),
         .testTarget(name: "CLITests", dependencies: ["Logbook", "LogbookAgents"]),
         .testTarget(name: "LogbookAgentsTests", dependencies: ["LogbookAgents", "Logbook"]),

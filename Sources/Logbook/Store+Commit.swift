@@ -65,7 +65,10 @@ extension Store {
             return .lead(queue.waiting)
         }
         if case .lead(let batch) = turn {
-            writer.withLock { _ in runBatch(batch) }
+            writer.withLock { batches in
+                batches &+= 1
+                runBatch(batch)
+            }
             for member in batch { member.prepare = nil }
             commitQueue.updateAndBroadcast { queue in
                 queue.leaderActive = false
@@ -112,10 +115,12 @@ extension Store {
                 let record = LogRecord(sequence: sequence + 1, mutations: mutations)
                 let recordStart = bytes.count
                 LogFormat.appendRecord(record, to: &bytes)
-                guard bytes.count - recordStart - LogFormat.recordHeaderSize <= LogFormat.maxPayload else {
+                // Writers enforce the documented limit; readers accept up to `maxPayload` (slack).
+                let payload = bytes.count - recordStart - LogFormat.recordHeaderSize
+                guard payload <= Limits.maxTransactionSize else {
                     bytes.removeSubrange(recordStart...)
                     request.outcome = .failure(
-                        .invalid("transaction is \(bytes.count) bytes; the limit is \(Limits.maxTransactionSize)"))
+                        .invalid("transaction is \(payload) bytes; the limit is \(Limits.maxTransactionSize)"))
                     continue
                 }
                 sequence += 1

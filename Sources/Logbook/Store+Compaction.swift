@@ -32,9 +32,13 @@ extension Store {
     /// - Parameter progress: called now and then during the merge with the fraction done (0...1).
     @discardableResult
     public func compact(progress: ((Double) -> Void)? = nil) throws -> CompactionReport {
-        _ = try processLock.acquireCompaction(timeout: options.lockTimeout)
-        defer { processLock.releaseCompaction() }
-        return try compactHoldingLock(progress: progress)
+        try compacting.withLock { (count) throws(LogbookError) -> CompactionReport in
+            try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
+            _ = try processLock.acquireCompaction(timeout: options.lockTimeout)
+            defer { processLock.releaseCompaction() }
+            count += 1
+            return try compactHoldingLock(progress: progress)
+        }
     }
 
     /// Compacts when the log has outgrown the threshold and nobody else is compacting.
@@ -45,10 +49,16 @@ extension Store {
             let logBytes = s.sealedLogBytes + s.appliedEnd
             return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0)
         }
-        guard due, (try? processLock.acquireCompaction(timeout: nil)) == true else { return }
-        defer { processLock.releaseCompaction() }
-        do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
-            state.withLock { s in s.lastCompactionError = error }
+        guard due else { return }
+        _ = compacting.withLockIfAvailable { count in  // busy: this handle is compacting already
+            guard case .open = state.withLock({ $0.lifecycle }),
+                (try? processLock.acquireCompaction(timeout: nil)) == true
+            else { return }
+            defer { processLock.releaseCompaction() }
+            count += 1
+            do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
+                state.withLock { s in s.lastCompactionError = error }
+            }
         }
     }
 

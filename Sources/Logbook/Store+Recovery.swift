@@ -7,9 +7,6 @@ extension Store {
         var state: StoreState
     }
 
-    /// Bytes of decoded snapshot blocks cached per handle.
-    static let blockCacheBytes = 8 << 20
-
     static func openFiles(directory: String, options: StoreOptions) throws(LogbookError) -> Opened {
         let files = options.fileLayer
         switch files.kind(directory) {
@@ -138,7 +135,9 @@ extension Store {
         var view = View()
         if manifest.snapshot > 0 {
             view.snapshot = try SnapshotReader(
-                files: files, directory: context.directory, number: manifest.snapshot, cacheBytes: blockCacheBytes)
+                files: files, directory: context.directory, number: manifest.snapshot,
+                cacheBytes: context.options.cacheBytes, cacheTimeToLive: context.options.cacheTimeToLive,
+                paranoid: context.options.durability == .paranoid)
         }
         var sequence = manifest.snapshotSequence
         var sealedBytes: UInt64 = 0

@@ -22,8 +22,11 @@ public final class Store: Sendable {
     let processLock: ProcessLock
     let state: Locked<StoreState>
     /// Held by the group-commit leader while it commits a batch (taken before the cross-process
-    /// lock, never after); `close()` takes it to wait for an in-flight batch.
-    let writer = Locked<Void>((), recursive: true)
+    /// lock, never after); `close()` takes it to wait for an in-flight batch. Counts the batches.
+    let writer = Locked<UInt64>(0, recursive: true)
+    /// Held by a compaction of this handle for its whole run (OFD locks do not exclude threads
+    /// of one handle); `close()` takes it first, to wait for one in flight. Counts compactions.
+    let compacting = Locked<UInt64>(0)
     /// Commits waiting for the next batch.
     let commitQueue = LockedCondition(CommitQueue())
 
@@ -48,6 +51,10 @@ public final class Store: Sendable {
 
     /// Closes the handle. Later calls fail with `closed`. Idempotent.
     public func close() {
+        compacting.withLock { _ in closeWaitingForCommits() }
+    }
+
+    private func closeWaitingForCommits() {
         writer.withLock { _ in
             state.withLock { s in
                 if case .closed = s.lifecycle { return }

@@ -15,6 +15,11 @@ public final class ReadTransaction {
 
     /// The pairs the scan selects in this view.
     public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] { try Store.scan(view, options) }
+
+    /// Number of live keys in this view (walks the snapshot when there is one).
+    public var count: Int {
+        get throws { try view.countLive().keys }
+    }
 }
 
 /// The transaction given to `Store.write { }`: reads from one snapshot plus its own writes,
