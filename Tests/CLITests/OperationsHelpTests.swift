@@ -12,6 +12,8 @@ import Testing
             let help = CLI.run(["help", name])
             #expect(help.status == 0)
             #expect(help.out.hasPrefix("usage: logbook [global options] \(name) \(synopsis)\n"))
+            #expect(help.out.contains("\nexit codes: 0 ok"))
+            #expect(help.out.contains("\nexamples:\n  logbook "))
             #expect(CLI.run([name, "--help"]).out == help.out)
             #expect(full.out.contains("\n  \(name) \(synopsis)\n"))
         }

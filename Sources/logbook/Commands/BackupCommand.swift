@@ -9,6 +9,14 @@ enum BackupCommand: Command {
     static let name = "backup"
     static let synopsis = "DIR"
     static let summary = "copy the store online into DIR (new or empty), consistent and verified"
+    static let details: [String] = [
+        "DIR must not exist or be empty; writers keep going meanwhile; the copy is verified",
+        "output: the sequence number the copy holds every commit up to, files, bytes",
+        "exit codes: 0 ok, 1 no store, 2 DIR not empty, 4 lock time-out, 5 the copy does not verify, 6 I/O",
+        "examples:",
+        "  logbook backup /backups/agents-$(date +%F)",
+        "  logbook --store /backups/agents-2026-11-26 verify",
+    ]
     static let positionals = 1...1
 
     static func run(_ invocation: Invocation, _ output: Output) throws {

@@ -14,6 +14,18 @@ enum DumpCommand: Command {
     static let synopsis = "[--manifest] [--snapshot] [--log] [--values]"
     static let summary = "list every record, block and MANIFEST field with offsets; show damage"
     static let flags = ["--manifest", "--snapshot", "--log", "--values"]
+    static let details: [String] = [
+        "reads the files without opening the store (no lock); works on a damaged store",
+        "options:",
+        "  --manifest, --snapshot, --log   only these parts (default: all three)",
+        "  --values                        show values, not only their sizes",
+        "output: one line (or with --json one object with a \"type\") per MANIFEST, snapshot, block,",
+        "  segment, record or damaged span, with file offsets; changes indented under each",
+        "exit codes: 0 ok (a torn tail is not damage), 1 no store, 5 damage found (after the listing)",
+        "examples:",
+        "  logbook dump --log | less",
+        "  logbook --json dump --snapshot --values",
+    ]
     static let positionals = 0...0
 
     static func run(_ invocation: Invocation, _ output: Output) throws {

@@ -11,6 +11,16 @@ enum ExportCommand: Command {
     static let synopsis = "[--prefix P] [--out FILE]"
     static let summary = "write every live pair as JSON lines, as of one sequence number"
     static let valueOptions = ["--prefix", "--out"]
+    static let details: [String] = [
+        "options:",
+        "  --prefix P   only the keys that start with P",
+        "  --out FILE   write to FILE (via FILE.tmp, synced, renamed) and print a summary; else stdout",
+        "output: {\"key\":K,\"value\":V} per line, key order; key_base64/value_base64 when not UTF-8",
+        "exit codes: 0 ok, 1 no store, 2 bad option, 6 I/O error",
+        "examples:",
+        "  logbook export --out agents.jsonl",
+        "  logbook export --prefix task/ | gzip > tasks.jsonl.gz",
+    ]
     static let positionals = 0...0
 
     static func run(_ invocation: Invocation, _ output: Output) throws {

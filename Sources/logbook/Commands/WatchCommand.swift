@@ -14,6 +14,19 @@ enum WatchCommand: Command {
     static let summary = "stream committed changes (any process) in commit order, until interrupted"
     static let flags = ["--values"]
     static let valueOptions = ["--prefix", "--since", "--count"]
+    static let details: [String] = [
+        "options:",
+        "  --prefix P    only changes to keys that start with P",
+        "  --since SEQ   start after commit SEQ (default: from now on); exit 1 if it was compacted away",
+        "  --values      print values, not only their sizes",
+        "  --count N     stop after N changes (default: run until interrupted)",
+        "output: `SEQ put KEY (N bytes)` or `SEQ delete KEY` per change, flushed at once;",
+        "  --json: {\"sequence\":S,\"op\":\"put\",\"key\":K,\"value_size\":N}",
+        "exit codes: 0 ok (--count reached), 1 no store or --since too old, 2 bad option, 5 damage",
+        "examples:",
+        "  logbook watch --prefix task/ --json",
+        "  logbook watch --since \"$(cat last-seen)\" --count 1",
+    ]
     static let positionals = 0...0
 
     static func run(_ invocation: Invocation, _ output: Output) throws {
