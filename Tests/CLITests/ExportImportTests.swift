@@ -111,3 +111,36 @@ func base64(_ bytes: [UInt8]) -> [UInt8] {
     }
     return out
 }
+
+extension ExportImportTests {
+    @Test func manyPagesWhileWritersKeepGoingAreOneConsistentView() throws {
+        try withFixture { f in
+            var input: [UInt8] = []
+            for i in 0..<2500 { input += "{\"op\":\"put\",\"key\":\"k/\(i)\",\"value\":\"\(i)\"}\n".bytes }
+            #expect(f.run("batch", stdin: input).status == 0)  // sequence 1
+            #expect(f.run("put", "counter", "0").status == 0)  // sequence 2
+            let stop = f.directory.at("stop")
+            let writers = (0..<2).map { _ in
+                Child(executable: BackupTests.helper, arguments: ["incr-until".bytes, f.store.bytes, stop.bytes], environment: [:])
+            }
+            try BackupTests.waitForCounter(f.store, atLeast: 10)
+            let file = f.directory.at("export.jsonl")
+            let export = f.json("export", "--out", file)
+            TemporaryDirectory.write(stop, [])
+            for writer in writers { #expect(writer.finish().status == 0) }
+            #expect(export.status == 0, "\(export.err)")
+            #expect(BackupTests.number("exported", in: export.out) == 2501)
+            let sequence = try #require(BackupTests.number("sequence", in: export.out))
+            let lines = String(decoding: TemporaryDirectory.read(file), as: UTF8.self).split(separator: "\n")
+            #expect(lines.count == 2501)
+            // The counter as of the export's sequence number: one increment per commit after the second.
+            #expect(lines.first == "{\"key\":\"counter\",\"value\":\"\(sequence - 2)\"}")
+            #expect(sequence >= 12)
+            let target = f.directory.at("copy")
+            #expect(CLI.run(["--store", target, "import", file]).out == "imported 2501 pairs in 3 batches\n")
+            let keys = CLI.run(["--store", target, "scan", "--prefix", "k/", "--keys-only"]).out.split(separator: "\n")
+            #expect(keys.count == 2500)
+            #expect(Set(keys.map(String.init)) == Set((0..<2500).map { "k/\($0)" }))
+        }
+    }
+}

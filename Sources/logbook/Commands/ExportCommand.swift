@@ -22,6 +22,8 @@ enum ExportCommand: Command {
         "  logbook export --prefix task/ | gzip > tasks.jsonl.gz",
     ]
     static let positionals = 0...0
+    /// Pairs read from the view at a time.
+    static let pageSize = 1024
 
     static func run(_ invocation: Invocation, _ output: Output) throws {
         let prefix = invocation.option("--prefix").flatMap { $0.isEmpty ? nil : $0 }
@@ -31,17 +33,32 @@ enum ExportCommand: Command {
             throw CLIError.notFound("no store at \(invocation.storePath)")
         }
         defer { store.close() }
-        let (pairs, sequence) = try store.read { rtx in (try rtx.scan(ScanOptions(prefix: prefix)), rtx.sequence) }
         let file = try outPath.map { path throws(CLIError) in try LocalFile.Writer(path) }
-        let showProgress = !invocation.json && Terminal.standardErrorIsTerminal && pairs.count >= 10_000
-        for (i, pair) in pairs.enumerated() {
-            var line = JSONLine()
-            line.raw("{")
-            line.field("key", bytes: pair.key)
-            line.field("value", bytes: pair.value)
-            line.raw("}\n")
-            if let file { try file.write(line.bytes) } else { try output.write(line.bytes) }
-            if showProgress && i % 10_000 == 0 { Terminal.progress("exporting \(i * 100 / pairs.count)%") }
+        let showProgress = !invocation.json && Terminal.standardErrorIsTerminal
+        // One read view for the whole export, walked a page at a time: memory stays bounded by
+        // the page, and every pair is as of the same sequence number.
+        let (exported, sequence) = try store.read { rtx throws -> (Int, UInt64) in
+            let total = showProgress ? try rtx.count : 0
+            var exported = 0
+            var start: [UInt8]? = nil
+            while true {
+                let page = try rtx.scan(ScanOptions(prefix: prefix, start: start, limit: pageSize))
+                for pair in page {
+                    var line = JSONLine()
+                    line.raw("{")
+                    line.field("key", bytes: pair.key)
+                    line.field("value", bytes: pair.value)
+                    line.raw("}\n")
+                    if let file { try file.write(line.bytes) } else { try output.write(line.bytes) }
+                }
+                exported += page.count
+                if showProgress && total >= pageSize {
+                    Terminal.progress("exporting \(min(100, exported * 100 / total))% (\(exported) pairs)")
+                }
+                guard page.count == pageSize, let last = page.last else { break }
+                start = last.key + [0]  // the smallest key after it
+            }
+            return (exported, rtx.sequence)
         }
         if showProgress { Terminal.progress(nil) }
         guard let file, let outPath else { return }
@@ -49,13 +66,13 @@ enum ExportCommand: Command {
         if invocation.json {
             var line = JSONLine()
             line.raw("{")
-            line.field("exported", number: pairs.count)
+            line.field("exported", number: exported)
             line.field("sequence", number: Int(sequence))
             line.field("file", string: outPath)
             line.raw("}\n")
             try output.write(line.bytes)
         } else {
-            try output.write("exported \(pairs.count) pairs as of sequence \(sequence) to \(outPath)\n")
+            try output.write("exported \(exported) pairs as of sequence \(sequence) to \(outPath)\n")
         }
     }
 }
