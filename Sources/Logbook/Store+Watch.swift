@@ -200,7 +200,7 @@ public final class ChangeFeed {
 
 /// The change feed as an `AsyncSequence`: `for try await change in store.changeStream() { ... }`.
 /// Each iterator follows the store on its own; waiting suspends the task (no thread blocked).
-public struct ChangeStream: AsyncSequence {
+public struct ChangeStream: AsyncSequence, Sendable {
     public typealias Element = Change
     let store: Store
     let since: UInt64?

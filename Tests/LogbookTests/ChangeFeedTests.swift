@@ -57,3 +57,30 @@ import Testing
         store.close()
     }
 }
+
+extension ChangeFeedTests {
+    @MainActor @Test func asyncStreamFromTheMainActorAndAnotherTask() async throws {
+        let dir = TemporaryDirectory("stream-main")
+        defer { dir.remove() }
+        let store = try Store(path: dir.path)
+        let stream = store.changeStream(since: 0)
+        let reader = Task {
+            var keys: [[UInt8]] = []
+            for try await change in stream {
+                keys.append(change.key)
+                if keys.count == 2 { break }
+            }
+            return keys
+        }
+        try store.put(b("x"), b("1"))
+        try store.delete(b("x"))
+        #expect(try await reader.value == [b("x"), b("x")])
+        var first: Change?
+        for try await change in stream {  // a second iterator starts again from `since`
+            first = change
+            break
+        }
+        #expect(first == Change(sequence: 1, key: b("x"), value: b("1")))
+        store.close()
+    }
+}
