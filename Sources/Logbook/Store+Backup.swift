@@ -98,13 +98,16 @@ extension Store {
             try io(target) { () throws(SystemError) in try files.syncDirectory(target) }
 
             let verified: VerifyReport
-            do { verified = try Self.verify(path: target, options: options) } catch let error as LogbookError {
-                throw LogbookError(.corrupted, "the backup in \(target) does not verify: \(error.message)", path: error.path)
+            do { verified = try Self.verify(path: target, options: options) } catch let error as LogbookError
+            {
+                throw LogbookError(
+                    .corrupted, "the backup in \(target) does not verify: \(error.message)", path: error.path)
             } catch {
                 throw LogbookError(.io, "verifying the backup in \(target) failed: \(error)", path: target)
             }
             return BackupReport(
-                path: target, files: written, bytes: copied, sequence: sequence, generation: manifest.generation,
+                path: target, files: written, bytes: copied, sequence: sequence,
+                generation: manifest.generation,
                 verified: verified, seconds: Double(System.monotonicNanoseconds() - started) / 1e9)
         }
     }
@@ -120,7 +123,8 @@ extension Store {
         case .directory:
             let names = try io(target) { () throws(SystemError) in try files.listDirectory(target) }
             guard names.isEmpty else {
-                throw LogbookError.invalid("backup directory \(target) is not empty; give a new or empty directory")
+                throw LogbookError.invalid(
+                    "backup directory \(target) is not empty; give a new or empty directory")
             }
         case .regular, .other:
             throw LogbookError.invalid("backup path \(target) exists and is not a directory")
@@ -135,7 +139,9 @@ extension Store {
         let destination = directory + "/" + name
         let input = try io(source) { () throws(SystemError) in try files.open(source, .readOnly) }
         defer { files.close(input) }
-        let output = try io(destination) { () throws(SystemError) in try files.open(destination, .createExclusive) }
+        let output = try io(destination) { () throws(SystemError) in
+            try files.open(destination, .createExclusive)
+        }
         defer { files.close(output) }
         var offset: UInt64 = 0
         while offset < length {
@@ -144,9 +150,13 @@ extension Store {
                 try files.readUpTo(input, count: want, at: offset, path: source)
             }
             guard chunk.count == want else {
-                throw LogbookError(.io, "\(source) ended at \(offset + UInt64(chunk.count)) bytes, \(length) expected", path: source)
+                throw LogbookError(
+                    .io, "\(source) ended at \(offset + UInt64(chunk.count)) bytes, \(length) expected",
+                    path: source)
             }
-            try io(destination) { () throws(SystemError) in try files.writeAll(output, chunk, at: offset, path: destination) }
+            try io(destination) { () throws(SystemError) in
+                try files.writeAll(output, chunk, at: offset, path: destination)
+            }
             offset += UInt64(want)
             progress(UInt64(want))
         }

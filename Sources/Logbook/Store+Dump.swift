@@ -75,7 +75,10 @@ extension Store {
         do throws(LogbookError) { manifest = try readManifest(directory: path, files: files) } catch {
             if parts.contains(.manifest) {
                 let size = (try? files.readFile(manifestPath).count) ?? 0
-                try visit(.damage(path: manifestPath, offset: 0, length: UInt64(size), reason: error.message, torn: false))
+                try visit(
+                    .damage(
+                        path: manifestPath, offset: 0, length: UInt64(size), reason: error.message,
+                        torn: false))
             }
         }
         if parts.contains(.manifest), let m = manifest {
@@ -95,7 +98,8 @@ extension Store {
             for number in numbers("log-", ".wal") {
                 let named = manifest.map { number >= $0.firstLog && number <= $0.lastLog } ?? false
                 previous = try dumpSegment(
-                    number, directory: path, files: files, after: named ? previous : nil, named: named, visit: visit)
+                    number, directory: path, files: files, after: named ? previous : nil, named: named,
+                    visit: visit)
                 if !named { previous = manifest.map { $0.snapshotSequence } }
             }
         }
@@ -109,7 +113,8 @@ extension Store {
             reader = try SnapshotReader(files: files, directory: directory, number: number, cacheBytes: 0)
         } catch {
             let file = error.path ?? directory + "/" + SnapshotFormat.indexName(number)
-            try visit(.damage(path: file, offset: error.offset ?? 0, length: 0, reason: error.message, torn: false))
+            try visit(
+                .damage(path: file, offset: error.offset ?? 0, length: 0, reason: error.message, torn: false))
             return
         }
         try visit(
@@ -121,7 +126,10 @@ extension Store {
             let length = UInt64(SnapshotFormat.blockHeaderSize) + UInt64(handle.length)
             let entries: [KeyMap.Entry]
             do throws(LogbookError) { entries = try reader.readBlock(block) } catch {
-                try visit(.damage(path: reader.dataPath, offset: handle.offset, length: length, reason: error.message, torn: false))
+                try visit(
+                    .damage(
+                        path: reader.dataPath, offset: handle.offset, length: length, reason: error.message,
+                        torn: false))
                 continue
             }
             try visit(
@@ -159,13 +167,15 @@ extension Store {
                 ) { record, end in
                     let changes = record.mutations.map { mutation -> Change in
                         switch mutation {
-                        case .put(let key, let value): return Change(sequence: record.sequence, key: key, value: value)
+                        case .put(let key, let value):
+                            return Change(sequence: record.sequence, key: key, value: value)
                         case .delete(let key): return Change(sequence: record.sequence, key: key, value: nil)
                         }
                     }
                     try visit(
                         .record(
-                            path: file, offset: UInt64(start), length: end - UInt64(start), sequence: record.sequence,
+                            path: file, offset: UInt64(start), length: end - UInt64(start),
+                            sequence: record.sequence,
                             changes: changes))
                     start = Int(end)
                 }
@@ -184,7 +194,9 @@ extension Store {
                     var next = Int(offset) + 1
                     while next < raw.count, firstSequence(raw, at: next) == nil { next += 1 }
                     try visit(
-                        .damage(path: file, offset: offset, length: UInt64(next) - offset, reason: reason, torn: false))
+                        .damage(
+                            path: file, offset: offset, length: UInt64(next) - offset, reason: reason,
+                            torn: false))
                     if next < raw.count, let sequence = firstSequence(raw, at: next) { last = sequence &- 1 }
                     position = next
                 }
@@ -197,7 +209,8 @@ extension Store {
     private static func firstSequence(_ raw: UnsafeRawBufferPointer, at position: Int) -> UInt64? {
         guard position < raw.count, case .valid(let size) = LogReader.check(raw, at: position),
             let record = LogFormat.decodePayload(
-                UnsafeRawBufferPointer(rebasing: raw[(position + LogFormat.recordHeaderSize)..<(position + size)]))
+                UnsafeRawBufferPointer(
+                    rebasing: raw[(position + LogFormat.recordHeaderSize)..<(position + size)]))
         else { return nil }
         return record.sequence
     }

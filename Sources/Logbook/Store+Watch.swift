@@ -68,7 +68,8 @@ public final class ChangeFeed {
                     position = UInt64(LogFormat.segmentHeaderSize)
                     let limit =
                         number == manifest.lastLog
-                        ? try publishedLimit() : try io(path(number)) { () throws(SystemError) in try files.size(fd) }
+                        ? try publishedLimit()
+                        : try io(path(number)) { () throws(SystemError) in try files.size(fd) }
                     var found = false
                     let parsed = try LogReader.read(
                         files, fd: fd, path: path(number), from: position, limit: limit, after: last
@@ -87,7 +88,7 @@ public final class ChangeFeed {
                     if found { return }
                 }
                 return
-            } catch where error.errno == SystemError.enoent && attempt < 8 {
+            } catch  where error.errno == SystemError.enoent && attempt < 8 {
                 attempt += 1  // a compaction deleted a segment the MANIFEST we read named
             }
         }
@@ -127,12 +128,16 @@ public final class ChangeFeed {
     /// The changes committed since the last call, in commit order (empty when none). Never blocks.
     public func poll() throws -> [Change] {
         try store.state.withLock { (s) throws(LogbookError) in
-            if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(store.path) is closed") }
+            if case .closed = s.lifecycle {
+                throw LogbookError(.closed, "the store at \(store.path) is closed")
+            }
         }
         let lock = store.processLock
         let counter = lock.commitCounter
         let generation = lock.manifestGeneration
-        guard counter != seenCounter || generation != seenGeneration || lock.segment != segment else { return [] }
+        guard counter != seenCounter || generation != seenGeneration || lock.segment != segment else {
+            return []
+        }
         var changes: [Change] = []
         while true {
             let limit = try publishedLimit()
@@ -146,8 +151,10 @@ public final class ChangeFeed {
                     for mutation in record.mutations {
                         let change: Change
                         switch mutation {
-                        case .put(let key, let value): change = Change(sequence: record.sequence, key: key, value: value)
-                        case .delete(let key): change = Change(sequence: record.sequence, key: key, value: nil)
+                        case .put(let key, let value):
+                            change = Change(sequence: record.sequence, key: key, value: value)
+                        case .delete(let key):
+                            change = Change(sequence: record.sequence, key: key, value: nil)
                         }
                         if let prefix, !change.key.starts(with: prefix) { continue }
                         changes.append(change)

@@ -34,7 +34,10 @@ import Testing
         let bytes = Array(text.utf8)
         guard bytes.count >= marker.count else { return nil }
         for i in 0...(bytes.count - marker.count) where Array(bytes[i..<(i + marker.count)]) == marker {
-            return Int(String(decoding: bytes[(i + marker.count)...].prefix { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self))
+            return Int(
+                String(
+                    decoding: bytes[(i + marker.count)...].prefix { $0 >= 0x30 && $0 <= 0x39 }, as: UTF8.self)
+            )
         }
         return nil
     }
@@ -44,7 +47,9 @@ import Testing
             #expect(f.run("put", "counter", "0").status == 0)  // sequence 1: counter 0
             let stop = f.directory.at("stop")
             let writers = (0..<4).map { _ in
-                Child(executable: Self.helper, arguments: ["incr-until".bytes, f.store.bytes, stop.bytes], environment: [:])
+                Child(
+                    executable: Self.helper, arguments: ["incr-until".bytes, f.store.bytes, stop.bytes],
+                    environment: [:])
             }
             try Self.waitForCounter(f.store, atLeast: 30)
             let first = f.directory.at("backup-1")
@@ -103,7 +108,9 @@ import Testing
             TemporaryDirectory.write(occupied + "/file", [1])
             let refused = f.run("backup", occupied)
             #expect(refused.status == 2)
-            #expect(refused.err == "logbook: backup directory \(occupied) is not empty; give a new or empty directory\n")
+            #expect(
+                refused.err
+                    == "logbook: backup directory \(occupied) is not empty; give a new or empty directory\n")
             let empty = f.directory.at("empty")
             TemporaryDirectory.makeDirectory(empty)
             let ok = f.run("backup", empty)

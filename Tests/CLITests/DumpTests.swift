@@ -53,7 +53,8 @@ import Testing
             #expect(dump.status == 0)
             #expect(
                 dump.out.hasSuffix(
-                    "log-1.wal @160: torn tail of 6 bytes (left by a crash; ignored, cut by the next write)\n"))
+                    "log-1.wal @160: torn tail of 6 bytes (left by a crash; ignored, cut by the next write)\n"
+                ))
             #expect(dump.out.contains("log-1.wal @128: record sequence 4, 32 bytes, 1 changes\n"))
         }
     }

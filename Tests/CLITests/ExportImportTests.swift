@@ -15,7 +15,8 @@ import Testing
     static func fill(_ f: Fixture) {
         var input: [UInt8] = []
         for (key, value) in pairs {
-            input += #"{"op":"put","key_base64":""#.bytes + base64(key) + #"","value_base64":""#.bytes
+            input +=
+                #"{"op":"put","key_base64":""#.bytes + base64(key) + #"","value_base64":""#.bytes
                 + base64(value) + "\"}\n".bytes
         }
         #expect(f.run("batch", stdin: input).status == 0)
@@ -55,7 +56,9 @@ import Testing
             #expect(f.run("put", "zzz", "other").status == 0)
             let export = f.run("export", "--prefix", "task/")
             #expect(export.status == 0)
-            #expect(export.out == "{\"key\":\"task/1\",\"value\":\"open\"}\n{\"key\":\"task/2\",\"value\":\"done\"}\n")
+            #expect(
+                export.out
+                    == "{\"key\":\"task/1\",\"value\":\"open\"}\n{\"key\":\"task/2\",\"value\":\"done\"}\n")
             let file = f.directory.at("e.jsonl")
             let json = f.json("export", "--out", file)
             #expect(json.out == "{\"exported\":3,\"sequence\":3,\"file\":\"\(file)\"}\n")
@@ -71,11 +74,20 @@ import Testing
         withFixture { f in
             let file = f.directory.at("bad.jsonl")
             let cases: [(String, String)] = [
-                ("{\"key\":\"a\",\"value\":\"1\"}\n\n{\"key\":\"b\",\"value\":", "line 3 of \(file): malformed JSON at column 20: unexpected end of input"),
-                ("{\"key\":\"a\",\"value\":\"1\"}\n{\"key\":\"b\"}\n", "line 2 of \(file): \"value\" is missing"),
+                (
+                    "{\"key\":\"a\",\"value\":\"1\"}\n\n{\"key\":\"b\",\"value\":",
+                    "line 3 of \(file): malformed JSON at column 20: unexpected end of input"
+                ),
+                (
+                    "{\"key\":\"a\",\"value\":\"1\"}\n{\"key\":\"b\"}\n",
+                    "line 2 of \(file): \"value\" is missing"
+                ),
                 ("{\"key\":\"a\",\"value\":\"1\",\"op\":\"x\"}\n", "line 1 of \(file): unknown field \"op\""),
                 ("{\"key\":\"\",\"value\":\"1\"}\n", "line 1 of \(file): key is empty"),
-                ("{\"key\":\"a\",\"value_base64\":\"!!\"}\n", "line 1 of \(file): \"value_base64\" is not valid base64"),
+                (
+                    "{\"key\":\"a\",\"value_base64\":\"!!\"}\n",
+                    "line 1 of \(file): \"value_base64\" is not valid base64"
+                ),
                 ("[1]\n", "line 1 of \(file): expected a JSON object"),
                 ("{\"key\":\"a\",\"value\":1}\n", "line 1 of \(file): \"value\" must be a string"),
             ]
@@ -121,7 +133,9 @@ extension ExportImportTests {
             #expect(f.run("put", "counter", "0").status == 0)  // sequence 2
             let stop = f.directory.at("stop")
             let writers = (0..<2).map { _ in
-                Child(executable: BackupTests.helper, arguments: ["incr-until".bytes, f.store.bytes, stop.bytes], environment: [:])
+                Child(
+                    executable: BackupTests.helper,
+                    arguments: ["incr-until".bytes, f.store.bytes, stop.bytes], environment: [:])
             }
             try BackupTests.waitForCounter(f.store, atLeast: 10)
             let file = f.directory.at("export.jsonl")
@@ -138,7 +152,8 @@ extension ExportImportTests {
             #expect(sequence >= 12)
             let target = f.directory.at("copy")
             #expect(CLI.run(["--store", target, "import", file]).out == "imported 2501 pairs in 3 batches\n")
-            let keys = CLI.run(["--store", target, "scan", "--prefix", "k/", "--keys-only"]).out.split(separator: "\n")
+            let keys = CLI.run(["--store", target, "scan", "--prefix", "k/", "--keys-only"]).out.split(
+                separator: "\n")
             #expect(keys.count == 2500)
             #expect(Set(keys.map(String.init)) == Set((0..<2500).map { "k/\($0)" }))
         }

@@ -26,9 +26,11 @@ import Testing
             #expect(result.status == 2)
             #expect(
                 result.err
-                    == "logbook: unknown command '\(typed)'; did you mean `logbook \(meant)`? run `logbook help` for the list\n")
+                    == "logbook: unknown command '\(typed)'; did you mean `logbook \(meant)`? run `logbook help` for the list\n"
+            )
         }
-        #expect(CLI.run(["xyzzy"]).err == "logbook: unknown command 'xyzzy'; run `logbook help` for the list\n")
+        #expect(
+            CLI.run(["xyzzy"]).err == "logbook: unknown command 'xyzzy'; run `logbook help` for the list\n")
     }
 
     @Test func badOptionValuesExit2() {

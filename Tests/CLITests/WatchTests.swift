@@ -22,7 +22,9 @@ import Testing
             #expect(f.run("put", "counter", "0").status == 0)  // sequence 1
             let watch = Child(
                 executable: CLI.binary,
-                arguments: ["--store", f.store, "--json", "watch", "--since", "1", "--count", "500", "--values"].map {
+                arguments: [
+                    "--store", f.store, "--json", "watch", "--since", "1", "--count", "500", "--values",
+                ].map {
                     $0.bytes
                 }, environment: CLI.environment())
             Self.finish(Self.writers(f, count: 4, each: 50))
@@ -65,7 +67,8 @@ import Testing
             #expect(f.run("put", "task/1", "open").status == 0)
             let watch = Child(
                 executable: CLI.binary,
-                arguments: ["--store", f.store, "watch", "--prefix", "task/", "--since", "1", "--count", "3"].map { $0.bytes },
+                arguments: ["--store", f.store, "watch", "--prefix", "task/", "--since", "1", "--count", "3"]
+                    .map { $0.bytes },
                 environment: CLI.environment())
             #expect(f.run("put", "other", "x").status == 0)
             #expect(f.run("put", "task/2", "new").status == 0)
@@ -73,7 +76,8 @@ import Testing
             #expect(f.run("put", "task/3", "").status == 0)
             let result = watch.finish()
             #expect(result.status == 0)
-            #expect(result.out == "3 put \"task/2\" (3 bytes)\n4 delete \"task/1\"\n5 put \"task/3\" (0 bytes)\n")
+            #expect(
+                result.out == "3 put \"task/2\" (3 bytes)\n4 delete \"task/1\"\n5 put \"task/3\" (0 bytes)\n")
         }
     }
 }

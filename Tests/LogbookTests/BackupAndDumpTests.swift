@@ -16,9 +16,10 @@ import Testing
             #expect(report.sequence == 3)
             #expect(report.generation == 2)
             #expect(
-                report.files == ["snapshot-1.dat", "snapshot-1.idx", "log-2.wal", "MANIFEST"].map {
-                    dir.path + "/copy/" + $0
-                })
+                report.files
+                    == ["snapshot-1.dat", "snapshot-1.idx", "log-2.wal", "MANIFEST"].map {
+                        dir.path + "/copy/" + $0
+                    })
             #expect(report.verified.tornTail == nil)
             #expect(report.verified.records == 2)
             #expect(report.verified.snapshotKeys == 1)
@@ -43,7 +44,8 @@ import Testing
             try Store.dump(path: dir.store, parts: .snapshot) { items.append($0) }
             let file = dir.store + "/snapshot-1.dat"
             #expect(items.count == 4)
-            #expect(items.first == .snapshot(path: file, number: 1, keys: 3, blocks: 3, dataSize: 32 + 3 * 3023))
+            #expect(
+                items.first == .snapshot(path: file, number: 1, keys: 3, blocks: 3, dataSize: 32 + 3 * 3023))
             guard items.count == 4 else { return }
             if case .block(_, let offset, let length, let entries) = items[1] {
                 #expect(offset == 32 && length == 3023 && entries.map(\.key) == [b("a")])

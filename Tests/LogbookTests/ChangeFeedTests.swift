@@ -23,8 +23,10 @@ import Testing
             #expect(
                 seen == [
                     // A transaction's changes come in key order (the order of its record).
-                    Change(sequence: 2, key: b("a"), value: nil), Change(sequence: 2, key: b("b"), value: b("2")),
-                    Change(sequence: 3, key: b("c"), value: []), Change(sequence: 4, key: b("d"), value: b("4")),
+                    Change(sequence: 2, key: b("a"), value: nil),
+                    Change(sequence: 2, key: b("b"), value: b("2")),
+                    Change(sequence: 3, key: b("c"), value: []),
+                    Change(sequence: 4, key: b("d"), value: b("4")),
                 ])
             #expect(try feed.next(timeout: 0) == nil)
             #expect(feed.sequence == 4)
@@ -33,7 +35,9 @@ import Testing
             let error = try #require(throws: LogbookError.self) { try idle.poll() }
             #expect(error.code == .notFound)
             #expect(error.message.contains("fell behind: log segment 2 was compacted away"))
-            #expect(try watcher.changes(since: 3).next(timeout: 10) == Change(sequence: 4, key: b("d"), value: b("4")))
+            #expect(
+                try watcher.changes(since: 3).next(timeout: 10)
+                    == Change(sequence: 4, key: b("d"), value: b("4")))
             writer.close()
             watcher.close()
         }

@@ -21,7 +21,9 @@ enum BackupCommand: Command {
 
     static func run(_ invocation: Invocation, _ output: Output) throws {
         let destination = String(decoding: invocation.positionals[0], as: UTF8.self)
-        guard !destination.isEmpty else { throw CLIError.usage("backup needs a directory path, got an empty string") }
+        guard !destination.isEmpty else {
+            throw CLIError.usage("backup needs a directory path, got an empty string")
+        }
         guard let store = try invocation.openExistingStore() else {
             throw CLIError.notFound("no store at \(invocation.storePath)")
         }
@@ -29,7 +31,8 @@ enum BackupCommand: Command {
         let showProgress = !invocation.json && Terminal.standardErrorIsTerminal
         let report = try store.backup(
             to: destination,
-            progress: showProgress ? { fraction in Terminal.progress("backing up \(Int(fraction * 100))%") } : nil)
+            progress: showProgress
+                ? { fraction in Terminal.progress("backing up \(Int(fraction * 100))%") } : nil)
         if showProgress { Terminal.progress(nil) }
         if invocation.json {
             var line = JSONLine()

@@ -49,7 +49,9 @@ enum DumpCommand: Command {
         } catch let error as LogbookError where error.code == .notFound {
             throw CLIError.notFound("no store at \(invocation.storePath)")
         }
-        if !sawFiles && parts == .all { throw CLIError.notFound("no store at \(invocation.storePath) (no Logbook files)") }
+        if !sawFiles && parts == .all {
+            throw CLIError.notFound("no store at \(invocation.storePath) (no Logbook files)")
+        }
         if let first = damage.first {
             throw CLIError(
                 code: LogbookError.Code.corrupted.rawValue, exit: 5,
@@ -70,13 +72,15 @@ enum DumpCommand: Command {
             let sequence = withSequence ? " seq \(c.sequence)" : ""
             if let value = c.value {
                 let shown = values ? " = " + Show.quoted(value, limit: 1 << 20) : ""
-                line("    put \(Show.quoted(c.key, limit: 1 << 20)) (\(value.count) bytes)\(sequence)\(shown)")
+                line(
+                    "    put \(Show.quoted(c.key, limit: 1 << 20)) (\(value.count) bytes)\(sequence)\(shown)")
             } else {
                 line("    delete \(Show.quoted(c.key, limit: 1 << 20))\(sequence)")
             }
         }
         switch item {
-        case .manifest(let path, let present, let generation, let snapshot, let snapshotSequence, let first, let last):
+        case .manifest(
+            let path, let present, let generation, let snapshot, let snapshotSequence, let first, let last):
             if present {
                 line(
                     "\(base(path)): generation \(generation), snapshot \(snapshot) (commits up to sequence "
@@ -90,13 +94,19 @@ enum DumpCommand: Command {
             line("\(base(path)) @\(offset): block of \(length) bytes, \(entries.count) entries")
             for entry in entries { change(entry, withSequence: true) }
         case .segment(let path, let number, let size, let named):
-            line("\(base(path)): log segment \(number), \(size) bytes\(named ? "" : " (not named by the MANIFEST: a leftover)")")
+            line(
+                "\(base(path)): log segment \(number), \(size) bytes\(named ? "" : " (not named by the MANIFEST: a leftover)")"
+            )
         case .record(let path, let offset, let length, let sequence, let changes):
-            line("\(base(path)) @\(offset): record sequence \(sequence), \(length) bytes, \(changes.count) changes")
+            line(
+                "\(base(path)) @\(offset): record sequence \(sequence), \(length) bytes, \(changes.count) changes"
+            )
             for c in changes { change(c, withSequence: false) }
         case .damage(let path, let offset, let length, let reason, let torn):
             if torn {
-                line("\(base(path)) @\(offset): torn tail of \(length) bytes (left by a crash; ignored, cut by the next write)")
+                line(
+                    "\(base(path)) @\(offset): torn tail of \(length) bytes (left by a crash; ignored, cut by the next write)"
+                )
             } else {
                 line("\(base(path)) @\(offset): DAMAGED, \(length) bytes: \(reason)")
             }
@@ -124,7 +134,8 @@ enum DumpCommand: Command {
             out.raw("]")
         }
         switch item {
-        case .manifest(let path, let present, let generation, let snapshot, let snapshotSequence, let first, let last):
+        case .manifest(
+            let path, let present, let generation, let snapshot, let snapshotSequence, let first, let last):
             out.field("type", string: "manifest")
             out.field("file", string: base(path))
             out.field("present", bool: present)

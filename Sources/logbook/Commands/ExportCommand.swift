@@ -28,7 +28,9 @@ enum ExportCommand: Command {
     static func run(_ invocation: Invocation, _ output: Output) throws {
         let prefix = invocation.option("--prefix").flatMap { $0.isEmpty ? nil : $0 }
         let outPath = invocation.option("--out").map { String(decoding: $0, as: UTF8.self) }
-        if let outPath, outPath.isEmpty { throw CLIError.usage("--out needs a file path, got an empty string") }
+        if let outPath, outPath.isEmpty {
+            throw CLIError.usage("--out needs a file path, got an empty string")
+        }
         guard let store = try invocation.openExistingStore() else {
             throw CLIError.notFound("no store at \(invocation.storePath)")
         }

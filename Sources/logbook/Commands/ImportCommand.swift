@@ -64,7 +64,9 @@ enum ImportCommand: Command {
                     for pair in batch { try tx.put(pair.key, pair.value) }
                 }
                 done += batch.count
-                if showProgress { Terminal.progress("importing \(done * 100 / pairs.count)% (\(done) pairs)") }
+                if showProgress {
+                    Terminal.progress("importing \(done * 100 / pairs.count)% (\(done) pairs)")
+                }
             }
             if showProgress { Terminal.progress(nil) }
         }
@@ -119,7 +121,9 @@ enum ImportCommand: Command {
             case (nil, nil): throw bad("\"\(field)\" is missing")
             case (.string(let s)?, nil): return s
             case (nil, .string(let s)?):
-                guard let decoded = Base64.decode(s) else { throw bad("\"\(field)_base64\" is not valid base64") }
+                guard let decoded = Base64.decode(s) else {
+                    throw bad("\"\(field)_base64\" is not valid base64")
+                }
                 return decoded
             case (_?, _?): throw bad("give \"\(field)\" or \"\(field)_base64\", not both")
             case (_?, nil): throw bad("\"\(field)\" must be a string")

@@ -46,7 +46,9 @@ enum LocalFile {
             self.path = path
             temporary = path + ".tmp"
             fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw CLIError.io("cannot create \(temporary): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else {
+                throw CLIError.io("cannot create \(temporary): \(String(cString: strerror(errno)))")
+            }
         }
 
         deinit {
@@ -71,7 +73,9 @@ enum LocalFile {
         /// Flushes, syncs and renames the file into place.
         func commit() throws(CLIError) {
             try flush()
-            guard fsync(fd) == 0 else { throw CLIError.io("fsync \(temporary) failed: \(String(cString: strerror(errno)))") }
+            guard fsync(fd) == 0 else {
+                throw CLIError.io("fsync \(temporary) failed: \(String(cString: strerror(errno)))")
+            }
             close(fd)
             fd = -1
             guard rename(temporary, path) == 0 else {

@@ -63,7 +63,8 @@ enum WatchCommand: Command {
                 try output.write(line.bytes)
             } else if let value = change.value {
                 let shown = values ? "= " + Show.quoted(value, limit: 1 << 20) : "(\(value.count) bytes)"
-                try output.write("\(change.sequence) put \(Show.quoted(change.key, limit: 1 << 20)) \(shown)\n")
+                try output.write(
+                    "\(change.sequence) put \(Show.quoted(change.key, limit: 1 << 20)) \(shown)\n")
             } else {
                 try output.write("\(change.sequence) delete \(Show.quoted(change.key, limit: 1 << 20))\n")
             }
