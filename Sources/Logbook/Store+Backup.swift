@@ -114,6 +114,9 @@ extension Store {
 
     /// Creates `target` (syncing its parent), or accepts it when it is an empty directory.
     private func prepareBackupDirectory(_ target: String) throws(LogbookError) {
+        guard target != path, !target.hasPrefix(path + "/") else {
+            throw LogbookError.invalid("backup directory \(target) is inside the store \(path); give one outside it")
+        }
         switch files.kind(target) {
         case nil:
             try io(target) { () throws(SystemError) in

@@ -111,6 +111,9 @@ import Testing
             #expect(
                 refused.err
                     == "logbook: backup directory \(occupied) is not empty; give a new or empty directory\n")
+            let inside = f.run("backup", f.store + "/copy")
+            #expect(inside.status == 2)
+            #expect(inside.err.hasPrefix("logbook: backup directory \(f.store)/copy is inside the store"))
             let empty = f.directory.at("empty")
             TemporaryDirectory.makeDirectory(empty)
             let ok = f.run("backup", empty)
