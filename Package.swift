@@ -15,7 +15,7 @@ let package = Package(
         .target(name: "LogbookAgents", dependencies: ["Logbook"]),
         .executableTarget(name: "logbook", dependencies: ["Logbook", "LogbookAgents"]),
         .executableTarget(
-            name: "LogbookBench", dependencies: ["Logbook", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
+            name: "LogbookBench", dependencies: ["Logbook", "LogbookAgents", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
         .executableTarget(
             name: "logbook-test-helper", dependencies: ["Logbook"], path: "Tests/LogbookTestHelper"),
         .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"], exclude: ["Fixtures"]),

@@ -31,7 +31,7 @@ final class Bench {
     func run() -> (floors: [Floor: Double], results: [Measurement]) {
         let needs: [Floor: [String]] = [
             .append: ["fill_nosync", "fill_batch"],
-            .sync: ["fill_sync", "concurrent_sync", "multiprocess_sync"],
+            .sync: ["fill_sync", "concurrent_sync", "multiprocess_sync", "claim_race"],
             .lookup: ["read_hot", "read_miss"],
         ]
         let floorsNeeded = Floor.allCases.filter { needs[$0]!.contains(where: selected) }
@@ -54,6 +54,8 @@ final class Bench {
             if selected("recover") { measured.append { [self.recover()] } }
             if selected("compact") { measured.append { [self.compact()] } }
             if selected("rss") { measured.append { [self.rss()] } }
+            if selected("task_create") || selected("task_list") { measured.append { self.agentTasks() } }
+            if selected("claim_race") { measured.append { [self.claimRace()] } }
             for body in measured {
                 quiesce()
                 for measurement in body() {

@@ -23,7 +23,8 @@ struct BenchOptions {
     /// Every workload, in report order.
     static let workloads = [
         "fill_nosync", "fill_batch", "fill_sync", "read_hot", "read_miss", "scan_all", "concurrent_sync",
-        "multiprocess_sync", "reopen", "recover", "compact", "disk_bytes", "rss",
+        "multiprocess_sync", "reopen", "recover", "compact", "disk_bytes", "rss", "task_create", "task_list",
+        "claim_race",
     ]
 
     var n = 200_000

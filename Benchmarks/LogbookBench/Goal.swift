@@ -43,6 +43,7 @@ struct Goal {
             figure("recover", ">= 2M records/s", { $0 >= 2_000_000 }),
             figure("disk_bytes", "<= 1.2x raw after compact", { $0 <= 1.2 }),
             figure("rss", "<= 64 MiB (fill + read)", { $0 <= 64 }),
+            figure("task_create", ">= 100,000 ops/s (issue 7)", { $0 >= 100_000 }),
         ]
         return goals.compactMap { $0 }
     }

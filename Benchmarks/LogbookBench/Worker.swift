@@ -31,6 +31,7 @@ enum Worker {
             put(
                 directory: flag("--dir"), index: number("--index"), count: number("--count"),
                 total: number("--total"))
+        case "claim": claim(directory: flag("--dir"), index: number("--index"))
         default: fail("unknown worker \(name)")
         }
     }
