@@ -108,6 +108,19 @@ extension Store {
             report.files.append(path + "/" + Manifest.fileName)
             report.bytes += UInt64(Manifest.size)
         }
+        if manifest == .initial {
+            let firstLog = path + "/" + LogFormat.segmentName(1)
+            if files.kind(firstLog) == nil {
+                throw LogbookError(.notFound, "no store at \(path) (the directory holds no Logbook files)", path: path)
+            }
+            if isUnfinishedFirstLog(directory: path, files: files) {
+                // A creation cut short by a power cut: an empty store, rewritten by the next open.
+                let size = (try? files.readFile(firstLog).count).map(UInt64.init) ?? 0
+                report.files.append(firstLog)
+                report.tornTail = (offset: 0, length: size)
+                return report
+            }
+        }
         var sequence = manifest.snapshotSequence
         if manifest.snapshot > 0 {
             let reader = try SnapshotReader(files: files, directory: path, number: manifest.snapshot, cacheBytes: 0)
