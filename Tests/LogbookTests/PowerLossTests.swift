@@ -56,23 +56,21 @@ import Testing
         var acknowledged: [Int] = []
         /// When each compaction returned, and the sequence it folded in.
         var compacted: [(operations: Int, sequence: Int)] = []
+        var model = ReferenceModel()
 
         /// Commits that may have reached the disk by boundary `k`.
         func started(by k: Int) -> Int { begun.filter { $0 < k }.count }
         func acknowledged(by k: Int) -> Int { acknowledged.filter { $0 <= k }.count }
         func compactedSequence(by k: Int) -> Int { compacted.filter { $0.operations <= k }.map(\.sequence).max() ?? 0 }
-    }
 
-    static func runWorkload(_ store: Store, _ layer: PowerLossFileLayer) throws -> Run {
-        var run = Run()
-        var model = ReferenceModel()
-        for step in steps {
+        /// Runs `step` on `store`, recording when it started and returned.
+        mutating func perform(_ step: Step, on store: Store, _ layer: PowerLossFileLayer) throws {
             if case .compact = step {
                 let report = try store.compact()
-                run.compacted.append((layer.operationCount, Int(report.sequence)))
-                continue
+                compacted.append((layer.operationCount, Int(report.sequence)))
+                return
             }
-            run.begun.append(layer.operationCount)
+            begun.append(layer.operationCount)
             switch step {
             case .put(let key, let value):
                 try store.put(key, value)
@@ -90,10 +88,9 @@ import Testing
             case .compact:
                 break
             }
-            run.acknowledged.append(layer.operationCount)
-            run.states.append(model.all)
+            acknowledged.append(layer.operationCount)
+            states.append(model.all)
         }
-        return run
     }
 
     static func policies(at boundary: Int) -> [SimulatedDisk.Policy] {
@@ -103,48 +100,143 @@ import Testing
 
     @Test(arguments: Durability.allCases)
     func powerLossAtEveryOperationBoundary(_ durability: Durability) throws {
-        try withTemporaryDirectory("powerloss") { dir in
+        try withTemporaryDirectory("powerloss", inMemory: true) { dir in
             let live = dir.path + "/live"
             Disk.makeDirectory(live)
             let layer = PowerLossFileLayer(root: live)
             let options = StoreOptions(durability: durability, autoCompactLogBytes: nil)
             let store = try Store(path: live + "/store", options: options.with(layer))
-            let run = try Self.runWorkload(store, layer)
+            var run = Run()
+            for step in Self.steps { try run.perform(step, on: store, layer) }
             store.close()
             layer.freeze()
             #expect(run.states.count == 12)
             #expect(layer.operationCount > 60, "the workload was recorded")
-
-            var failures = 0
-            var checked = 0
-            for boundary in 0...layer.operationCount {
-                let (disk, page) = layer.disk(after: boundary)
-                var seen = Set<SimulatedDisk.Image>()
-                for (index, policy) in Self.policies(at: boundary).enumerated() {
-                    let image = disk.crashImage(root: live, policy: policy, lockPage: index % 2 == 0 ? page : nil)
-                    guard seen.insert(image).inserted else { continue }
-                    let last = boundary == 0 ? "start" : layer.event(boundary - 1)
-                    let context = "\(durability): power cut after operation \(boundary) (\(last)), \(policy); files \(image.summary)"
-                    // relaxed never syncs the store directory's entry in its parent: the whole
-                    // store may vanish (an empty prefix); if it is there, every commit a finished
-                    // compaction folded in is too (compaction syncs in every mode).
-                    let lower =
-                        durability != .relaxed
-                        ? run.acknowledged(by: boundary)
-                        : image.directories.contains("store") ? run.compactedSequence(by: boundary) : 0
-                    let ok = Self.check(
-                        image, in: dir.path + "/crash", durability: durability, allowed: lower...run.started(by: boundary),
-                        run: run, compactAfter: index == 4, context: context)
-                    checked += 1
-                    if !ok {
-                        failures += 1
-                        if failures >= 5 { return }
-                    }
-                }
-            }
-            #expect(checked > layer.operationCount * 2)
+            Self.sweep(layer, run, durability: durability, scratch: dir.path + "/crash")
         }
     }
+
+    /// Where a compaction's sync fails, in the tests below.
+    enum SyncFailure: CaseIterable, CustomStringConvertible {
+        /// The fsync of the sealed segment.
+        case sealedSegment
+        /// The directory fsync after the MANIFEST that seals the segment was renamed into place.
+        case sealingManifest
+        /// The directory fsync after the new snapshot files were renamed into place.
+        case snapshotRename
+        /// The directory fsync after the MANIFEST that installs the snapshot was renamed.
+        case installingManifest
+
+        var description: String {
+            switch self {
+            case .sealedSegment: return "sealed segment fsync"
+            case .sealingManifest: return "sealing MANIFEST directory fsync"
+            case .snapshotRename: return "snapshot rename directory fsync"
+            case .installingManifest: return "installing MANIFEST directory fsync"
+            }
+        }
+
+        func arm(_ layer: PowerLossFileLayer) {
+            switch self {
+            case .sealedSegment: layer.fail(.sync, of: "log-1.wal")
+            case .sealingManifest: layer.fail(.syncDirectory, of: "store", skip: 1)
+            case .snapshotRename: layer.fail(.syncDirectory, of: "store", skip: 2)
+            case .installingManifest: layer.fail(.syncDirectory, of: "store", skip: 3)
+            }
+        }
+
+        /// The operation just before the failing call.
+        var follows: String {
+            switch self {
+            case .sealedSegment: return "sync log-1.wal"  // the last commit's
+            case .sealingManifest, .installingManifest: return "rename MANIFEST.tmp -> MANIFEST"
+            case .snapshotRename: return "rename snapshot-1.idx.tmp -> snapshot-1.idx"
+            }
+        }
+
+        /// Whether the handle must refuse writes afterwards.
+        var failsStop: Bool { self != .snapshotRename }
+    }
+
+    /// A compaction whose fsync fails reports an error; after a failed sync of the log or of the
+    /// directory a new MANIFEST was just renamed into, the handle refuses writes (the log's data,
+    /// or the MANIFEST that makes a new segment part of the store, may not be durable), and the
+    /// next writer syncs the directory before it appends. The application reopens the store and goes on committing and compacting: a power
+    /// cut at any boundary, before or after the failure, must keep every acknowledged commit.
+    @Test(arguments: SyncFailure.allCases, [Durability.normal, .paranoid])
+    func powerLossAfterAFailedSyncDuringCompaction(_ failure: SyncFailure, _ durability: Durability) throws {
+        try withTemporaryDirectory("syncfailure", inMemory: true) { dir in
+            let live = dir.path + "/live"
+            Disk.makeDirectory(live)
+            let layer = PowerLossFileLayer(root: live)
+            let options = StoreOptions(durability: durability, autoCompactLogBytes: nil).with(layer)
+            var run = Run()
+            let store = try Store(path: live + "/store", options: options)
+            for step in Self.steps.prefix(6) { try run.perform(step, on: store, layer) }
+            failure.arm(layer)
+            let error = #expect(throws: LogbookError.self, "\(failure)") { try store.compact() }
+            #expect(error?.errno == SystemError.eio, "\(failure): \(error?.message ?? "")")
+            guard let fired = layer.fired.first else {
+                Issue.record("\(failure): the fault did not fire")
+                return
+            }
+            #expect(
+                layer.event(fired.boundary - 1).hasSuffix(failure.follows),
+                "\(failure): failed after \(layer.event(fired.boundary - 1))")
+            if failure.failsStop {
+                let refused = #expect(throws: LogbookError.self, "\(failure)") { try store.put("x", "refused") }
+                #expect(refused?.code == .storeFailed, "\(failure)")
+            } else {
+                try run.perform(.put("x", "accepted"), on: store, layer)
+            }
+            #expect(try store.scan() == run.model.all)
+            store.close()
+            // The application starts again (no power cut yet) and goes on: commits first (the
+            // MANIFEST the failed compaction renamed must be made durable before they are), then
+            // compactions and more commits.
+            let reopened = try Store(path: live + "/store", options: options)
+            #expect(try reopened.scan() == run.model.all)
+            try run.perform(.put("y", "after the failure"), on: reopened, layer)
+            for step in Self.steps.suffix(7) { try run.perform(step, on: reopened, layer) }
+            reopened.close()
+            layer.freeze()
+            Self.sweep(layer, run, durability: durability, scratch: dir.path + "/crash")
+        }
+    }
+
+    /// Checks every crash state of every boundary the layer recorded.
+    static func sweep(_ layer: PowerLossFileLayer, _ run: Run, durability: Durability, scratch: String) {
+        var failures = 0
+        var checked = 0
+        for boundary in 0...layer.operationCount {
+            let (disk, page) = layer.disk(after: boundary)
+            var seen = Set<SimulatedDisk.Image>()
+            for (index, policy) in policies(at: boundary).enumerated() {
+                let image = disk.crashImage(root: layer.root, policy: policy, lockPage: index % 2 == 0 ? page : nil)
+                guard seen.insert(image).inserted else { continue }
+                let last = boundary == 0 ? "start" : layer.event(boundary - 1)
+                let context =
+                    "\(durability): power cut after operation \(boundary) (\(last)), \(policy); files \(image.summary)"
+                // relaxed never syncs the store directory's entry in its parent: the whole store
+                // may vanish (an empty prefix); if it is there, every commit a finished
+                // compaction folded in is too (compaction syncs in every mode).
+                let lower =
+                    durability != .relaxed
+                    ? run.acknowledged(by: boundary)
+                    : image.directories.contains("store") ? run.compactedSequence(by: boundary) : 0
+                let ok = check(
+                    image, in: scratch, durability: durability, allowed: lower...run.started(by: boundary), run: run,
+                    compactAfter: index == 4, context: context)
+                checked += 1
+                if !ok {
+                    failures += 1
+                    if failures >= 5 { return }
+                }
+            }
+        }
+        #expect(checked > layer.operationCount * 2)
+    }
+
 
     /// A `relaxed` store's first segment is created without a sync, so a power cut can leave
     /// `log-1.wal` named but empty, cut inside its header or zero-filled. No record can be in it:

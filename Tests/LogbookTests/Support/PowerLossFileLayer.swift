@@ -291,6 +291,20 @@ final class PowerLossFileLayer: FileLayer, Sendable {
         var lockPages: [[UInt8]?] = []
         /// Set by `freeze()`: later operations are not recorded.
         var frozen = false
+        var faults: [Fault] = []
+        /// Faults that fired: the operation boundary where, and what failed.
+        var fired: [(boundary: Int, what: String)] = []
+    }
+
+    /// The operations a fault can fail: they fail with EIO without touching the disk or the model.
+    enum FaultOperation: String, Sendable {
+        case sync, syncDirectory, rename, write
+    }
+
+    private struct Fault {
+        var operation: FaultOperation
+        var file: String
+        var skip: Int
     }
     private let state: Mutex<State>
 
@@ -319,6 +333,31 @@ final class PowerLossFileLayer: FileLayer, Sendable {
 
     /// Stops recording: later operations still reach the disk but not the model.
     func freeze() { state.withLock { $0.frozen = true } }
+
+    /// Arms a fault: the call of `operation` on `file` (last path component) after `skip` such
+    /// calls succeeded fails with EIO, changing nothing.
+    func fail(_ operation: FaultOperation, of file: String, skip: Int = 0) {
+        state.withLock { $0.faults.append(Fault(operation: operation, file: file, skip: skip)) }
+    }
+
+    /// The faults that fired so far: the boundary (operations recorded before it) and the call.
+    var fired: [(boundary: Int, what: String)] { state.withLock { $0.fired } }
+
+    private func inject(_ operation: FaultOperation, _ file: String) throws(SystemError) {
+        let fires = state.withLock { s -> Bool in
+            guard let i = s.faults.firstIndex(where: { $0.operation == operation && $0.file == file }) else {
+                return false
+            }
+            if s.faults[i].skip > 0 {
+                s.faults[i].skip -= 1
+                return false
+            }
+            s.faults.remove(at: i)
+            s.fired.append((s.events.count, "\(operation.rawValue) \(file)"))
+            return true
+        }
+        if fires { throw SystemError(operation: "injected \(operation.rawValue)", path: file, errno: SystemError.eio) }
+    }
 
     private func record(_ description: String, _ change: (inout SimulatedDisk) -> Void) {
         let page = readLockPage()
@@ -371,8 +410,9 @@ final class PowerLossFileLayer: FileLayer, Sendable {
     }
 
     func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
-        let n = try real.write(fd, from: buffer, at: offset)
         let (inode, name) = target(fd)
+        try inject(.write, name)
+        let n = try real.write(fd, from: buffer, at: offset)
         if let inode, n > 0 {
             let bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             record("write \(name) @\(offset) +\(n)") { $0.write(inode, offset: Int(offset), bytes: bytes) }
@@ -381,8 +421,9 @@ final class PowerLossFileLayer: FileLayer, Sendable {
     }
 
     func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
-        try real.sync(fd, dataOnly: dataOnly)
         let (inode, name) = target(fd)
+        try inject(.sync, name)
+        try real.sync(fd, dataOnly: dataOnly)
         if let inode { record("\(dataOnly ? "fdatasync" : "fsync") \(name)") { $0.sync(inode) } }
     }
 
@@ -395,6 +436,7 @@ final class PowerLossFileLayer: FileLayer, Sendable {
     func size(_ fd: Int32) throws(SystemError) -> UInt64 { try real.size(fd) }
 
     func rename(_ from: String, _ to: String) throws(SystemError) {
+        try inject(.rename, Self.name(to))
         try real.rename(from, to)
         record("rename \(Self.name(from)) -> \(Self.name(to))") { $0.rename(from, to) }
     }
@@ -410,6 +452,7 @@ final class PowerLossFileLayer: FileLayer, Sendable {
     }
 
     func syncDirectory(_ path: String) throws(SystemError) {
+        try inject(.syncDirectory, Self.name(path))
         try real.syncDirectory(path)
         record("fsync dir \(Self.name(path))") { $0.syncDirectory(path) }
     }
