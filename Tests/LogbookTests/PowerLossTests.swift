@@ -116,6 +116,48 @@ import Testing
         }
     }
 
+    /// Recovery under power loss: the store starts with what an earlier crash left (a torn tail
+    /// at the end of the active segment, a sealed segment whose MANIFEST never landed, temporary
+    /// files of an unfinished compaction). Opening removes the leftovers, the first commit cuts
+    /// the torn tail off, then commits and a compaction follow; a power cut at any boundary must
+    /// keep the acknowledged commits and never bring the torn bytes back as data.
+    @Test(arguments: Durability.allCases)
+    func powerLossWhileRecoveringFromAnEarlierCrash(_ durability: Durability) throws {
+        try withTemporaryDirectory("recovery", inMemory: true) { dir in
+            let live = dir.path + "/live"
+            let storePath = live + "/store"
+            Disk.makeDirectory(live)
+            var run = Run()
+            do {
+                let seeding = PowerLossFileLayer(root: live)
+                let store = try Store(path: storePath, options: StoreOptions(autoCompactLogBytes: nil).with(seeding))
+                for step in Self.steps.prefix(7) { try run.perform(step, on: store, seeding) }
+                try run.perform(.put("g", "7"), on: store, seeding)
+                store.close()
+            }
+            // Everything so far is durable: the new layer imports it as it is.
+            run.begun = run.begun.map { _ in -1 }
+            run.acknowledged = run.acknowledged.map { _ in 0 }
+            run.compacted = run.compacted.map { (0, $0.sequence) }
+            let torn = LogFormat.encode(LogRecord(sequence: 8, mutations: [.put(key: b("torn"), value: b("never"))]))
+            let log = storePath + "/log-2.wal"
+            Disk.write(log, Disk.read(log) + torn.prefix(25))
+            Disk.write(storePath + "/log-3.wal", LogFormat.segmentHeader(number: 3))
+            Disk.write(storePath + "/MANIFEST.tmp", [1, 2, 3])
+            Disk.write(storePath + "/snapshot-2.dat.tmp", [UInt8](repeating: 7, count: 100))
+
+            let layer = PowerLossFileLayer(root: live)
+            let store = try Store(path: storePath, options: StoreOptions(durability: durability, autoCompactLogBytes: nil).with(layer))
+            #expect(try store.scan() == run.model.all)
+            for step in Self.steps.suffix(5) { try run.perform(step, on: store, layer) }
+            store.close()
+            layer.freeze()
+            #expect((0..<layer.operationCount).map(layer.event).contains("unlink log-3.wal"))
+            #expect((0..<layer.operationCount).map(layer.event).contains { $0.hasPrefix("truncate log-2.wal") })
+            Self.sweep(layer, run, durability: durability, scratch: dir.path + "/crash")
+        }
+    }
+
     /// Where a compaction's sync fails, in the tests below.
     enum SyncFailure: CaseIterable, CustomStringConvertible {
         /// The fsync of the sealed segment.
