@@ -101,7 +101,7 @@ extension Store {
         }
     }
 
-    private static func verifyFiles(directory path: String, files: any FileLayer) throws(LogbookError) -> VerifyReport {
+    static func verifyFiles(directory path: String, files: any FileLayer) throws(LogbookError) -> VerifyReport {
         let manifest = try readManifest(directory: path, files: files)
         var report = VerifyReport(files: [], records: 0, blocks: 0, snapshotKeys: 0, bytes: 0, tornTail: nil)
         if manifest != .initial {

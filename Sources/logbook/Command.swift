@@ -28,5 +28,5 @@ extension Command {
 let allCommands: [any Command.Type] = [
     PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self, BatchCommand.self,
     IncrCommand.self, CasCommand.self, VerifyCommand.self, StatsCommand.self, CompactCommand.self,
-    LockCommand.self,
+    LockCommand.self, RepairCommand.self,
 ]
