@@ -19,6 +19,8 @@ import Testing
 @Suite struct PowerLossTests {
     static let randomStates = environment("LOGBOOK_POWERLOSS_STATES") ?? 3
     static let seed = UInt64(environment("LOGBOOK_POWERLOSS_SEED") ?? 1)
+    /// Random workloads in `powerLossDuringRandomWorkloads`: 1, or LOGBOOK_POWERLOSS_WORKLOADS.
+    static let randomWorkloads = environment("LOGBOOK_POWERLOSS_WORKLOADS") ?? 1
 
     static func environment(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
 
@@ -114,6 +116,115 @@ import Testing
             #expect(layer.operationCount > 60, "the workload was recorded")
             Self.sweep(layer, run, durability: durability, scratch: dir.path + "/crash")
         }
+    }
+
+    /// A random workload (seeded): puts of 1 byte to 6 KiB, deletes, transactions of up to five
+    /// writes, explicit compactions, and automatic ones (the threshold is 3 KB of log), in a
+    /// random durability mode; power loss at every boundary as above.
+    @Test func powerLossDuringRandomWorkloads() throws {
+        for workload in 0..<Self.randomWorkloads {
+            var random = SeededRandom(seed: Self.seed &* 7_777_777 &+ UInt64(workload))
+            let durability = Durability.allCases[Int.random(in: 0..<3, using: &random)]
+            var keys: [String] = []
+            var steps: [Step] = []
+            for _ in 0..<24 {
+                let roll = Int.random(in: 0..<20, using: &random)
+                let key = "k\(Int.random(in: 0..<30, using: &random))"
+                let value = String(repeating: "v", count: [1, 40, 300, 6000][Int.random(in: 0..<4, using: &random)])
+                if roll < 2 {
+                    steps.append(.compact)
+                } else if roll < 5, let victim = keys.randomElement(using: &random) {
+                    steps.append(.delete(victim))
+                    keys.removeAll { $0 == victim }
+                } else if roll < 9 {
+                    var writes: [(String, String?)] = []
+                    for i in 0..<Int.random(in: 2...5, using: &random) {
+                        let k = "t\(Int.random(in: 0..<10, using: &random))-\(i)"
+                        writes.append((k, Bool.random(using: &random) ? value : nil))
+                    }
+                    steps.append(.transaction(writes))
+                    for (k, v) in writes { if v == nil { keys.removeAll { $0 == k } } else if !keys.contains(k) { keys.append(k) } }
+                } else {
+                    steps.append(.put(key, value))
+                    if !keys.contains(key) { keys.append(key) }
+                }
+            }
+            try withTemporaryDirectory("powerlossrandom", inMemory: true) { dir in
+                let live = dir.path + "/live"
+                Disk.makeDirectory(live)
+                let layer = PowerLossFileLayer(root: live)
+                let options = StoreOptions(durability: durability, autoCompactLogBytes: 3000)
+                let store = try Store(path: live + "/store", options: options.with(layer))
+                var run = Run()
+                for step in steps {
+                    if case .transaction(let writes) = step,
+                        writes.allSatisfy({ $0.1 == nil && run.model[b($0.0)] == nil })
+                    {
+                        continue  // deletes only of absent keys: nothing to commit
+                    }
+                    try run.perform(step, on: store, layer)
+                }
+                store.close()
+                layer.freeze()
+                Self.sweep(layer, run, durability: durability, scratch: dir.path + "/crash")
+            }
+        }
+    }
+
+    /// A process dies at each disk change of a compaction (DyingFileLayer over the power-loss
+    /// layer) while another process, unharmed, goes on committing; then the power fails. The
+    /// dead compaction may have renamed a MANIFEST without syncing the directory: the survivor
+    /// must make it durable before it appends to a segment only that MANIFEST names.
+    @Test func powerLossAfterAProcessDiedMidCompaction() throws {
+        var death = 1
+        while true {
+            var finished = false
+            try withTemporaryDirectory("deathpower", inMemory: true) { dir in
+                let live = dir.path + "/live"
+                Disk.makeDirectory(live)
+                let layer = PowerLossFileLayer(root: live)
+                let options = StoreOptions(durability: .normal, autoCompactLogBytes: nil)
+                let survivor = try Store(path: live + "/store", options: options.with(layer))
+                var run = Run()
+                for step in Self.steps.prefix(6) { try run.perform(step, on: survivor, layer) }
+                let dying = DyingFileLayer(changesBeforeDeath: death, base: layer)
+                let doomed = try Store(path: live + "/store", options: options.with(dying))
+                let start = layer.operationCount
+                do {
+                    let report = try doomed.compact()
+                    run.compacted.append((layer.operationCount, Int(report.sequence)))
+                    finished = !dying.isDead
+                } catch {
+                    #expect(dying.isDead, "died at change \(death): \(error)")
+                }
+                doomed.close()  // the kernel drops a dead process's locks
+                for step in Self.steps[7...9] { try run.perform(step, on: survivor, layer) }
+                survivor.close()
+                layer.freeze()
+                // Power cuts from the death on: what was only synced, and one random state.
+                var failures = 0
+                for boundary in start...layer.operationCount {
+                    let (disk, page) = layer.disk(after: boundary)
+                    for policy in [SimulatedDisk.Policy.syncedOnly, .random(Self.seed &+ UInt64(boundary))] {
+                        let image = disk.crashImage(root: live, policy: policy, lockPage: page)
+                        let context = "died at change \(death), power cut after operation \(boundary) (\(layer.event(boundary - 1))), \(policy)"
+                        if !Self.check(
+                            image, in: dir.path + "/crash", durability: .normal,
+                            allowed: run.acknowledged(by: boundary)...run.started(by: boundary), run: run,
+                            compactAfter: false, context: context)
+                        {
+                            failures += 1
+                        }
+                        if failures >= 3 { return }
+                    }
+                }
+            }
+            if finished { break }
+            death += 1
+            #expect(death < 100)
+            if death >= 100 { break }
+        }
+        #expect(death > 15, "the compaction made \(death) changes")
     }
 
     /// Recovery under power loss: the store starts with what an earlier crash left (a torn tail
