@@ -70,9 +70,10 @@ struct Salvage {
             problems.append(
                 "\(Manifest.fileName) is missing but the store was compacted (no \(LogFormat.segmentName(1))); "
                     + "rebuilt from the files present")
-        } catch where error.code == .corrupted {
+        } catch  where error.code == .corrupted {
             problems.append(
-                "\(Manifest.fileName) at offset 0: invalid (bad size, magic or checksum); rebuilt from the files present")
+                "\(Manifest.fileName) at offset 0: invalid (bad size, magic or checksum); rebuilt from the files present"
+            )
         }
         // Rebuild: the newest snapshot, and the run of consecutive segments ending at the newest.
         var run: [UInt64] = []
@@ -102,16 +103,20 @@ struct Salvage {
             case .success(let decoded) where decoded.number == number:
                 index = decoded
             case .success(let decoded):
-                problems.append("\(indexName) at offset 16: names snapshot \(decoded.number); rebuilt from the data blocks")
+                problems.append(
+                    "\(indexName) at offset 16: names snapshot \(decoded.number); rebuilt from the data blocks"
+                )
             case .failure(let error):
-                problems.append("\(indexName) at offset \(error.offset): \(error.reason); rebuilt from the data blocks")
+                problems.append(
+                    "\(indexName) at offset \(error.offset): \(error.reason); rebuilt from the data blocks")
             }
         }
         guard let data = read(dataPath) else {
             problems.append("\(dataName) is missing; its keys are lost")
             let keys = index?.keyCount
             droppedBlocks.append(
-                RepairReport.DroppedBlock(offset: 0, bytes: index?.dataSize ?? 0, keys: keys, after: nil, through: nil))
+                RepairReport.DroppedBlock(
+                    offset: 0, bytes: index?.dataSize ?? 0, keys: keys, after: nil, through: nil))
             droppedBytes += index?.dataSize ?? 0
             return
         }
@@ -121,7 +126,9 @@ struct Salvage {
         var previous: [UInt8]? = nil  // the last key kept so far
         /// Keeps a block's entries if they check, continuing the key order; false otherwise.
         func keep(_ entries: [KeyMap.Entry]) -> Bool {
-            guard let first = entries.first, previous.map({ compareBytes($0, first.key) < 0 }) ?? true else { return false }
+            guard let first = entries.first, previous.map({ compareBytes($0, first.key) < 0 }) ?? true else {
+                return false
+            }
             if let sequence, entries.contains(where: { $0.sequence > sequence }) { return false }
             for entry in entries { contents.put(entry.key, entry.value, sequence: entry.sequence) }
             previous = entries.last!.key
@@ -135,7 +142,8 @@ struct Salvage {
             }
             for (i, handle) in index.blocks.enumerated() {
                 let entries = Self.block(data, at: Int(clamping: handle.offset))
-                if let entries, entries.entries.count == Int(handle.count), entries.entries.last?.key == handle.lastKey,
+                if let entries, entries.entries.count == Int(handle.count),
+                    entries.entries.last?.key == handle.lastKey,
                     entries.size == SnapshotFormat.blockHeaderSize + Int(handle.length), keep(entries.entries)
                 {
                     continue
@@ -175,7 +183,8 @@ struct Salvage {
                     offset: UInt64(position), bytes: UInt64(next - position), keys: nil, after: previous,
                     through: nil))
             droppedBytes += UInt64(next - position)
-            problems.append("\(dataName) at offset \(position): \(next - position) unreadable bytes; their keys are lost")
+            problems.append(
+                "\(dataName) at offset \(position): \(next - position) unreadable bytes; their keys are lost")
             position = next
         }
     }
@@ -185,9 +194,12 @@ struct Salvage {
         guard position >= 0, data.count - position >= SnapshotFormat.blockHeaderSize else { return nil }
         let length = Int(data.loadLittleEndian(UInt32.self, at: position))
         let size = SnapshotFormat.blockHeaderSize + length
-        guard length >= 1, length <= SnapshotFormat.maxBlock, data.count - position >= size else { return nil }
+        guard length >= 1, length <= SnapshotFormat.maxBlock, data.count - position >= size else {
+            return nil
+        }
         return data.withUnsafeBytes { raw in
-            let payload = UnsafeRawBufferPointer(rebasing: raw[(position + SnapshotFormat.blockHeaderSize)..<(position + size)])
+            let payload = UnsafeRawBufferPointer(
+                rebasing: raw[(position + SnapshotFormat.blockHeaderSize)..<(position + size)])
             guard CRC32C.checksum(payload) == data.loadLittleEndian(UInt32.self, at: position + 4),
                 let entries = SnapshotFormat.decodeBlock(payload)
             else { return nil }
@@ -197,7 +209,9 @@ struct Salvage {
 
     // MARK: the log
 
-    private mutating func salvageLog(_ segments: [UInt64], after snapshotSequence: UInt64?, snapshotHighest: UInt64)
+    private mutating func salvageLog(
+        _ segments: [UInt64], after snapshotSequence: UInt64?, snapshotHighest: UInt64
+    )
         throws(LogbookError)
     {
         var sequence = snapshotSequence
@@ -205,14 +219,18 @@ struct Salvage {
         for (i, number) in segments.enumerated() {
             let name = LogFormat.segmentName(number)
             guard let bytes = read(directory + "/" + name) else {
-                if !stopped { problems.append("\(name) is missing; it and the segments after it are dropped") }
+                if !stopped {
+                    problems.append("\(name) is missing; it and the segments after it are dropped")
+                }
                 stopped = true
                 continue
             }
             let headerValid = LogFormat.parseSegmentHeader(bytes) == number
             if stopped || !headerValid {
                 if !stopped {
-                    problems.append("\(name) at offset 0: invalid segment header; it and the segments after it are dropped")
+                    problems.append(
+                        "\(name) at offset 0: invalid segment header; it and the segments after it are dropped"
+                    )
                 }
                 stopped = true
                 drop(bytes, from: headerValid ? LogFormat.segmentHeaderSize : 0, damaged: false)
@@ -256,7 +274,8 @@ struct Salvage {
                 drop(bytes, from: Int(offset), damaged: true)
                 problems.append(
                     "\(name) at offset \(offset) (record \(applied + 1) of the segment): \(reason); "
-                        + "\(applied) records before it kept, \(droppedRecords - after) dropped from there on")
+                        + "\(applied) records before it kept, \(droppedRecords - after) dropped from there on"
+                )
             }
         }
     }
@@ -273,7 +292,8 @@ struct Salvage {
             while position < raw.count {
                 if case .valid(let size) = LogReader.check(raw, at: position),
                     let record = LogFormat.decodePayload(
-                        UnsafeRawBufferPointer(rebasing: raw[(position + LogFormat.recordHeaderSize)..<(position + size)]))
+                        UnsafeRawBufferPointer(
+                            rebasing: raw[(position + LogFormat.recordHeaderSize)..<(position + size)]))
                 {
                     droppedRecords += 1
                     for mutation in record.mutations { droppedKeys.insert(mutation.key) }
@@ -296,7 +316,8 @@ struct Salvage {
             let start = LogFormat.segmentHeaderSize
             guard raw.count > start, case .valid(let size) = LogReader.check(raw, at: start),
                 let record = LogFormat.decodePayload(
-                    UnsafeRawBufferPointer(rebasing: raw[(start + LogFormat.recordHeaderSize)..<(start + size)]))
+                    UnsafeRawBufferPointer(
+                        rebasing: raw[(start + LogFormat.recordHeaderSize)..<(start + size)]))
             else { return nil }
             return record.sequence
         }

@@ -64,7 +64,9 @@ extension Store {
         try repairFiles(path: path, options: options)
     }
 
-    private static func repairFiles(path rawPath: String, options: StoreOptions) throws(LogbookError) -> RepairReport {
+    private static func repairFiles(path rawPath: String, options: StoreOptions) throws(LogbookError)
+        -> RepairReport
+    {
         var path = rawPath
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         let files = options.fileLayer
@@ -75,7 +77,8 @@ extension Store {
         }
         let names = try io(path) { () throws(SystemError) in try files.listDirectory(path) }
         guard names.contains(where: { StoreFile($0) != nil }) else {
-            throw LogbookError(.notFound, "no store at \(path) (the directory holds no Logbook files)", path: path)
+            throw LogbookError(
+                .notFound, "no store at \(path) (the directory holds no Logbook files)", path: path)
         }
         let lock = try ProcessLock(directory: path, files: files)
         defer { lock.close() }
@@ -88,11 +91,14 @@ extension Store {
         var salvage = Salvage(directory: path, files: files)
         try salvage.run(names: listed)
         var report = RepairReport(
-            path: path, repaired: false, backupPath: nil, problems: salvage.problems, keptRecords: salvage.keptRecords,
+            path: path, repaired: false, backupPath: nil, problems: salvage.problems,
+            keptRecords: salvage.keptRecords,
             keptBlocks: salvage.keptBlocks, keptSnapshotKeys: salvage.keptSnapshotKeys,
             droppedRecords: salvage.droppedRecords, droppedBytes: salvage.droppedBytes,
-            droppedBlocks: salvage.droppedBlocks, droppedKeys: salvage.droppedKeys.sorted { compareBytes($0, $1) < 0 },
-            tornTailBytes: salvage.tornTailBytes, keys: salvage.contents.count, lastSequence: salvage.lastSequence)
+            droppedBlocks: salvage.droppedBlocks,
+            droppedKeys: salvage.droppedKeys.sorted { compareBytes($0, $1) < 0 },
+            tornTailBytes: salvage.tornTailBytes, keys: salvage.contents.count,
+            lastSequence: salvage.lastSequence)
         guard !salvage.problems.isEmpty else { return report }
 
         let context = Context(directory: path, files: files, lock: lock, options: options)
@@ -111,7 +117,9 @@ extension Store {
         do throws(LogbookError) {
             var failure: LogbookError?
             salvage.contents.forEach(from: nil, to: nil, reverse: false) { entry in
-                do throws(LogbookError) { try writer.add(entry.key, entry.value, sequence: entry.sequence) } catch {
+                do throws(LogbookError) {
+                    try writer.add(entry.key, entry.value, sequence: entry.sequence)
+                } catch {
                     failure = error
                     return false
                 }
@@ -200,7 +208,8 @@ extension Store {
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(year)\(two(Int(month)))\(two(Int(day)))-\(two(time / 3600))\(two(time / 60 % 60))\(two(time % 60))"
+        return
+            "\(year)\(two(Int(month)))\(two(Int(day)))-\(two(time / 3600))\(two(time / 60 % 60))\(two(time % 60))"
     }
 }
 
@@ -217,7 +226,8 @@ struct StoreFile {
             snapshot = number
             return
         }
-        if name.hasPrefix("log-"), name.hasSuffix(".wal"), let number = UInt64(name.dropFirst(4).dropLast(4)) {
+        if name.hasPrefix("log-"), name.hasSuffix(".wal"), let number = UInt64(name.dropFirst(4).dropLast(4))
+        {
             segment = number
             return
         }

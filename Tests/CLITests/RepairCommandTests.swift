@@ -42,7 +42,8 @@ import Testing
             #expect(f.run("scan", "--keys-only").out == "k1\nk5\n")
             let again = f.run("repair")
             #expect(again.status == 0)
-            #expect(again.out == "nothing to repair: no damage in \(f.store) (1 log records, 1 snapshot keys)\n")
+            #expect(
+                again.out == "nothing to repair: no damage in \(f.store) (1 log records, 1 snapshot keys)\n")
         }
     }
 
@@ -69,7 +70,8 @@ import Testing
                 healthy.out
                     == "{\"path\":\"\(f.store)\",\"repaired\":false,\"backup\":null,\"problems\":[],\"kept_records\":0,"
                     + "\"kept_blocks\":1,\"kept_snapshot_keys\":1,\"dropped_records\":0,\"dropped_bytes\":0,"
-                    + "\"dropped_keys\":[],\"dropped_blocks\":[],\"torn_tail_bytes\":0,\"keys\":1,\"last_sequence\":1}\n")
+                    + "\"dropped_keys\":[],\"dropped_blocks\":[],\"torn_tail_bytes\":0,\"keys\":1,\"last_sequence\":1}\n"
+            )
         }
     }
 

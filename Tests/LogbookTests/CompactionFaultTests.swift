@@ -60,13 +60,18 @@ import Testing
                 try store.compact()
             } else {
                 let error = #expect(throws: LogbookError.self, "\(fault)") { try store.compact() }
-                #expect(error?.code == (fault.failsStop ? .storeFailed : .io), "\(fault): \(String(describing: error))")
+                #expect(
+                    error?.code == (fault.failsStop ? .storeFailed : .io),
+                    "\(fault): \(String(describing: error))")
                 #expect(error?.errno == SystemError.eio, "\(fault)")
-                #expect(error?.message.contains("Input/output error") == true, "\(fault): \(error?.message ?? "")")
+                #expect(
+                    error?.message.contains("Input/output error") == true, "\(fault): \(error?.message ?? "")"
+                )
                 // (The probe reports the file by its last path component.)
                 #expect(error?.path?.hasSuffix(fault.file) == true, "\(fault): \(error?.path ?? "no path")")
             }
-            let fired = layer.probe.calls.filter { $0.operation == fault.operation && $0.file == directory }.count
+            let fired = layer.probe.calls.filter { $0.operation == fault.operation && $0.file == directory }
+                .count
             #expect(fired == fault.skip + 1, "\(fault): the fault was reached")
             #expect(try store.scan() == model.all, "\(fault): reads go on")
             if fault.failsStop {

@@ -21,7 +21,8 @@ import Testing
         var lastRecord: Int
         /// The keys each commit wrote, by sequence number (the four before the snapshot too).
         static let written: [UInt64: [String]] = [
-            5: ["key-3"], 6: ["key-4"], 7: ["new-1", "key-5"], 8: ["key-6"], 9: ["new-2"], 10: ["key-7", "new-3"],
+            5: ["key-3"], 6: ["key-4"], 7: ["new-1", "key-5"], 8: ["key-6"], 9: ["new-2"],
+            10: ["key-7", "new-3"],
         ]
         static let snapshotSequence: UInt64 = 4
         static let files = ["MANIFEST", "snapshot-1.idx", "snapshot-1.dat", "log-2.wal", "log-3.wal"]
@@ -32,7 +33,8 @@ import Testing
     static func makeStore(_ directory: String) throws -> Fixture {
         let layer = ProbeFileLayer()
         let store = try Store(
-            path: directory, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil).with(layer))
+            path: directory, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil).with(layer)
+        )
         defer { store.close() }
         var states: [[KeyValue]] = []
         for t in 0..<4 {
@@ -96,7 +98,9 @@ import Testing
                     let last = report.lastSequence
                     #expect(try store.stats().lastSequence == last, "\(context)")
                     #expect(last >= Fixture.snapshotSequence && last <= 10, "\(context)")
-                    let rewritten = Set((Fixture.snapshotSequence + 1..<last + 1).flatMap { Fixture.written[$0] ?? [] }.map(b))
+                    let rewritten = Set(
+                        (Fixture.snapshotSequence + 1..<last + 1).flatMap { Fixture.written[$0] ?? [] }.map(b)
+                    )
                     func lost(_ key: [UInt8]) -> Bool {
                         !rewritten.contains(key)
                             && report.droppedBlocks.contains { block in
@@ -160,7 +164,9 @@ import Testing
                     #expect(found == (torn ? previous : whole), "\(context): wrong data")
                     for pair in whole {
                         let value = try store.get(pair.key)
-                        #expect(value == (torn ? previous.first { $0.key == pair.key }?.value : pair.value), "\(context)")
+                        #expect(
+                            value == (torn ? previous.first { $0.key == pair.key }?.value : pair.value),
+                            "\(context)")
                     }
                 } catch { expectCorruption(error, "read") }
                 do {

@@ -15,11 +15,16 @@ import Testing
     {
         var model = ReferenceModel()
         let store = try Store(
-            path: dir.store, options: StoreOptions(durability: durability, autoCompactLogBytes: nil).with(layer))
+            path: dir.store,
+            options: StoreOptions(durability: durability, autoCompactLogBytes: nil).with(layer))
         try store.write { tx in
-            for i in 0..<150 { try tx.put(b("key-\(i)"), b("value-\(i)-" + String(repeating: "v", count: i % 60))) }
+            for i in 0..<150 {
+                try tx.put(b("key-\(i)"), b("value-\(i)-" + String(repeating: "v", count: i % 60)))
+            }
         }
-        for i in 0..<150 { model.put(b("key-\(i)"), b("value-\(i)-" + String(repeating: "v", count: i % 60))) }
+        for i in 0..<150 {
+            model.put(b("key-\(i)"), b("value-\(i)-" + String(repeating: "v", count: i % 60)))
+        }
         try store.compact()
         try store.write { tx in
             for i in stride(from: 0, to: 150, by: 7) { try tx.delete(b("key-\(i)")) }
@@ -31,8 +36,11 @@ import Testing
         return (store, model)
     }
 
-    static func expectDiskFull(_ error: LogbookError?, _ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(error?.code == .io, "\(context): \(String(describing: error))", sourceLocation: sourceLocation)
+    static func expectDiskFull(
+        _ error: LogbookError?, _ context: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            error?.code == .io, "\(context): \(String(describing: error))", sourceLocation: sourceLocation)
         #expect(error?.errno == SystemError.enospc, "\(context)", sourceLocation: sourceLocation)
         #expect(error?.path != nil, "\(context): the error names the file", sourceLocation: sourceLocation)
         #expect(
@@ -124,7 +132,8 @@ import Testing
             layer.probe.clearFaults()
             #expect(n > 8, "the compaction took \(n) writes")
             // Every kind of file the compaction writes ran out of space at some point.
-            #expect(failedFiles.contains { $0.hasPrefix("log-") && $0.hasSuffix(".wal.tmp") }, "\(failedFiles)")
+            #expect(
+                failedFiles.contains { $0.hasPrefix("log-") && $0.hasSuffix(".wal.tmp") }, "\(failedFiles)")
             #expect(failedFiles.contains("MANIFEST.tmp"), "\(failedFiles)")
             #expect(failedFiles.contains { $0.hasSuffix(".dat.tmp") }, "\(failedFiles)")
             #expect(failedFiles.contains { $0.hasSuffix(".idx.tmp") }, "\(failedFiles)")
@@ -138,7 +147,11 @@ import Testing
             #expect(try reopened.scan() == model.all)
             reopened.close()
             let names = try PosixFileLayer().listDirectory(dir.store)
-            #expect(names.count == 5 && names.filter { !$0.hasPrefix("snapshot-") && !$0.hasPrefix("log-") } == ["LOCK", "MANIFEST"], "\(names)")
+            #expect(
+                names.count == 5
+                    && names.filter { !$0.hasPrefix("snapshot-") && !$0.hasPrefix("log-") } == [
+                        "LOCK", "MANIFEST",
+                    ], "\(names)")
         }
     }
 }

@@ -63,7 +63,9 @@ import Testing
         /// Commits that may have reached the disk by boundary `k`.
         func started(by k: Int) -> Int { begun.filter { $0 < k }.count }
         func acknowledged(by k: Int) -> Int { acknowledged.filter { $0 <= k }.count }
-        func compactedSequence(by k: Int) -> Int { compacted.filter { $0.operations <= k }.map(\.sequence).max() ?? 0 }
+        func compactedSequence(by k: Int) -> Int {
+            compacted.filter { $0.operations <= k }.map(\.sequence).max() ?? 0
+        }
 
         /// Runs `step` on `store`, recording when it started and returned.
         mutating func perform(_ step: Step, on store: Store, _ layer: PowerLossFileLayer) throws {
@@ -130,7 +132,8 @@ import Testing
             for _ in 0..<24 {
                 let roll = Int.random(in: 0..<20, using: &random)
                 let key = "k\(Int.random(in: 0..<30, using: &random))"
-                let value = String(repeating: "v", count: [1, 40, 300, 6000][Int.random(in: 0..<4, using: &random)])
+                let value = String(
+                    repeating: "v", count: [1, 40, 300, 6000][Int.random(in: 0..<4, using: &random)])
                 if roll < 2 {
                     steps.append(.compact)
                 } else if roll < 5, let victim = keys.randomElement(using: &random) {
@@ -143,7 +146,13 @@ import Testing
                         writes.append((k, Bool.random(using: &random) ? value : nil))
                     }
                     steps.append(.transaction(writes))
-                    for (k, v) in writes { if v == nil { keys.removeAll { $0 == k } } else if !keys.contains(k) { keys.append(k) } }
+                    for (k, v) in writes {
+                        if v == nil {
+                            keys.removeAll { $0 == k }
+                        } else if !keys.contains(k) {
+                            keys.append(k)
+                        }
+                    }
                 } else {
                     steps.append(.put(key, value))
                     if !keys.contains(key) { keys.append(key) }
@@ -207,7 +216,8 @@ import Testing
                     let (disk, page) = layer.disk(after: boundary)
                     for policy in [SimulatedDisk.Policy.syncedOnly, .random(Self.seed &+ UInt64(boundary))] {
                         let image = disk.crashImage(root: live, policy: policy, lockPage: page)
-                        let context = "died at change \(death), power cut after operation \(boundary) (\(layer.event(boundary - 1))), \(policy)"
+                        let context =
+                            "died at change \(death), power cut after operation \(boundary) (\(layer.event(boundary - 1))), \(policy)"
                         if !Self.check(
                             image, in: dir.path + "/crash", durability: .normal,
                             allowed: run.acknowledged(by: boundary)...run.started(by: boundary), run: run,
@@ -241,7 +251,8 @@ import Testing
             var run = Run()
             do {
                 let seeding = PowerLossFileLayer(root: live)
-                let store = try Store(path: storePath, options: StoreOptions(autoCompactLogBytes: nil).with(seeding))
+                let store = try Store(
+                    path: storePath, options: StoreOptions(autoCompactLogBytes: nil).with(seeding))
                 for step in Self.steps.prefix(7) { try run.perform(step, on: store, seeding) }
                 try run.perform(.put("g", "7"), on: store, seeding)
                 store.close()
@@ -250,7 +261,8 @@ import Testing
             run.begun = run.begun.map { _ in -1 }
             run.acknowledged = run.acknowledged.map { _ in 0 }
             run.compacted = run.compacted.map { (0, $0.sequence) }
-            let torn = LogFormat.encode(LogRecord(sequence: 8, mutations: [.put(key: b("torn"), value: b("never"))]))
+            let torn = LogFormat.encode(
+                LogRecord(sequence: 8, mutations: [.put(key: b("torn"), value: b("never"))]))
             let log = storePath + "/log-2.wal"
             Disk.write(log, Disk.read(log) + torn.prefix(25))
             Disk.write(storePath + "/log-3.wal", LogFormat.segmentHeader(number: 3))
@@ -258,13 +270,16 @@ import Testing
             Disk.write(storePath + "/snapshot-2.dat.tmp", [UInt8](repeating: 7, count: 100))
 
             let layer = PowerLossFileLayer(root: live)
-            let store = try Store(path: storePath, options: StoreOptions(durability: durability, autoCompactLogBytes: nil).with(layer))
+            let store = try Store(
+                path: storePath,
+                options: StoreOptions(durability: durability, autoCompactLogBytes: nil).with(layer))
             #expect(try store.scan() == run.model.all)
             for step in Self.steps.suffix(5) { try run.perform(step, on: store, layer) }
             store.close()
             layer.freeze()
             #expect((0..<layer.operationCount).map(layer.event).contains("unlink log-3.wal"))
-            #expect((0..<layer.operationCount).map(layer.event).contains { $0.hasPrefix("truncate log-2.wal") })
+            #expect(
+                (0..<layer.operationCount).map(layer.event).contains { $0.hasPrefix("truncate log-2.wal") })
             Self.sweep(layer, run, durability: durability, scratch: dir.path + "/crash")
         }
     }
@@ -337,7 +352,9 @@ import Testing
                 layer.event(fired.boundary - 1).hasSuffix(failure.follows),
                 "\(failure): failed after \(layer.event(fired.boundary - 1))")
             if failure.failsStop {
-                let refused = #expect(throws: LogbookError.self, "\(failure)") { try store.put("x", "refused") }
+                let refused = #expect(throws: LogbookError.self, "\(failure)") {
+                    try store.put("x", "refused")
+                }
                 #expect(refused?.code == .storeFailed, "\(failure)")
             } else {
                 try run.perform(.put("x", "accepted"), on: store, layer)
@@ -365,7 +382,8 @@ import Testing
             let (disk, page) = layer.disk(after: boundary)
             var seen = Set<SimulatedDisk.Image>()
             for (index, policy) in policies(at: boundary).enumerated() {
-                let image = disk.crashImage(root: layer.root, policy: policy, lockPage: index % 2 == 0 ? page : nil)
+                let image = disk.crashImage(
+                    root: layer.root, policy: policy, lockPage: index % 2 == 0 ? page : nil)
                 guard seen.insert(image).inserted else { continue }
                 let last = boundary == 0 ? "start" : layer.event(boundary - 1)
                 let context =
@@ -378,7 +396,8 @@ import Testing
                     ? run.acknowledged(by: boundary)
                     : image.directories.contains("store") ? run.compactedSequence(by: boundary) : 0
                 let ok = check(
-                    image, in: scratch, durability: durability, allowed: lower...run.started(by: boundary), run: run,
+                    image, in: scratch, durability: durability, allowed: lower...run.started(by: boundary),
+                    run: run,
                     compactAfter: index == 4, context: context)
                 checked += 1
                 if !ok {
@@ -389,7 +408,6 @@ import Testing
         }
         #expect(checked > layer.operationCount * 2)
     }
-
 
     /// A `relaxed` store's first segment is created without a sync, so a power cut can leave
     /// `log-1.wal` named but empty, cut inside its header or zero-filled. No record can be in it:
@@ -414,17 +432,22 @@ import Testing
                 reopened.close()
                 #expect(try Store(path: dir.store, options: relaxed()).string("a") == "1")
             }
-            var damaged = header + LogFormat.encode(LogRecord(sequence: 1, mutations: [.put(key: b("k"), value: b("v"))]))
+            var damaged =
+                header
+                + LogFormat.encode(LogRecord(sequence: 1, mutations: [.put(key: b("k"), value: b("v"))]))
             damaged[3] ^= 1
             Disk.write(dir.log, damaged)
-            let error = #expect(throws: LogbookError.self) { _ = try Store(path: dir.store, options: relaxed()) }
+            let error = #expect(throws: LogbookError.self) {
+                _ = try Store(path: dir.store, options: relaxed())
+            }
             #expect(error?.code == .corrupted && error?.path == dir.log && error?.offset == 0)
         }
     }
 
     /// Opens a store on `image` and checks it; false when a check failed (already recorded).
     static func check(
-        _ image: SimulatedDisk.Image, in path: String, durability: Durability, allowed: ClosedRange<Int>, run: Run,
+        _ image: SimulatedDisk.Image, in path: String, durability: Durability, allowed: ClosedRange<Int>,
+        run: Run,
         compactAfter: Bool, context: String
     ) -> Bool {
         Disk.removeTree(path)
@@ -435,8 +458,12 @@ import Testing
             if image.directories.contains("store") {
                 // Offline, before anything repairs the files: passes, or finds no store at all
                 // (cut before its first log segment was named).
-                do { _ = try Store.verify(path: storePath) } catch let error as LogbookError where error.code == .notFound {
-                    guard image.files["store/log-1.wal"] == nil && image.files["store/MANIFEST"] == nil else { throw error }
+                do { _ = try Store.verify(path: storePath) } catch let error as LogbookError
+                    where error.code == .notFound
+                {
+                    guard image.files["store/log-1.wal"] == nil && image.files["store/MANIFEST"] == nil else {
+                        throw error
+                    }
                 }
             }
             let options = StoreOptions(durability: durability, autoCompactLogBytes: nil)
@@ -455,7 +482,8 @@ import Testing
             _ = try store.verify()
             try store.put("after", "power loss")
             if compactAfter { try store.compact() }
-            guard try store.string("after") == "power loss", try store.stats().lastSequence == UInt64(sequence + 1)
+            guard try store.string("after") == "power loss",
+                try store.stats().lastSequence == UInt64(sequence + 1)
             else {
                 Issue.record("\(context): the commit after recovery is not there")
                 return false

@@ -7,7 +7,9 @@ import Testing
 @_spi(Testing) @testable import Logbook
 
 @Suite struct RepairTests {
-    static func names(_ directory: String) -> [String] { (try? PosixFileLayer().listDirectory(directory)) ?? [] }
+    static func names(_ directory: String) -> [String] {
+        (try? PosixFileLayer().listDirectory(directory)) ?? []
+    }
 
     static func backup(_ report: RepairReport, sourceLocation: SourceLocation = #_sourceLocation) -> String {
         guard let path = report.backupPath else {
@@ -28,7 +30,8 @@ import Testing
             #expect(!report.repaired)
             #expect(report.problems == [])
             #expect(report.backupPath == nil)
-            #expect(report.keptRecords == history.count && report.droppedRecords == 0 && report.droppedBytes == 0)
+            #expect(
+                report.keptRecords == history.count && report.droppedRecords == 0 && report.droppedBytes == 0)
             #expect(report.tornTailBytes == 3)
             #expect(report.keys == history.states.last!.count && report.lastSequence == 6)
             #expect(Disk.read(dir.log) == before)
@@ -42,7 +45,8 @@ import Testing
             try Store(path: dir.store, options: relaxed()).close()
             Disk.write(dir.log, [0, 0, 0, 0, 0])
             let report = try Store.repair(path: dir.store)
-            #expect(!report.repaired && report.problems == [] && report.tornTailBytes == 5 && report.keys == 0)
+            #expect(
+                !report.repaired && report.problems == [] && report.tornTailBytes == 5 && report.keys == 0)
             #expect(Disk.read(dir.log) == [0, 0, 0, 0, 0])
         }
     }
@@ -103,14 +107,20 @@ import Testing
     }
 
     /// A store with a three-block snapshot and log records on top.
-    static func compactedStore(_ dir: TemporaryDirectory) throws -> (model: ReferenceModel, index: SnapshotFormat.Index) {
+    static func compactedStore(_ dir: TemporaryDirectory) throws -> (
+        model: ReferenceModel, index: SnapshotFormat.Index
+    ) {
         var model = ReferenceModel()
         let store = try Store(path: dir.store, options: relaxed())
         defer { store.close() }
         try store.write { tx in
-            for i in 0..<150 { try tx.put(b("key-\(1000 + i)"), b("value-\(i)-" + String(repeating: "x", count: 40))) }
+            for i in 0..<150 {
+                try tx.put(b("key-\(1000 + i)"), b("value-\(i)-" + String(repeating: "x", count: 40)))
+            }
         }
-        for i in 0..<150 { model.put(b("key-\(1000 + i)"), b("value-\(i)-" + String(repeating: "x", count: 40))) }
+        for i in 0..<150 {
+            model.put(b("key-\(1000 + i)"), b("value-\(i)-" + String(repeating: "x", count: 40)))
+        }
         try store.compact()
         try store.put("key-1000", "rewritten")
         model.put(b("key-1000"), b("rewritten"))
@@ -118,7 +128,8 @@ import Testing
         model.delete(b("key-1149"))
         try store.put("key-2000", "new")
         model.put(b("key-2000"), b("new"))
-        guard case .success(let index) = SnapshotFormat.decodeIndex(Disk.read(dir.store + "/snapshot-1.idx")) else {
+        guard case .success(let index) = SnapshotFormat.decodeIndex(Disk.read(dir.store + "/snapshot-1.idx"))
+        else {
             Issue.record("no index")
             return (model, SnapshotFormat.Index(number: 0, keyCount: 0, dataSize: 0, blocks: []))
         }
@@ -153,7 +164,10 @@ import Testing
             #expect(report.keptSnapshotKeys == index.keyCount - UInt64(block.count))
             #expect(report.keptRecords == 3 && report.droppedRecords == 0 && report.droppedKeys == [])
             #expect(Disk.read(Self.backup(report) + "/snapshot-1.dat") == damaged)
-            #expect(Self.names(Self.backup(report)) == ["MANIFEST", "log-2.wal", "snapshot-1.dat", "snapshot-1.idx"])
+            #expect(
+                Self.names(Self.backup(report)) == [
+                    "MANIFEST", "log-2.wal", "snapshot-1.dat", "snapshot-1.idx",
+                ])
 
             // Exactly the keys of the damaged block are gone.
             var expected = model
@@ -176,7 +190,10 @@ import Testing
             Disk.flip(dir.store + "/snapshot-1.idx", at: 70)
             let report = try Store.repair(path: dir.store)
             #expect(report.repaired)
-            #expect(report.problems == ["snapshot-1.idx at offset 56: index checksum mismatch; rebuilt from the data blocks"])
+            #expect(
+                report.problems == [
+                    "snapshot-1.idx at offset 56: index checksum mismatch; rebuilt from the data blocks"
+                ])
             #expect(report.droppedBlocks == [] && report.droppedBytes == 0 && report.droppedRecords == 0)
             #expect(report.keptBlocks == index.blocks.count && report.keptSnapshotKeys == index.keyCount)
             let repaired = try Store(path: dir.store)
@@ -221,7 +238,10 @@ import Testing
             Disk.flip(dir.store + "/MANIFEST", at: 20)
             #expect(throws: LogbookError.self) { _ = try Store(path: dir.store) }
             let report = try Store.repair(path: dir.store)
-            #expect(report.problems == ["MANIFEST at offset 0: invalid (bad size, magic or checksum); rebuilt from the files present"])
+            #expect(
+                report.problems == [
+                    "MANIFEST at offset 0: invalid (bad size, magic or checksum); rebuilt from the files present"
+                ])
             #expect(report.keptRecords == 3 && report.droppedRecords == 0 && report.droppedBytes == 0)
             let repaired = try Store(path: dir.store)
             #expect(try repaired.scan() == model.all)
@@ -251,7 +271,10 @@ import Testing
             Disk.flip(dir.store + "/log-2.wal", at: damageAt + 20, mask: 0x02)
             let report = try Store.repair(path: dir.store)
             #expect(report.problems.count == 1)
-            #expect(report.problems.first?.hasPrefix("log-2.wal at offset \(damageAt) (record 2 of the segment): checksum mismatch; a valid record follows") == true, "\(report.problems)")
+            #expect(
+                report.problems.first?.hasPrefix(
+                    "log-2.wal at offset \(damageAt) (record 2 of the segment): checksum mismatch; a valid record follows"
+                ) == true, "\(report.problems)")
             #expect(report.keptRecords == 1 && report.droppedRecords == 4)
             #expect(report.droppedKeys == ["d", "e", "f"].map(b), "the damaged record's key c is unreadable")
             let repaired = try Store(path: dir.store)

@@ -46,13 +46,16 @@ enum RepairCommand: Command {
             + (lostKeys > 0 ? " (\(lostKeys) keys)" : "") + ", \(report.droppedBytes) bytes"
             + (report.tornTailBytes > 0 ? ", and a torn tail of \(report.tornTailBytes) bytes" : "") + "\n"
         if !report.droppedKeys.isEmpty {
-            text += "keys written by dropped records: " + report.droppedKeys.map { Show.quoted($0) }.joined(separator: ", ") + "\n"
+            text +=
+                "keys written by dropped records: "
+                + report.droppedKeys.map { Show.quoted($0) }.joined(separator: ", ") + "\n"
         }
         for block in report.droppedBlocks {
             let after = block.after.map { "after \(Show.quoted($0))" } ?? "from the first key"
             let through = block.through.map { " through \(Show.quoted($0))" } ?? ""
             let keys = block.keys.map { "\($0) keys" } ?? "keys"
-            text += "lost snapshot block at offset \(block.offset) (\(block.bytes) bytes): \(keys) \(after)\(through)\n"
+            text +=
+                "lost snapshot block at offset \(block.offset) (\(block.bytes) bytes): \(keys) \(after)\(through)\n"
         }
         try output.write(text)
     }

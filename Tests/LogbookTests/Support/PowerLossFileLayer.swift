@@ -16,8 +16,9 @@
 // The LOCK file's shared page is written through mmap, not through the layer: a crash state may
 // hold a copy of the page as it was at that point, or zeros (the page is a notice board only).
 
-@_spi(Testing) @testable import Logbook
 import Synchronization
+
+@_spi(Testing) @testable import Logbook
 
 /// The durable and not-yet-durable contents of a simulated file system.
 struct SimulatedDisk: Sendable {
@@ -84,7 +85,8 @@ struct SimulatedDisk: Sendable {
     }
 
     func lookup(_ path: String) -> Int? {
-        guard let (directory, name) = Self.split(path), case .file(let inode)? = directories[directory]?.live[name]
+        guard let (directory, name) = Self.split(path),
+            case .file(let inode)? = directories[directory]?.live[name]
         else { return nil }
         return inode
     }
@@ -192,7 +194,8 @@ struct SimulatedDisk: Sendable {
     /// One state a power cut could leave, chosen by `policy`, for the tree under `root`.
     /// `lockPage`: the shared page of LOCK to write over its first bytes, if any.
     func crashImage(root: String, policy: Policy, lockPage: [UInt8]?) -> Image {
-        var random = SeededRandom(seed: { if case .random(let seed) = policy { return seed } else { return 0 } }())
+        var random = SeededRandom(
+            seed: { if case .random(let seed) = policy { return seed } else { return 0 } }())
         var image = Image()
         var chosen: [Int: [UInt8]] = [:]
         func fileBytes(_ inode: Int) -> [UInt8] {
@@ -356,7 +359,9 @@ final class PowerLossFileLayer: FileLayer, Sendable {
             s.fired.append((s.events.count, "\(operation.rawValue) \(file)"))
             return true
         }
-        if fires { throw SystemError(operation: "injected \(operation.rawValue)", path: file, errno: SystemError.eio) }
+        if fires {
+            throw SystemError(operation: "injected \(operation.rawValue)", path: file, errno: SystemError.eio)
+        }
     }
 
     private func record(_ description: String, _ change: (inout SimulatedDisk) -> Void) {
@@ -405,11 +410,14 @@ final class PowerLossFileLayer: FileLayer, Sendable {
         state.withLock { ($0.inodes[fd], $0.names[fd] ?? "fd \(fd)") }
     }
 
-    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError)
+        -> Int
+    {
         try real.read(fd, into: buffer, at: offset)
     }
 
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int
+    {
         let (inode, name) = target(fd)
         try inject(.write, name)
         let n = try real.write(fd, from: buffer, at: offset)
