@@ -106,6 +106,27 @@ import Testing
         }
     }
 
+    /// Damage in the very first record of a never-compacted store: nothing is left, and the
+    /// repaired store is an empty one that takes commits from sequence 1.
+    @Test func damageInTheFirstRecordLeavesAnEmptyStore() throws {
+        try withTemporaryDirectory("repairfirstrecord") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            let history = try SampleHistory.commit(to: store)
+            store.close()
+            Disk.flip(dir.log, at: history.starts[0] + 4)
+            let report = try Store.repair(path: dir.store)
+            #expect(report.repaired && report.keptRecords == 0 && report.droppedRecords == 6)
+            #expect(report.keys == 0 && report.lastSequence == 0)
+            let repaired = try Store(path: dir.store)
+            #expect(try repaired.scan() == [])
+            #expect(try repaired.verify().snapshotKeys == 0)
+            try repaired.put("a", "1")
+            #expect(try repaired.stats().lastSequence == 1)
+            repaired.close()
+            #expect(try Store(path: dir.store).string("a") == "1")
+        }
+    }
+
     /// A store with a three-block snapshot and log records on top.
     static func compactedStore(_ dir: TemporaryDirectory) throws -> (
         model: ReferenceModel, index: SnapshotFormat.Index
