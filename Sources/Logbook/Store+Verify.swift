@@ -111,9 +111,13 @@ extension Store {
         if manifest == .initial {
             let firstLog = path + "/" + LogFormat.segmentName(1)
             if files.kind(firstLog) == nil {
-                throw LogbookError(.notFound, "no store at \(path) (the directory holds no Logbook files)", path: path)
-            }
-            if isUnfinishedFirstLog(directory: path, files: files) {
+                // Unless a first compaction installed a MANIFEST meanwhile (then opening the
+                // segment below fails with ENOENT and `verify` reads the MANIFEST again).
+                if files.kind(path + "/" + Manifest.fileName) == nil {
+                    throw LogbookError(
+                        .notFound, "no store at \(path) (the directory holds no Logbook files)", path: path)
+                }
+            } else if isUnfinishedFirstLog(directory: path, files: files) {
                 // A creation cut short by a power cut: an empty store, rewritten by the next open.
                 let size = (try? files.readFile(firstLog).count).map(UInt64.init) ?? 0
                 report.files.append(firstLog)
