@@ -185,6 +185,14 @@ extension Store {
             return
         }
         // Slow path: the files are the truth. A compaction may have replaced the MANIFEST.
+        if processLock.pendingEnd == ProcessLock.manifestChanging {
+            // A MANIFEST replacement did not finish: its process died, or its directory sync
+            // failed, after the rename perhaps. Make the name durable before appending to a
+            // segment only that MANIFEST names; a failed sync is not retried (fail-stop).
+            do throws(SystemError) { try files.syncDirectory(path) } catch {
+                throw Self.failStop(&s, LogbookError(error, path: path), "could not sync the store directory")
+            }
+        }
         let manifest = try Self.readManifest(context)
         if manifest != s.manifest { try Self.load(&s, context) }
         guard let log = s.log else { throw LogbookError(.closed, "the store at \(path) is closed") }

@@ -101,12 +101,29 @@ extension Store {
         }
     }
 
-    private static func verifyFiles(directory path: String, files: any FileLayer) throws(LogbookError) -> VerifyReport {
+    static func verifyFiles(directory path: String, files: any FileLayer) throws(LogbookError) -> VerifyReport {
         let manifest = try readManifest(directory: path, files: files)
         var report = VerifyReport(files: [], records: 0, blocks: 0, snapshotKeys: 0, bytes: 0, tornTail: nil)
         if manifest != .initial {
             report.files.append(path + "/" + Manifest.fileName)
             report.bytes += UInt64(Manifest.size)
+        }
+        if manifest == .initial {
+            let firstLog = path + "/" + LogFormat.segmentName(1)
+            if files.kind(firstLog) == nil {
+                // Unless a first compaction installed a MANIFEST meanwhile (then opening the
+                // segment below fails with ENOENT and `verify` reads the MANIFEST again).
+                if files.kind(path + "/" + Manifest.fileName) == nil {
+                    throw LogbookError(
+                        .notFound, "no store at \(path) (the directory holds no Logbook files)", path: path)
+                }
+            } else if isUnfinishedFirstLog(directory: path, files: files) {
+                // A creation cut short by a power cut: an empty store, rewritten by the next open.
+                let size = (try? files.readFile(firstLog).count).map(UInt64.init) ?? 0
+                report.files.append(firstLog)
+                report.tornTail = (offset: 0, length: size)
+                return report
+            }
         }
         var sequence = manifest.snapshotSequence
         if manifest.snapshot > 0 {

@@ -31,6 +31,6 @@ extension Command {
 let allCommands: [any Command.Type] = [
     PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self, BatchCommand.self,
     IncrCommand.self, CasCommand.self, VerifyCommand.self, StatsCommand.self, CompactCommand.self,
-    LockCommand.self, TaskCommand.self, DecisionCommand.self, HandoffCommand.self,
+    LockCommand.self, RepairCommand.self, TaskCommand.self, DecisionCommand.self, HandoffCommand.self,
     ExportCommand.self, ImportCommand.self, BackupCommand.self, DumpCommand.self, WatchCommand.self,
 ]

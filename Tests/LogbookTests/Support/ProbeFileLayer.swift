@@ -24,8 +24,8 @@ struct ProbeFileLayer: FileLayer {
         var dataOnly: Bool? = nil
     }
 
-    /// An armed fault: the next `times` calls of `operation` on `file`, after `skip` matching
-    /// calls succeeded, fail with `errno`.
+    /// An armed fault: the next `times` calls of `operation` on `file` (`"*"`: any file), after
+    /// `skip` matching calls succeeded, fail with `errno`.
     struct Fault: Sendable {
         var operation: Operation
         var file: String
@@ -64,6 +64,12 @@ struct ProbeFileLayer: FileLayer {
             }
         }
 
+        /// Disarms every fault (the disk has room again).
+        func clearFaults() { state.withLock { $0.faults = [] } }
+
+        /// Recorded calls of `operation`, on any file.
+        func count(_ operation: Operation) -> Int { calls.filter { $0.operation == operation }.count }
+
         /// Makes every write move at most `bytes` bytes (nil: whole writes again).
         func limitWrites(to bytes: Int?) { state.withLock { $0.maxWrite = bytes } }
 
@@ -79,7 +85,11 @@ struct ProbeFileLayer: FileLayer {
         func enter(_ operation: Operation, _ file: String, dataOnly: Bool? = nil) throws(SystemError) {
             let errno: Int32? = state.withLock { s in
                 s.calls.append(Call(operation: operation, file: file, dataOnly: dataOnly))
-                guard let i = s.faults.firstIndex(where: { $0.operation == operation && $0.file == file }) else {
+                guard
+                    let i = s.faults.firstIndex(where: {
+                        $0.operation == operation && ($0.file == file || $0.file == "*")
+                    })
+                else {
                     return nil
                 }
                 if s.faults[i].skip > 0 {

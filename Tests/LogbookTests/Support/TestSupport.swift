@@ -9,8 +9,11 @@ import Testing
 struct TemporaryDirectory {
     let path: String
 
-    init(_ label: String = "test") {
-        var template = Array("/tmp/logbook-\(label)-XXXXXX".utf8CString)
+    /// `inMemory`: under /dev/shm (tmpfs) when there is one, where fsync costs nothing: for
+    /// tests whose durability is simulated (the power-loss layer) and that sync a lot.
+    init(_ label: String = "test", inMemory: Bool = false) {
+        let base = inMemory && Disk.exists("/dev/shm") ? "/dev/shm" : "/tmp"
+        var template = Array("\(base)/logbook-\(label)-XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         precondition(made != nil, "mkdtemp failed: errno \(errno)")
         path = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
@@ -27,8 +30,10 @@ struct TemporaryDirectory {
 }
 
 /// Runs `body` with a temporary directory that is removed afterwards.
-func withTemporaryDirectory<T>(_ label: String = "test", _ body: (TemporaryDirectory) throws -> T) rethrows -> T {
-    let directory = TemporaryDirectory(label)
+func withTemporaryDirectory<T>(
+    _ label: String = "test", inMemory: Bool = false, _ body: (TemporaryDirectory) throws -> T
+) rethrows -> T {
+    let directory = TemporaryDirectory(label, inMemory: inMemory)
     defer { directory.remove() }
     return try body(directory)
 }
