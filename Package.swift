@@ -19,6 +19,19 @@ let package = Package(
         .executableTarget(
             name: "logbook-test-helper", dependencies: ["Logbook"], path: "Tests/LogbookTestHelper"),
         .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"], exclude: ["Fixtures"]),
+        // Fuzzers (Fuzz/run.sh builds them with -sanitize=fuzzer -DFUZZING; a plain build makes
+        // each a small program that replays the inputs named on its command line).
+        .target(name: "CFuzzDriver", path: "Fuzz/Driver"),
+        .target(name: "FuzzSupport", dependencies: ["Logbook", "CFuzzDriver"], path: "Fuzz/Support"),
+        .executableTarget(name: "fuzz-seeds", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/Seeds"),
+        .executableTarget(name: "fuzz-log-records", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/LogRecords"),
+        .executableTarget(name: "fuzz-log-payload", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/LogPayload"),
+        .executableTarget(name: "fuzz-segment-header", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/SegmentHeader"),
+        .executableTarget(name: "fuzz-manifest", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/Manifest"),
+        .executableTarget(name: "fuzz-snapshot-index", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/SnapshotIndex"),
+        .executableTarget(name: "fuzz-snapshot-block", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/SnapshotBlock"),
+        .executableTarget(name: "fuzz-lock-holder", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/LockHolder"),
+        .executableTarget(name: "fuzz-store-open", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/StoreOpen"),
         .testTarget(name: "LogbookCrashTests", dependencies: ["Logbook"]),
         .testTarget(name: "CLITests", dependencies: ["Logbook", "LogbookAgents"]),
         .testTarget(name: "LogbookAgentsTests", dependencies: ["LogbookAgents", "Logbook"]),

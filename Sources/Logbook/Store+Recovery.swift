@@ -36,6 +36,16 @@ extension Store {
             if needsFirstLog(context) { try createFirstLog(context) }
             var state = StoreState(appliedEnd: 0, fileEnd: 0)
             try load(&state, context)
+            if lock.manifestGeneration != state.manifest.generation {
+                // The page's generation word is not the MANIFEST's (a crash, a restored MANIFEST,
+                // garbage): put it right under the writer lock. Left as it is, later MANIFEST
+                // generations could bring it back to the value this handle saw, and this handle
+                // would miss that change and read a stale view.
+                try lock.acquire(timeout: options.lockTimeout, program: options.programName)
+                defer { lock.release() }
+                lock.announce(generation: try readManifest(context).generation)
+                try load(&state, context)
+            }
             // Leftovers of a crashed compaction go now, unless a compaction is running.
             if (try? lock.acquireCompaction(timeout: nil)) == true {
                 if let current = try? readManifest(context) { removeLeftovers(context, manifest: current) }

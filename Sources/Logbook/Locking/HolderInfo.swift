@@ -19,3 +19,18 @@ public struct HolderInfo: Sendable, Equatable {
         return "pid \(pid) (\(program)) for \(held) s" + (isAlive ? "" : ", and that pid is no longer running")
     }
 }
+
+extension HolderInfo {
+    /// The holder recorded on the LOCK file's shared page: the pid word (offset 40), the since
+    /// word (48) and the NUL-padded program name (64..<128). nil when no holder is recorded.
+    /// Never traps, whatever the bytes: the page may hold anything after a crash.
+    @_spi(Testing) public static func decode(
+        pidWord: UInt64, since: UInt64, name: UnsafeRawBufferPointer, isAlive: (Int32) -> Bool
+    ) -> HolderInfo? {
+        let pid = Int32(truncatingIfNeeded: pidWord)
+        guard pid > 0 else { return nil }
+        let program = String(decoding: name.prefix { $0 != 0 }, as: UTF8.self)
+        return HolderInfo(
+            pid: pid, program: program.isEmpty ? "?" : program, sinceNanoseconds: since, isAlive: isAlive(pid))
+    }
+}

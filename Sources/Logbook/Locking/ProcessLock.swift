@@ -205,13 +205,9 @@ final class ProcessLock: @unchecked Sendable {
 
     /// The recorded holder of the writer lock, if one is recorded.
     func holder() -> HolderInfo? {
-        let pid = Int32(truncatingIfNeeded: lb_atomic_load_u64(word(40)))
-        guard pid > 0 else { return nil }
-        let nameBytes = UnsafeRawBufferPointer(start: page + 64, count: 64)
-        let name = String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self)
-        return HolderInfo(
-            pid: pid, program: name.isEmpty ? "?" : name, sinceNanoseconds: lb_atomic_load_u64(word(48)),
-            isAlive: System.isAlive(pid))
+        HolderInfo.decode(
+            pidWord: lb_atomic_load_u64(word(40)), since: lb_atomic_load_u64(word(48)),
+            name: UnsafeRawBufferPointer(start: page + 64, count: 64), isAlive: System.isAlive)
     }
 
     /// Whether another open file description holds the writer lock now.

@@ -169,13 +169,14 @@ extension LogReader {
 
     /// Reads and parses the records of the segment open at `fd`, from `offset` up to `limit`,
     /// a window at a time, so memory stays bounded by the largest record, not the log.
-    static func read(
+    /// `window` (bytes read at first; default 4 MiB) is a parameter for tests and fuzzers only.
+    @_spi(Testing) public static func read(
         _ files: any FileLayer, fd: Int32, path: String, from offset: UInt64, limit: UInt64,
-        after sequence: UInt64, visit: (LogRecord, UInt64) -> Void
+        after sequence: UInt64, window initialWindow: Int? = nil, visit: (LogRecord, UInt64) -> Void
     ) throws(LogbookError) -> LogParse {
         var position = offset
         var last = sequence
-        var window = Self.window
+        var window = initialWindow.map { max(1, $0) } ?? Self.window
         while position < limit {
             let want = Int(min(UInt64(window), limit - position))
             let bytes = try io(path) { () throws(SystemError) in

@@ -69,7 +69,10 @@
         return bytes.loadLittleEndian(UInt64.self, at: 16)
     }
 
-    static func appendEntry(_ key: [UInt8], _ value: [UInt8], _ sequence: UInt64, to out: inout [UInt8]) {
+    /// Appends one block entry (key length, value length, sequence, key, value) to `out`.
+    @_spi(Testing) public static func appendEntry(
+        _ key: [UInt8], _ value: [UInt8], _ sequence: UInt64, to out: inout [UInt8]
+    ) {
         out.appendLittleEndian(UInt16(key.count))
         out.appendLittleEndian(UInt32(value.count))
         out.appendLittleEndian(sequence)
@@ -98,12 +101,26 @@
         return entries
     }
 
+    /// `decodeBlock` for tests and fuzzers: the entries as (key, value, sequence); nil when malformed.
+    @_spi(Testing) public static func decodeBlockEntries(
+        _ payload: UnsafeRawBufferPointer, expectedCount: Int? = nil
+    ) -> [(key: [UInt8], value: [UInt8], sequence: UInt64)]? {
+        decodeBlock(payload, expectedCount: expectedCount)?.map { ($0.key, $0.value, $0.sequence) }
+    }
+
     /// One block's entry in the index.
     public struct BlockHandle: Sendable, Equatable {
         public var offset: UInt64
         public var length: UInt32
         public var count: UInt32
         public var lastKey: [UInt8]
+
+        public init(offset: UInt64, length: UInt32, count: UInt32, lastKey: [UInt8]) {
+            self.offset = offset
+            self.length = length
+            self.count = count
+            self.lastKey = lastKey
+        }
     }
 
     /// A decoded index.
@@ -112,6 +129,13 @@
         public var keyCount: UInt64
         public var dataSize: UInt64
         public var blocks: [BlockHandle]
+
+        public init(number: UInt64, keyCount: UInt64, dataSize: UInt64, blocks: [BlockHandle]) {
+            self.number = number
+            self.keyCount = keyCount
+            self.dataSize = dataSize
+            self.blocks = blocks
+        }
     }
 
     public static func encodeIndex(_ index: Index) -> [UInt8] {
@@ -162,7 +186,8 @@
             for _ in 0..<blockCount {
                 guard let offset = reader.read(UInt64.self), let length = reader.read(UInt32.self),
                     let count = reader.read(UInt32.self), let keyLength = reader.read(UInt16.self),
-                    keyLength >= 1, let lastKey = reader.bytes(Int(keyLength)),
+                    keyLength >= 1, Int(keyLength) <= Limits.maxKeySize,
+                    let lastKey = reader.bytes(Int(keyLength)),
                     offset == expectedOffset, length >= 1, Int(length) <= maxBlock, count >= 1
                 else { return false }
                 if let last = blocks.last?.lastKey, compareBytes(last, lastKey) >= 0 { return false }
