@@ -5,18 +5,20 @@ let package = Package(
     name: "Logbook",
     products: [
         .library(name: "Logbook", targets: ["Logbook"]),
+        .library(name: "LogbookAgents", targets: ["LogbookAgents"]),
         .executable(name: "logbook", targets: ["logbook"]),
         .executable(name: "logbook-bench", targets: ["LogbookBench"]),
     ],
     targets: [
         .target(name: "CLogbookShims"),
         .target(name: "Logbook", dependencies: ["CLogbookShims"]),
-        .executableTarget(name: "logbook", dependencies: ["Logbook"]),
+        .target(name: "LogbookAgents", dependencies: ["Logbook"]),
+        .executableTarget(name: "logbook", dependencies: ["Logbook", "LogbookAgents"]),
         .executableTarget(
-            name: "LogbookBench", dependencies: ["Logbook", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
+            name: "LogbookBench", dependencies: ["Logbook", "LogbookAgents", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
         .executableTarget(
             name: "logbook-test-helper", dependencies: ["Logbook"], path: "Tests/LogbookTestHelper"),
-        .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"]),
+        .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"], exclude: ["Fixtures"]),
         // Fuzzers (Fuzz/run.sh builds them with -sanitize=fuzzer -DFUZZING; a plain build makes
         // each a small program that replays the inputs named on its command line).
         .target(name: "CFuzzDriver", path: "Fuzz/Driver"),
@@ -31,7 +33,8 @@ let package = Package(
         .executableTarget(name: "fuzz-lock-holder", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/LockHolder"),
         .executableTarget(name: "fuzz-store-open", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/StoreOpen"),
         .testTarget(name: "LogbookCrashTests", dependencies: ["Logbook"]),
-        .testTarget(name: "CLITests", dependencies: ["Logbook"]),
+        .testTarget(name: "CLITests", dependencies: ["Logbook", "LogbookAgents"]),
+        .testTarget(name: "LogbookAgentsTests", dependencies: ["LogbookAgents", "Logbook"]),
     ],
     swiftLanguageModes: [.v6]
 )

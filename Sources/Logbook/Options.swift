@@ -24,14 +24,24 @@ public struct StoreOptions: Sendable {
     /// Compact automatically, after a commit, once the log holds at least this many bytes and
     /// more than the snapshot does. nil turns automatic compaction off. Default 16 MiB.
     public var autoCompactLogBytes: UInt64?
+    /// Bytes of values read from the snapshot that each handle keeps in its LRU value cache
+    /// (each entry costs its key and value plus 64 bytes). 0 turns the cache off. Default 8 MiB.
+    /// Values written since the snapshot are in memory already and are not cached.
+    public var cacheBytes: Int
+    /// Seconds a cached value may be served before it is read from the snapshot again; nil: no
+    /// expiry (the default: snapshot files never change, so a cached value is never stale).
+    public var cacheTimeToLive: Double?
 
     /// The file layer every system call goes through; tests replace it to count or inject faults.
     @_spi(Testing) public var fileLayer: any FileLayer
 
     public init(
         durability: Durability = .normal, lockTimeout: Double = 10, createIfMissing: Bool = true,
-        maxConflictRetries: Int = 64, programName: String? = nil, autoCompactLogBytes: UInt64? = 16 << 20
+        maxConflictRetries: Int = 64, programName: String? = nil, autoCompactLogBytes: UInt64? = 16 << 20,
+        cacheBytes: Int = 8 << 20, cacheTimeToLive: Double? = nil
     ) {
+        self.cacheBytes = cacheBytes
+        self.cacheTimeToLive = cacheTimeToLive
         self.autoCompactLogBytes = autoCompactLogBytes
         self.durability = durability
         self.lockTimeout = lockTimeout

@@ -65,7 +65,10 @@ extension Store {
             return .lead(queue.waiting)
         }
         if case .lead(let batch) = turn {
-            writer.withLock { _ in runBatch(batch) }
+            writer.withLock { batches in
+                batches &+= 1
+                runBatch(batch)
+            }
             for member in batch { member.prepare = nil }
             commitQueue.updateAndBroadcast { queue in
                 queue.leaderActive = false
@@ -112,10 +115,12 @@ extension Store {
                 let record = LogRecord(sequence: sequence + 1, mutations: mutations)
                 let recordStart = bytes.count
                 LogFormat.appendRecord(record, to: &bytes)
-                guard bytes.count - recordStart - LogFormat.recordHeaderSize <= LogFormat.maxPayload else {
+                // Writers enforce the documented limit; readers accept up to `maxPayload` (slack).
+                let payload = bytes.count - recordStart - LogFormat.recordHeaderSize
+                guard payload <= Limits.maxTransactionSize else {
                     bytes.removeSubrange(recordStart...)
                     request.outcome = .failure(
-                        .invalid("transaction is \(bytes.count) bytes; the limit is \(Limits.maxTransactionSize)"))
+                        .invalid("transaction is \(payload) bytes; the limit is \(Limits.maxTransactionSize)"))
                     continue
                 }
                 sequence += 1
@@ -180,6 +185,14 @@ extension Store {
             return
         }
         // Slow path: the files are the truth. A compaction may have replaced the MANIFEST.
+        if processLock.pendingEnd == ProcessLock.manifestChanging {
+            // A MANIFEST replacement did not finish: its process died, or its directory sync
+            // failed, after the rename perhaps. Make the name durable before appending to a
+            // segment only that MANIFEST names; a failed sync is not retried (fail-stop).
+            do throws(SystemError) { try files.syncDirectory(path) } catch {
+                throw Self.failStop(&s, LogbookError(error, path: path), "could not sync the store directory")
+            }
+        }
         let manifest = try Self.readManifest(context)
         if manifest != s.manifest { try Self.load(&s, context) }
         guard let log = s.log else { throw LogbookError(.closed, "the store at \(path) is closed") }

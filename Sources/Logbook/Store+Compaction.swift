@@ -32,9 +32,13 @@ extension Store {
     /// - Parameter progress: called now and then during the merge with the fraction done (0...1).
     @discardableResult
     public func compact(progress: ((Double) -> Void)? = nil) throws -> CompactionReport {
-        _ = try processLock.acquireCompaction(timeout: options.lockTimeout)
-        defer { processLock.releaseCompaction() }
-        return try compactHoldingLock(progress: progress)
+        try compacting.withLock { (count) throws(LogbookError) -> CompactionReport in
+            try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
+            _ = try processLock.acquireCompaction(timeout: options.lockTimeout)
+            defer { processLock.releaseCompaction() }
+            count += 1
+            return try compactHoldingLock(progress: progress)
+        }
     }
 
     /// Compacts when the log has outgrown the threshold and nobody else is compacting.
@@ -45,10 +49,16 @@ extension Store {
             let logBytes = s.sealedLogBytes + s.appliedEnd
             return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0)
         }
-        guard due, (try? processLock.acquireCompaction(timeout: nil)) == true else { return }
-        defer { processLock.releaseCompaction() }
-        do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
-            state.withLock { s in s.lastCompactionError = error }
+        guard due else { return }
+        _ = compacting.withLockIfAvailable { count in  // busy: this handle is compacting already
+            guard case .open = state.withLock({ $0.lifecycle }),
+                (try? processLock.acquireCompaction(timeout: nil)) == true
+            else { return }
+            defer { processLock.releaseCompaction() }
+            count += 1
+            do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
+                state.withLock { s in s.lastCompactionError = error }
+            }
         }
     }
 
@@ -63,13 +73,16 @@ extension Store {
             let old = s.manifest
             guard let log = s.log else { throw LogbookError(.closed, "the store at \(path) is closed") }
             // The sealed segment must be durable before any later one can be: sync it in every mode.
-            try io(log.path) { () throws(SystemError) in try files.sync(log.fd, dataOnly: false) }
+            // A failed sync is never retried (the kernel may have dropped the pages): fail-stop.
+            do throws(SystemError) { try files.sync(log.fd, dataOnly: false) } catch {
+                throw Self.failStop(&s, LogbookError(error, path: log.path), "compaction could not sync the log")
+            }
             let next = old.lastLog + 1
             let fd = try Self.createSegment(next, context, sync: true)
             let sealed = Manifest(
                 generation: old.generation + 1, snapshot: old.snapshot, snapshotSequence: old.snapshotSequence,
                 firstLog: old.firstLog, lastLog: next)
-            do throws(LogbookError) { try installManifest(sealed) } catch {
+            do throws(LogbookError) { try installManifest(sealed, &s) } catch {
                 files.close(fd)
                 throw error
             }
@@ -125,7 +138,7 @@ extension Store {
             let installed = Manifest(
                 generation: sealed.generation + 1, snapshot: number, snapshotSequence: sequence,
                 firstLog: sealed.lastLog, lastLog: sealed.lastLog)
-            try installManifest(installed)
+            try installManifest(installed, &s)
             try Self.load(&s, context)
             s.seenCounter = processLock.publish(segment: installed.lastLog, end: s.appliedEnd)
             return (installed, try diskBytes(installed))
@@ -167,8 +180,13 @@ extension Store {
     /// Replaces the MANIFEST atomically (under the writer lock): MANIFEST.tmp written, synced,
     /// renamed, the directory synced; then the new generation is announced. While it is in
     /// flight the pending end is set so that any writer re-reads the MANIFEST from disk, even if
-    /// this process dies before announcing.
-    private func installManifest(_ manifest: Manifest) throws(LogbookError) {
+    /// this process dies before announcing; that writer also syncs the directory first (see
+    /// `catchUpUnderLock`), since the rename may not be durable yet.
+    ///
+    /// A failure before the rename leaves the MANIFEST as it was. A failed directory sync after
+    /// it leaves a MANIFEST that every process sees but that a power cut may undo: this handle
+    /// becomes fail-stop (it never retries a failed sync), and the next writer syncs the directory.
+    private func installManifest(_ manifest: Manifest, _ s: inout StoreState) throws(LogbookError) {
         let context = context
         let temporary = context.manifestPath + ".tmp"
         processLock.beginAppend(end: ProcessLock.manifestChanging)
@@ -179,9 +197,20 @@ extension Store {
             try files.writeAll(fd, manifest.encode(), at: 0, path: temporary)
             try files.sync(fd, dataOnly: false)
             try files.rename(temporary, context.manifestPath)
-            try files.syncDirectory(context.directory)
+        }
+        do throws(SystemError) { try files.syncDirectory(context.directory) } catch {
+            throw Self.failStop(
+                &s, LogbookError(error, path: context.directory), "the new MANIFEST may not be durable")
         }
         processLock.announce(generation: manifest.generation)
+    }
+
+    /// Makes the handle fail-stop after a failed sync; returns the `storeFailed` error to throw.
+    static func failStop(_ s: inout StoreState, _ cause: LogbookError, _ what: String) -> LogbookError {
+        s.lifecycle = .failed(cause)
+        return LogbookError(
+            .storeFailed, "\(what): \(cause.message); this handle now refuses writes, reopen the store",
+            path: cause.path, errno: cause.errno)
     }
 
     /// Bytes of the files `manifest` names.

@@ -7,9 +7,6 @@ extension Store {
         var state: StoreState
     }
 
-    /// Bytes of decoded snapshot blocks cached per handle.
-    static let blockCacheBytes = 8 << 20
-
     static func openFiles(directory: String, options: StoreOptions) throws(LogbookError) -> Opened {
         let files = options.fileLayer
         switch files.kind(directory) {
@@ -36,9 +33,7 @@ extension Store {
         let lock = try ProcessLock(directory: directory, files: files)
         do throws(LogbookError) {
             let context = Context(directory: directory, files: files, lock: lock, options: options)
-            if files.kind(context.manifestPath) == nil && files.kind(context.logPath(1)) == nil {
-                try createFirstLog(context)
-            }
+            if needsFirstLog(context) { try createFirstLog(context) }
             var state = StoreState(appliedEnd: 0, fileEnd: 0)
             try load(&state, context)
             if lock.manifestGeneration != state.manifest.generation {
@@ -79,11 +74,32 @@ extension Store {
     private static func createFirstLog(_ context: Context) throws(LogbookError) {
         try context.lock.acquire(timeout: context.options.lockTimeout, program: context.options.programName)
         defer { context.lock.release() }
-        guard context.files.kind(context.manifestPath) == nil, context.files.kind(context.logPath(1)) == nil else {
-            return  // another process created it meanwhile
-        }
+        guard needsFirstLog(context) else { return }  // another process created it meanwhile
         let fd = try createSegment(1, context, sync: context.options.durability != .relaxed)
         context.files.close(fd)
+    }
+
+    /// Whether the store has no MANIFEST and no usable first segment: `log-1.wal` is missing, or
+    /// is an unfinished creation (see `isUnfinishedFirstLog`).
+    private static func needsFirstLog(_ context: Context) -> Bool {
+        guard context.files.kind(context.manifestPath) == nil else { return false }
+        return context.files.kind(context.logPath(1)) == nil
+            || isUnfinishedFirstLog(directory: context.directory, files: context.files)
+    }
+
+    /// Whether `log-1.wal` of a store with no MANIFEST is at most a header long and not a valid
+    /// header: what a power cut leaves when a `relaxed` store was created (its header is never
+    /// synced, so the rename may survive without the bytes: an empty, short or zero-filled
+    /// file). It holds no record, so nothing was committed in it: the store is empty, and the
+    /// next open writes the segment again.
+    static func isUnfinishedFirstLog(directory: String, files: any FileLayer) -> Bool {
+        let path = directory + "/" + LogFormat.segmentName(1)
+        guard let fd = try? files.open(path, .readOnly) else { return false }
+        defer { files.close(fd) }
+        guard let size = try? files.size(fd), size <= UInt64(LogFormat.segmentHeaderSize),
+            let header = try? files.readUpTo(fd, count: LogFormat.segmentHeaderSize, at: 0, path: path)
+        else { return false }
+        return LogFormat.parseSegmentHeader(header) != 1
     }
 
     /// Creates log segment `number`: header written to a temporary file, synced (when `sync`),
@@ -148,7 +164,9 @@ extension Store {
         var view = View()
         if manifest.snapshot > 0 {
             view.snapshot = try SnapshotReader(
-                files: files, directory: context.directory, number: manifest.snapshot, cacheBytes: blockCacheBytes)
+                files: files, directory: context.directory, number: manifest.snapshot,
+                cacheBytes: context.options.cacheBytes, cacheTimeToLive: context.options.cacheTimeToLive,
+                paranoid: context.options.durability == .paranoid)
         }
         var sequence = manifest.snapshotSequence
         var sealedBytes: UInt64 = 0

@@ -48,6 +48,8 @@ public struct StoreStats: Sendable, Equatable {
     public var snapshot: UInt64
     /// Sequence number of the last commit.
     public var lastSequence: UInt64
+    /// Every commit up to this sequence number is in the snapshot (0 before the first compaction).
+    public var lastCompactedSequence: UInt64
     /// Commits made through this handle.
     public var commits: UInt64
     /// Log syncs (fdatasync or fsync) made through this handle.
@@ -99,12 +101,29 @@ extension Store {
         }
     }
 
-    private static func verifyFiles(directory path: String, files: any FileLayer) throws(LogbookError) -> VerifyReport {
+    static func verifyFiles(directory path: String, files: any FileLayer) throws(LogbookError) -> VerifyReport {
         let manifest = try readManifest(directory: path, files: files)
         var report = VerifyReport(files: [], records: 0, blocks: 0, snapshotKeys: 0, bytes: 0, tornTail: nil)
         if manifest != .initial {
             report.files.append(path + "/" + Manifest.fileName)
             report.bytes += UInt64(Manifest.size)
+        }
+        if manifest == .initial {
+            let firstLog = path + "/" + LogFormat.segmentName(1)
+            if files.kind(firstLog) == nil {
+                // Unless a first compaction installed a MANIFEST meanwhile (then opening the
+                // segment below fails with ENOENT and `verify` reads the MANIFEST again).
+                if files.kind(path + "/" + Manifest.fileName) == nil {
+                    throw LogbookError(
+                        .notFound, "no store at \(path) (the directory holds no Logbook files)", path: path)
+                }
+            } else if isUnfinishedFirstLog(directory: path, files: files) {
+                // A creation cut short by a power cut: an empty store, rewritten by the next open.
+                let size = (try? files.readFile(firstLog).count).map(UInt64.init) ?? 0
+                report.files.append(firstLog)
+                report.tornTail = (offset: 0, length: size)
+                return report
+            }
         }
         var sequence = manifest.snapshotSequence
         if manifest.snapshot > 0 {
@@ -170,6 +189,7 @@ extension Store {
                 path: path, durability: options.durability, keys: live.keys, liveBytes: live.bytes,
                 logBytes: s.sealedLogBytes + s.appliedEnd, snapshotBytes: s.view.snapshot?.index.dataSize ?? 0,
                 generation: s.manifest.generation, snapshot: s.manifest.snapshot, lastSequence: s.lastSequence,
+                lastCompactedSequence: s.manifest.snapshotSequence,
                 commits: s.commits, syncs: s.syncs, cacheBytes: cache.bytes, cacheHits: cache.hits,
                 cacheMisses: cache.misses, cacheEvictions: cache.evictions, lastCompaction: s.lastCompaction,
                 lastCompactionError: s.lastCompactionError?.message)
@@ -190,6 +210,7 @@ extension Store {
 
     /// Who holds the writer lock now, if another process (or handle) holds it.
     public func writerLockHolder() throws -> HolderInfo? {
+        // Under the state lock, so `close()` cannot unmap the page or close the fd meanwhile.
         try state.withLock { (s) throws(LogbookError) -> HolderInfo? in
             if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
             guard try processLock.isHeldElsewhere() else { return nil }
@@ -200,6 +221,10 @@ extension Store {
     /// Runs `body` while holding the cross-process writer lock; for tests and diagnostics only.
     @_spi(Testing) public func withWriterLockHeld<T>(_ body: () throws -> T) throws -> T {
         try writer.withLock { _ in
+            // `close()` takes the writer mutex too, so the handle stays open while it is held.
+            try state.withLock { (s) throws(LogbookError) in
+                if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
+            }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             defer { processLock.release() }
             return try body()

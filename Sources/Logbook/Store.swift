@@ -22,8 +22,11 @@ public final class Store: Sendable {
     let processLock: ProcessLock
     let state: Locked<StoreState>
     /// Held by the group-commit leader while it commits a batch (taken before the cross-process
-    /// lock, never after); `close()` takes it to wait for an in-flight batch.
-    let writer = Locked<Void>((), recursive: true)
+    /// lock, never after); `close()` takes it to wait for an in-flight batch. Counts the batches.
+    let writer = Locked<UInt64>(0, recursive: true)
+    /// Held by a compaction of this handle for its whole run (OFD locks do not exclude threads
+    /// of one handle); `close()` takes it first, to wait for one in flight. Counts compactions.
+    let compacting = Locked<UInt64>(0)
     /// Commits waiting for the next batch.
     let commitQueue = LockedCondition(CommitQueue())
 
@@ -48,6 +51,10 @@ public final class Store: Sendable {
 
     /// Closes the handle. Later calls fail with `closed`. Idempotent.
     public func close() {
+        compacting.withLock { _ in closeWaitingForCommits() }
+    }
+
+    private func closeWaitingForCommits() {
         writer.withLock { _ in
             state.withLock { s in
                 if case .closed = s.lifecycle { return }
@@ -132,15 +139,15 @@ public final class Store: Sendable {
             if attempt >= Self.optimisticAttempts {
                 if let result = try writePessimistically(body) { return result }
             } else {
-                let (view, sequence) = try snapshotView()
-                let tx = WriteTransaction(view: view, sequence: sequence)
+                let tx = try newTransaction()
                 let result = try body(tx)
                 tx.isFinished = true
                 if tx.writes.isEmpty { return result }
                 let mutations = tx.mutations()
                 let committed = try commit { (current) throws(LogbookError) in
+                    defer { tx.releaseSnapshot() }
                     // A failed validation writes nothing and reports false: run the closure again.
-                    try tx.isValid(against: current) ? (mutations, true) : ([], false)
+                    return try tx.isValid(against: current) ? (mutations, true) : ([], false)
                 }
                 if committed { return result }
             }
@@ -155,6 +162,13 @@ public final class Store: Sendable {
         }
     }
 
+    /// A transaction on the latest state. The view lives only in the transaction, so that
+    /// `releaseSnapshot()` leaves the live map its only owner.
+    private func newTransaction() throws(LogbookError) -> WriteTransaction {
+        let (view, sequence) = try snapshotView()
+        return WriteTransaction(view: view, sequence: sequence)
+    }
+
     /// Optimistic attempts before a conflicted transaction runs pessimistically.
     static let optimisticAttempts = 3
 
@@ -167,17 +181,17 @@ public final class Store: Sendable {
             try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             defer { processLock.release() }
-            let (view, sequence) = try state.withLock { (s) throws(LogbookError) in
+            let tx = try state.withLock { (s) throws(LogbookError) in
                 try catchUpUnderLock(&s)
-                return (s.view, s.lastSequence)
+                return WriteTransaction(view: s.view, sequence: s.lastSequence)
             }
-            let tx = WriteTransaction(view: view, sequence: sequence)
             let result = try body(tx)
             tx.isFinished = true
             if tx.writes.isEmpty { return result }
             let mutations = tx.mutations()
             var valid = false
             try withoutActuallyEscaping({ (current: View) throws(LogbookError) -> [Mutation] in
+                defer { tx.releaseSnapshot() }
                 valid = try tx.isValid(against: current)
                 return valid ? mutations : []
             }) { prepare in

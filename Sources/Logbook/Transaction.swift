@@ -15,18 +15,24 @@ public final class ReadTransaction {
 
     /// The pairs the scan selects in this view.
     public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] { try Store.scan(view, options) }
+
+    /// Number of live keys in this view (walks the snapshot when there is one).
+    public var count: Int {
+        get throws { try view.countLive().keys }
+    }
 }
 
 /// The transaction given to `Store.write { }`: reads from one snapshot plus its own writes,
 /// buffers writes until the closure returns, and records what it read so the commit can check
 /// that nothing it depended on changed (serializable, phantom-safe for scanned ranges).
 public final class WriteTransaction {
-    let view: View
+    /// The snapshot it reads; dropped by `releaseSnapshot()` once the commit has validated.
+    private(set) var view: View
     let sequence: UInt64
     /// Pending writes: a value to put, or nil to delete.
-    var writes: [[UInt8]: [UInt8]?] = [:]
+    var writes: [HashedKey: [UInt8]?] = [:]
     /// Keys read from the snapshot, and whether each was present.
-    private var reads: [[UInt8]: Bool] = [:]
+    private var reads: [HashedKey: Bool] = [:]
     /// Ranges scanned in the snapshot, `lower <= key < upper`.
     private var ranges: [(lower: [UInt8]?, upper: [UInt8]?)] = []
     var isFinished = false
@@ -34,14 +40,16 @@ public final class WriteTransaction {
     init(view: View, sequence: UInt64) {
         self.view = view
         self.sequence = sequence
+        writes.reserveCapacity(8)
     }
 
     /// The value of `key` as this transaction sees it (its own writes first).
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         try checkActive()
-        if let pending = writes[key] { return pending }
+        let hashed = HashedKey(key)
+        if let pending = writes[hashed] { return pending }
         let value = try view.get(key)?.value
-        reads[key] = value != nil
+        reads[hashed] = value != nil
         return value
     }
 
@@ -49,14 +57,14 @@ public final class WriteTransaction {
     public func put(_ key: [UInt8], _ value: [UInt8]) throws {
         try checkActive()
         try Store.check(key: key, value: value)
-        writes[key] = .some(value)
+        writes[HashedKey(key)] = .some(value)
     }
 
     /// Deletes `key` when the transaction commits.
     public func delete(_ key: [UInt8]) throws {
         try checkActive()
         try Store.check(key: key)
-        writes[key] = .some(nil)
+        writes[HashedKey(key)] = .some(nil)
     }
 
     /// The pairs the scan selects, merging this transaction's own writes over the snapshot.
@@ -71,7 +79,7 @@ public final class WriteTransaction {
                 && (bounds.upper.map { compareBytes(key, $0) < 0 } ?? true)
         }
         func before(_ a: [UInt8], _ b: [UInt8]) -> Bool { reverse ? compareBytes(a, b) > 0 : compareBytes(a, b) < 0 }
-        var own = writes.filter { inRange($0.key) }.map { (key: $0.key, value: $0.value) }
+        var own = writes.filter { inRange($0.key.bytes) }.map { (key: $0.key.bytes, value: $0.value) }
         own.sort { before($0.key, $1.key) }
         var next = 0
         var result: [KeyValue] = []
@@ -105,21 +113,26 @@ public final class WriteTransaction {
         return result
     }
 
+    /// Drops the snapshot once the commit no longer needs it (after validation, before the leader
+    /// applies the batch): the live map is then the only owner of its chunks and is updated in
+    /// place, instead of copying every chunk the commit touches.
+    func releaseSnapshot() { view = View() }
+
     private func checkActive() throws(LogbookError) {
         if isFinished { throw LogbookError(.invalidArgument, "transaction used after its closure returned") }
     }
 
     /// The buffered writes as mutations, in key order.
     func mutations() -> [Mutation] {
-        writes.sorted { compareBytes($0.key, $1.key) < 0 }.map { key, value in
-            value.map { .put(key: key, value: $0) } ?? .delete(key: key)
+        writes.sorted { compareBytes($0.key.bytes, $1.key.bytes) < 0 }.map { key, value in
+            value.map { .put(key: key.bytes, value: $0) } ?? .delete(key: key.bytes)
         }
     }
 
     /// Whether everything this transaction read is unchanged in `current` (the latest state).
     func isValid(against current: View) throws(LogbookError) -> Bool {
         for (key, wasPresent) in reads {
-            let now = try current.get(key)
+            let now = try current.get(key.bytes)
             if wasPresent {
                 guard let now, now.sequence <= sequence else { return false }
             } else if now != nil {

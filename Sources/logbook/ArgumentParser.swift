@@ -24,6 +24,7 @@ enum ArgumentParser {
         var globals: [String: String] = [:]
         var globalFlagsSeen: Set<String> = []
         var options: [String: [UInt8]] = [:]
+        var repeated: [String: [[UInt8]]] = [:]
         var flags: Set<String> = []
         var positionals: [[UInt8]] = []
         var endOfOptions = false
@@ -42,7 +43,8 @@ enum ArgumentParser {
                             })
                     }
                     guard let found = lookup(text) else {
-                        throw CLIError.usage("unknown command '\(text)'; run `logbook help` for the list")
+                        let hint = Suggest.command(for: text).map { "did you mean `logbook \($0)`? " } ?? ""
+                        throw CLIError.usage("unknown command '\(text)'; \(hint)run `logbook help` for the list")
                     }
                     command = found
                 } else {
@@ -81,7 +83,9 @@ enum ArgumentParser {
                 try noValue()
                 globalFlagsSeen.insert(name)
             } else if let command, command.valueOptions.contains(name) {
-                options[name] = try value()
+                let given = try value()
+                options[name] = given
+                repeated[name, default: []].append(given)
             } else if let command, command.flags.contains(name) {
                 try noValue()
                 flags.insert(name)
@@ -115,6 +119,7 @@ enum ArgumentParser {
             lockTimeout: try lockTimeout(globals["--lock-timeout"], environment: environment),
             command: command)
         invocation.options = options
+        invocation.repeatedOptions = repeated
         invocation.flags = flags
         invocation.positionals = positionals
         return .run(invocation)

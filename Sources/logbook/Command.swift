@@ -15,6 +15,8 @@ protocol Command: Sendable {
     static var valueOptions: [String] { get }
     /// How many positional arguments it takes.
     static var positionals: ClosedRange<Int> { get }
+    /// More lines for `logbook help COMMAND` (subcommands, say); empty for most commands.
+    static var details: [String] { get }
     /// Does the work.
     static func run(_ invocation: Invocation, _ output: Output) throws
 }
@@ -22,11 +24,13 @@ protocol Command: Sendable {
 extension Command {
     static var flags: [String] { [] }
     static var valueOptions: [String] { [] }
+    static var details: [String] { [] }
 }
 
 /// Every command, in the order the usage text lists them.
 let allCommands: [any Command.Type] = [
     PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self, BatchCommand.self,
     IncrCommand.self, CasCommand.self, VerifyCommand.self, StatsCommand.self, CompactCommand.self,
-    LockCommand.self,
+    LockCommand.self, RepairCommand.self, TaskCommand.self, DecisionCommand.self, HandoffCommand.self,
+    ExportCommand.self, ImportCommand.self, BackupCommand.self, DumpCommand.self, WatchCommand.self,
 ]

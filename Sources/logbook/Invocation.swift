@@ -12,11 +12,16 @@ struct Invocation {
     var command: any Command.Type
     /// Value options given, by name (`--prefix`); the last occurrence wins.
     var options: [String: [UInt8]] = [:]
+    /// Every value given for each value option, in order (`--label a --label b`).
+    var repeatedOptions: [String: [[UInt8]]] = [:]
     /// Boolean options given (`--reverse`).
     var flags: Set<String> = []
     var positionals: [[UInt8]] = []
 
     func option(_ name: String) -> [UInt8]? { options[name] }
+
+    /// Every value given for `name`, in order; empty when none.
+    func values(_ name: String) -> [[UInt8]] { repeatedOptions[name] ?? [] }
 
     func has(_ flag: String) -> Bool { flags.contains(flag) }
 

@@ -42,6 +42,7 @@ enum Usage {
     static func text(for command: any Command.Type) -> String {
         "usage: logbook [global options] \(command.name) \(command.synopsis)".trailingSpacesRemoved + "\n"
             + "  \(command.summary)\n"
+            + command.details.map { "\($0)\n" }.joined()
             + "run `logbook help` for the global options and exit codes\n"
     }
 }

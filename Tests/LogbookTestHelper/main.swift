@@ -1,1 +1,257 @@
-print("helper")
+// logbook-test-helper: the child process of the crash, multi-process and lock tests
+// (Tests/LogbookCrashTests). Every line it reports on stdout is written with one write(2), after
+// the event it reports happened, so a parent that reads a line knows the event is behind it.
+//
+//     logbook-test-helper commit-loop DIR MODE START   commit i = START, START+1, ... forever
+//     logbook-test-helper incr DIR N                    N read-modify-write increments of `counter`
+//     logbook-test-helper incr-report DIR N             the same, reporting each new value
+//     logbook-test-helper incr-until DIR STOPFILE       incr-report until the file STOPFILE exists
+//     logbook-test-helper hold-lock DIR SECONDS         hold the writer lock for SECONDS
+//     logbook-test-helper die-mid-append DIR CUT        commit one transaction, SIGKILL self after
+//                                                       CUT bytes of its log record are written
+//     logbook-test-helper die-mid-append-embedding DIR CUT
+//                                                       the same, with a value that holds the bytes
+//                                                       of a valid log record (sequence 5)
+//     logbook-test-helper big-loop DIR BYTES            commit BYTES-sized values forever (relaxed)
+//
+// Exit status: 0 done, 2 bad arguments, 1 an engine error (message on stderr).
+
+@_spi(Testing) import Logbook
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// Writes `line` and a newline to stdout with one write(2): unbuffered, so it is in the pipe
+/// before the next statement runs, and whole (a pipe write of at most PIPE_BUF bytes is atomic).
+func report(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    let written = bytes.withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+    if written != bytes.count { exit(3) }
+}
+
+func fail(_ message: String, status: Int32 = 1) -> Never {
+    let bytes = Array(("logbook-test-helper: " + message + "\n").utf8)
+    _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    exit(status)
+}
+
+func usage() -> Never {
+    fail(
+        "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
+            + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES)", status: 2)
+}
+
+func sleep(seconds: Double) {
+    var request = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+    var remaining = timespec()
+    while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+}
+
+/// A file layer that kills its own process with SIGKILL in the middle of the first log write
+/// after it is armed, once `cut` bytes of that write have reached the file: a crash mid-append,
+/// at an exact byte.
+final class DyingFileLayer: FileLayer, @unchecked Sendable {  // one thread uses it
+    let real = PosixFileLayer()
+    let cut: Int
+    var armed = false
+
+    init(cut: Int) { self.cut = cut }
+
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int
+    {
+        guard armed else { return try real.write(fd, from: buffer, at: offset) }
+        var done = 0
+        while done < min(cut, buffer.count) {
+            let part = UnsafeRawBufferPointer(rebasing: buffer[done..<min(cut, buffer.count)])
+            done += try real.write(fd, from: part, at: offset + UInt64(done))
+        }
+        kill(getpid(), SIGKILL)
+        while true { pause() }
+    }
+
+    func open(_ path: String, _ mode: OpenMode) throws(SystemError) -> Int32 { try real.open(path, mode) }
+    func close(_ fd: Int32) { real.close(fd) }
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError)
+        -> Int
+    { try real.read(fd, into: buffer, at: offset) }
+    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) { try real.sync(fd, dataOnly: dataOnly) }
+    func truncate(_ fd: Int32, to size: UInt64) throws(SystemError) { try real.truncate(fd, to: size) }
+    func size(_ fd: Int32) throws(SystemError) -> UInt64 { try real.size(fd) }
+    func rename(_ from: String, _ to: String) throws(SystemError) { try real.rename(from, to) }
+    func unlink(_ path: String) throws(SystemError) { try real.unlink(path) }
+    func makeDirectory(_ path: String) throws(SystemError) { try real.makeDirectory(path) }
+    func syncDirectory(_ path: String) throws(SystemError) { try real.syncDirectory(path) }
+    func kind(_ path: String) -> FileKind? { real.kind(path) }
+    func listDirectory(_ path: String) throws(SystemError) -> [String] { try real.listDirectory(path) }
+    func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try real.tryLock(fd, byte: byte) }
+    func unlock(_ fd: Int32, byte: Int64) { real.unlock(fd, byte: byte) }
+    func isLocked(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try real.isLocked(fd, byte: byte) }
+    func mapShared(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeMutableRawPointer {
+        try real.mapShared(fd, length: length)
+    }
+    func unmap(_ address: UnsafeMutableRawPointer, length: Int) { real.unmap(address, length: length) }
+}
+
+/// `commit-loop`: transaction i puts `a/i`, `b/i`, `c/i` and `last`, all with value "i", then
+/// reports "i" once `write` returned. Reports "ready" once the store is open.
+func commitLoop(directory: String, durability: Durability, start: Int) throws {
+    let store = try Store(path: directory, options: StoreOptions(durability: durability))
+    report("ready")
+    var i = start
+    while true {
+        let value = String(i)
+        try store.write { tx in
+            try tx.put("a/\(i)", value)
+            try tx.put("b/\(i)", value)
+            try tx.put("c/\(i)", value)
+            try tx.put("last", value)
+        }
+        report(value)
+        i += 1
+    }
+}
+
+/// `compact-loop`: as `commit-loop` (durability normal), and after every 8th commit a compaction,
+/// announced by "compacting" before and "compacted" after it.
+func compactLoop(directory: String, start: Int) throws {
+    let store = try Store(
+        path: directory, options: StoreOptions(durability: .normal, autoCompactLogBytes: nil))
+    report("ready")
+    let padding = String(repeating: "x", count: 2000)
+    var i = start
+    while true {
+        let value = String(i)
+        try store.write { tx in
+            try tx.put("a/\(i)", value)
+            try tx.put("b/\(i)", value)
+            try tx.put("c/\(i)", value)
+            try tx.put("last", value)
+            try tx.put("pad/\(i % 64)", padding)
+        }
+        report(value)
+        if i % 8 == 0 {
+            report("compacting")
+            try store.compact()
+            report("compacted")
+        }
+        i += 1
+    }
+}
+
+/// `incr`: `count` increments of the decimal counter `counter`, each its own transaction;
+/// reports "done" at the end, and with `eachValue` every new value once its commit returned.
+/// With `stopFile`, increments until that file exists instead.
+func increment(directory: String, count: Int, eachValue: Bool, stopFile: String? = nil) throws {
+    let store = try Store(path: directory, options: StoreOptions(lockTimeout: 60))
+    var done = 0
+    while stopFile.map({ access($0, F_OK) != 0 }) ?? (done < count) {
+        done += 1
+        let value = try store.write { tx in
+            let current = try tx.string("counter").map { Int($0)! } ?? 0
+            try tx.put("counter", String(current + 1))
+            return current + 1
+        }
+        if eachValue { report(String(value)) }
+        // A loop that never pauses keeps the lock busy nearly all the time, and a newcomer's
+        // polling (back-off up to 10 ms) can then wait seconds for a gap; leave it room.
+        if stopFile != nil { sleep(seconds: 0.001) }
+    }
+    report("done")
+}
+
+/// `hold-lock`: reports "held" once the writer lock is taken and "releasing" just before it is
+/// released (so a parent that got the lock after us has already seen "releasing").
+func holdLock(directory: String, seconds: Double) throws {
+    let store = try Store(path: directory)
+    try store.withWriterLockHeld {
+        report("held")
+        sleep(seconds: seconds)
+        report("releasing")
+    }
+    store.close()
+    report("released")
+}
+
+/// A value that contains, byte for byte, a valid log record: `ghost` = `boo` with sequence 5.
+/// Any value may look like this (a backup of a store, a file an agent keeps).
+let embeddingValue =
+    Array("embedded:".utf8)
+    + LogFormat.encode(
+        LogRecord(sequence: 5, mutations: [.put(key: Array("ghost".utf8), value: Array("boo".utf8))]))
+    + Array("!".utf8)
+
+/// `die-mid-append`: reports "ready", then commits `victim/1..3` (or, `embedding`, `victim/1` =
+/// `embeddingValue`) and dies after `cut` bytes of the record. Never returns.
+func dieMidAppend(directory: String, cut: Int, embedding: Bool = false) throws {
+    let layer = DyingFileLayer(cut: cut)
+    var options = StoreOptions(durability: .normal)
+    options.fileLayer = layer
+    let store = try Store(path: directory, options: options)
+    report("ready")
+    layer.armed = true
+    try store.write { tx in
+        if embedding {
+            try tx.put("victim/1", embeddingValue)
+        } else {
+            for k in 1...3 { try tx.put("victim/\(k)", String(repeating: "v", count: 100 * k)) }
+        }
+    }
+    fail("the armed write did not kill the process")
+}
+
+/// `big-loop`: commits `big/i` with a value of `bytes` bytes forever and reports "i" after each,
+/// so a SIGKILL from outside is likely to land inside the write(2) of a record.
+func bigLoop(directory: String, bytes: Int) throws {
+    let store = try Store(path: directory, options: StoreOptions(durability: .relaxed))
+    report("ready")
+    let value = [UInt8](repeating: 0x5a, count: bytes)
+    var i = 1
+    while true {
+        try store.put(Array("big/\(i)".utf8), value)
+        report(String(i))
+        i += 1
+    }
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.count == (arguments.first == "commit-loop" ? 4 : 3) else { usage() }
+let directory = arguments[1]
+do {
+    switch arguments[0] {
+    case "commit-loop":
+        guard let durability = Durability(rawValue: arguments[2]), let start = Int(arguments[3]) else {
+            usage()
+        }
+        try commitLoop(directory: directory, durability: durability, start: start)
+    case "compact-loop":
+        guard let start = Int(arguments[2]) else { usage() }
+        try compactLoop(directory: directory, start: start)
+    case "incr":
+        guard let count = Int(arguments[2]) else { usage() }
+        try increment(directory: directory, count: count, eachValue: false)
+    case "incr-report":
+        guard let count = Int(arguments[2]) else { usage() }
+        try increment(directory: directory, count: count, eachValue: true)
+    case "incr-until":
+        try increment(directory: directory, count: 0, eachValue: true, stopFile: arguments[2])
+    case "hold-lock":
+        guard let seconds = Double(arguments[2]) else { usage() }
+        try holdLock(directory: directory, seconds: seconds)
+    case "die-mid-append":
+        guard let cut = Int(arguments[2]), cut >= 0 else { usage() }
+        try dieMidAppend(directory: directory, cut: cut)
+    case "die-mid-append-embedding":
+        guard let cut = Int(arguments[2]), cut >= 0 else { usage() }
+        try dieMidAppend(directory: directory, cut: cut, embedding: true)
+    case "big-loop":
+        guard let bytes = Int(arguments[2]), bytes > 0 else { usage() }
+        try bigLoop(directory: directory, bytes: bytes)
+    default:
+        usage()
+    }
+} catch {
+    fail("\(arguments[0]) failed: \(error)")
+}

@@ -5,9 +5,13 @@ import Testing
 /// operation and every later one fail without touching anything, as if the process had been
 /// killed right there (the kernel keeps what was already written).
 final class DyingFileLayer: FileLayer, @unchecked Sendable {
-    let real = PosixFileLayer()
+    let real: any FileLayer
     private let budget: Locked<Int>
-    init(changesBeforeDeath: Int) { budget = Locked(changesBeforeDeath) }
+    /// `base`: the layer the living process uses (the real one, or PowerLossFileLayer).
+    init(changesBeforeDeath: Int, base: any FileLayer = PosixFileLayer()) {
+        budget = Locked(changesBeforeDeath)
+        real = base
+    }
 
     var isDead: Bool { budget.withLock { $0 <= 0 } }
 

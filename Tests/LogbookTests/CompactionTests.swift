@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @_spi(Testing) @testable import Logbook
 
@@ -115,5 +116,37 @@ private func contents(_ store: Store) throws -> [String: String] {
         #expect(stats.keys == 300)
         #expect(stats.lastCompactionError == nil)
         #expect(stats.logBytes < 64 << 10 + 4096)
+    }
+}
+
+@Suite struct CompactionLifecycleTests {
+    /// Two threads of one handle compacting at once take turns; closing the handle waits for a
+    /// compaction in flight, after which compacting fails with `closed`.
+    @Test func concurrentCompactionsAndCloseOnOneHandle() throws {
+        let dir = "/tmp/lb-compact-close-\(UInt64.random(in: 0...UInt64.max))"
+        let store = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
+        for i in 0..<3000 { try store.put(Array("key\(i)".utf8), [UInt8](repeating: UInt8(i % 251), count: 64)) }
+        let reports = Locked<[UInt64]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            for _ in 0..<3 {
+                if let report = try? store.compact() { reports.withLock { $0.append(report.snapshot) } }
+            }
+        }
+        #expect(reports.withLock { $0.sorted() } == [1, 2, 3, 4, 5, 6])
+        let closer = Locked<LogbookError?>(nil)
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            if worker == 0 {
+                store.close()
+            } else {
+                do { _ = try store.compact() } catch let error as LogbookError {
+                    closer.withLock { $0 = error }
+                } catch {}
+            }
+        }
+        if let error = closer.withLock({ $0 }) { #expect(error.code == .closed) }
+        #expect(throws: LogbookError.self) { try store.compact() }
+        let reopened = try Store(path: dir)
+        #expect(try reopened.stats().keys == 3000)
+        _ = try reopened.verify()
     }
 }

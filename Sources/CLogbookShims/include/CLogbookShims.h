@@ -37,6 +37,9 @@ static inline uint64_t lb_atomic_load_u64(const uint64_t *address) {
 static inline void lb_atomic_store_u64(uint64_t *address, uint64_t value) {
     __atomic_store_n(address, value, __ATOMIC_RELEASE);
 }
+static inline uint64_t lb_atomic_fetch_or_u64(uint64_t *address, uint64_t value) {
+    return __atomic_fetch_or(address, value, __ATOMIC_RELEASE);
+}
 static inline uint64_t lb_atomic_fetch_add_u64(uint64_t *address, uint64_t value) {
     return __atomic_fetch_add(address, value, __ATOMIC_ACQ_REL);
 }

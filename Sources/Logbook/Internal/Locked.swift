@@ -29,6 +29,13 @@ final class Locked<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
+    /// Runs `body` with exclusive access to the value if the lock is free now; nil otherwise.
+    func withLockIfAvailable<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T? {
+        guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+
     /// Runs `body` with exclusive access to the value.
     @inline(__always)
     func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {

@@ -77,7 +77,16 @@ import CLogbookShims
     /// true when another open file description holds the lock on `byte`.
     func isLocked(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool
     func mapShared(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeMutableRawPointer
+    /// Maps `length` bytes of an immutable file read-only (snapshot data files).
+    func mapReadOnly(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeRawPointer
     func unmap(_ address: UnsafeMutableRawPointer, length: Int)
+}
+
+extension FileLayer {
+    /// Layers that wrap the real one need not intercept read-only mappings: nothing is written.
+    public func mapReadOnly(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeRawPointer {
+        try PosixFileLayer().mapReadOnly(fd, length: length)
+    }
 }
 
 extension FileLayer {
@@ -257,6 +266,12 @@ private func retrying<T: BinaryInteger>(_ operation: String, _ path: String? = n
         let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
         guard let address, address != MAP_FAILED else { throw SystemError(operation: "mmap", errno: errno) }
         return address
+    }
+
+    public func mapReadOnly(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeRawPointer {
+        let address = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0)
+        guard let address, address != MAP_FAILED else { throw SystemError(operation: "mmap", errno: errno) }
+        return UnsafeRawPointer(address)
     }
 
     public func unmap(_ address: UnsafeMutableRawPointer, length: Int) { _ = munmap(address, length) }

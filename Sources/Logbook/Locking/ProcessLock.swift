@@ -18,6 +18,8 @@ import CLogbookShims
 ///     56   8  acquisitions (bumped on every acquire)
 ///     64  64  holder program name, NUL-padded
 ///    128   8  MANIFEST generation: set after every MANIFEST replacement (readers poll it)
+///    136   8  waiter heartbeat: CLOCK_MONOTONIC ns of a waiting writer's latest attempt
+///    144   8  that waiter's pid
 ///
 /// The page is a hint and a notice board, never the truth: after a power loss it may hold
 /// anything, and every reader treats it as such (a changed counter means "look at the log").
@@ -38,6 +40,20 @@ final class ProcessLock: @unchecked Sendable {
     /// handle's (recursive) leader mutex, so a commit nested in a pessimistic transaction does
     /// not release the lock under it.
     private var depth = 0
+    /// When this handle last released the writer lock (monotonic ns); same access rule as `depth`.
+    private var lastRelease: UInt64 = 0
+    /// The holder name as written to the page, built once; same access rule as `depth`.
+    private var holderName: (program: String, bytes: [UInt8])?
+    /// This process's pid as a shared-page word.
+    private let pid = UInt64(UInt32(bitPattern: System.processID))
+
+    /// A waiter's heartbeat younger than this means someone is waiting for the lock now.
+    static let waiterFreshness: UInt64 = 2_000_000
+    /// How long a writer that just released the lock pauses before taking it again while someone
+    /// waits: longer than a waiter's longest pause between attempts, so the waiter gets it.
+    static let handOffPause: UInt64 = 700_000
+    /// A waiter's longest pause between attempts.
+    static let maxBackoff: UInt64 = 400_000
 
     init(directory: String, files: any FileLayer) throws(LogbookError) {
         let path = directory + "/" + Self.fileName
@@ -97,15 +113,29 @@ final class ProcessLock: @unchecked Sendable {
             return
         }
         var backoff: UInt64 = 20_000  // ns
-        let deadline = System.monotonicNanoseconds() + Self.nanoseconds(timeout)
+        let me = pid
+        let start = System.monotonicNanoseconds()
+        let deadline = start + Self.nanoseconds(timeout)
+        // Hand-off: a writer that just released the lock and takes it again at once would starve a
+        // process that polls for it. When another process is waiting, step aside first.
+        if start &- lastRelease < Self.waiterFreshness, lb_atomic_load_u64(word(144)) != me,
+            start &- lb_atomic_load_u64(word(136)) < Self.waiterFreshness
+        {
+            System.sleep(nanoseconds: Self.handOffPause)
+        }
+        var waited = false
         while true {
             let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.writerByte) }
             if got {
+                if waited && lb_atomic_load_u64(word(144)) == me { lb_atomic_store_u64(word(136), 0) }
                 recordHolder(program: program)
                 depth = 1
                 return
             }
+            waited = true
             let now = System.monotonicNanoseconds()
+            lb_atomic_store_u64(word(144), me)
+            lb_atomic_store_u64(word(136), now)
             if now >= deadline {
                 let who = holder().map { "held by \($0.summary)" } ?? "held by another process"
                 throw LogbookError(
@@ -115,7 +145,7 @@ final class ProcessLock: @unchecked Sendable {
             }
             let jittered = UInt64(Double(backoff) * Double.random(in: 0.5...1.5))
             System.sleep(nanoseconds: min(jittered, deadline - now))
-            backoff = min(backoff * 2, 10_000_000)
+            backoff = min(backoff * 2, Self.maxBackoff)
         }
     }
 
@@ -156,17 +186,21 @@ final class ProcessLock: @unchecked Sendable {
     func release() {
         depth -= 1
         guard depth == 0 else { return }
+        lastRelease = System.monotonicNanoseconds()
         lb_atomic_store_u64(word(40), 0)
         files.unlock(fd, byte: Self.writerByte)
     }
 
     private func recordHolder(program: String) {
         lb_atomic_store_u64(word(40), 0)
-        let name = Array(program.utf8.prefix(63)) + [UInt8](repeating: 0, count: 64 - min(63, program.utf8.count))
-        name.withUnsafeBytes { (page + 64).copyMemory(from: $0.baseAddress!, byteCount: 64) }
+        if holderName?.program != program {
+            let bytes = Array(program.utf8.prefix(63))
+            holderName = (program, bytes + [UInt8](repeating: 0, count: 64 - bytes.count))
+        }
+        holderName!.bytes.withUnsafeBytes { (page + 64).copyMemory(from: $0.baseAddress!, byteCount: 64) }
         lb_atomic_store_u64(word(48), System.wallClockNanoseconds())
         _ = lb_atomic_fetch_add_u64(word(56), 1)
-        lb_atomic_store_u64(word(40), UInt64(UInt32(bitPattern: System.processID)))
+        lb_atomic_store_u64(word(40), pid)
     }
 
     /// The recorded holder of the writer lock, if one is recorded.

@@ -8,7 +8,7 @@
 //      12   4  reserved, 0
 //      16   8  segment number N
 //      24   4  CRC32C of bytes 0..<24
-//      28   4  reserved, 0
+//      28   4  reserved, 0 (outside the CRC, so readers require exactly 0)
 //     record*
 //
 // A record (one committed transaction):
@@ -85,7 +85,7 @@
         guard bytes.count == segmentHeaderSize, bytes[0..<8].elementsEqual(magic),
             bytes.loadLittleEndian(UInt32.self, at: 8) == version, bytes.loadLittleEndian(UInt32.self, at: 12) == 0,
             bytes.loadLittleEndian(UInt32.self, at: 24) == CRC32C.checksum(bytes[0..<24]),
-            bytes.loadLittleEndian(UInt32.self, at: 28) == 0
+            bytes.loadLittleEndian(UInt32.self, at: 28) == 0  // reserved words are not under the CRC: must be exactly 0
         else { return nil }
         return bytes.loadLittleEndian(UInt64.self, at: 16)
     }

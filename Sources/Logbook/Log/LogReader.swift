@@ -5,7 +5,8 @@
     /// The bytes from `offset` on are not a whole valid record and no valid record follows them:
     /// the torn tail of a write cut short by a crash. Readers ignore it; the next writer truncates it.
     case torn(offset: UInt64)
-    /// The record at `offset` is damaged and valid records follow it: corruption, never a torn tail.
+    /// The record at `offset` is damaged and valid records follow it, or it is a whole record with
+    /// a valid checksum that cannot be accepted (malformed, out of sequence): corruption, never a torn tail.
     case corrupt(offset: UInt64, reason: String)
 }
 
@@ -38,13 +39,14 @@
             case .valid(let size):
                 let payload = UnsafeRawBufferPointer(
                     rebasing: bytes[(position + LogFormat.recordHeaderSize)..<(position + size)])
+                // A whole record with a valid checksum is never the remains of a torn write:
+                // if it cannot be accepted, that is corruption even at the end of the log.
                 guard let record = LogFormat.decodePayload(payload) else {
-                    return damaged(bytes, base, position, last, "malformed transaction payload")
+                    return corrupt(base, position, last, "malformed transaction payload")
                 }
                 guard record.sequence == last &+ 1 else {
-                    return damaged(
-                        bytes, base, position, last,
-                        "sequence \(record.sequence) where \(last &+ 1) was expected")
+                    return corrupt(
+                        base, position, last, "sequence \(record.sequence) where \(last &+ 1) was expected")
                 }
                 last = record.sequence
                 position += size
@@ -88,18 +90,42 @@
         return .valid(size: size)
     }
 
+    /// The verdict for a whole, checksummed record at `position` that cannot be accepted.
+    private static func corrupt(_ base: UInt64, _ position: Int, _ last: UInt64, _ reason: String) -> LogParse {
+        let offset = base + UInt64(position)
+        return LogParse(validEnd: offset, lastSequence: last, end: .corrupt(offset: offset, reason: reason), needsMore: false)
+    }
+
     /// The verdict for damage at `position`: corruption when a valid record starts anywhere after
     /// it, a torn tail otherwise.
+    ///
+    /// One exception: a damaged record whose header is plausible and whose payload starts with the
+    /// expected sequence number owns the bytes its length claims. A valid-looking record inside
+    /// them is part of its payload (a value may hold any bytes, even a copy of a log), so it proves
+    /// nothing, unless the damaged record's checksum covers exactly the bytes up to it: then the
+    /// record is whole and only its length field is damaged.
     private static func damaged(
         _ bytes: UnsafeRawBufferPointer, _ base: UInt64, _ position: Int, _ last: UInt64, _ reason: String
     ) -> LogParse {
         let offset = base + UInt64(position)
+        let claimedEnd = claimedEnd(bytes, at: position, sequence: last &+ 1)
+        // No more records than this fit in the bytes, so no later sequence number is further on.
+        let maxStep = UInt64(bytes.count / (LogFormat.recordHeaderSize + LogFormat.minPayload)) + 1
         var probe = position + 1
         while probe + LogFormat.recordHeaderSize + LogFormat.minPayload <= bytes.count {
-            if case .valid(let size) = check(bytes, at: probe),
+            // Cheap filter before the checksum, whose cost is the candidate's length: without it,
+            // bytes that merely look like headers (common in binary values) cost a checksum of up
+            // to 64 MiB each, and a torn multi-MiB record took hours to judge.
+            let sequence = UInt64(
+                littleEndian: bytes.loadUnaligned(fromByteOffset: probe + LogFormat.recordHeaderSize, as: UInt64.self))
+            let count = UInt32(
+                littleEndian: bytes.loadUnaligned(fromByteOffset: probe + LogFormat.recordHeaderSize + 8, as: UInt32.self))
+            if sequence > last, sequence - last <= maxStep, count >= 1,
+                case .valid(let size) = check(bytes, at: probe),
                 let record = LogFormat.decodePayload(
                     UnsafeRawBufferPointer(rebasing: bytes[(probe + LogFormat.recordHeaderSize)..<(probe + size)])),
-                record.sequence > last
+                record.sequence > last,
+                probe >= claimedEnd || checksumEnds(bytes, record: position, at: probe)
             {
                 return LogParse(
                     validEnd: offset, lastSequence: last,
@@ -109,6 +135,31 @@
             probe += 1
         }
         return LogParse(validEnd: offset, lastSequence: last, end: .torn(offset: offset), needsMore: false)
+    }
+
+    /// Where the record at `position` ends by its header, when the header is plausible and the
+    /// payload starts with `sequence`; `position` (it claims nothing) otherwise.
+    private static func claimedEnd(_ bytes: UnsafeRawBufferPointer, at position: Int, sequence: UInt64)
+        -> Int
+    {
+        guard bytes.count - position >= LogFormat.recordHeaderSize + 8 else { return position }
+        let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position, as: UInt32.self)))
+        guard length >= LogFormat.minPayload, length <= LogFormat.maxPayload,
+            bytes[position + 8] == LogFormat.transactionType,
+            UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 9, as: UInt64.self))
+                == sequence
+        else { return position }
+        return position + LogFormat.recordHeaderSize + length
+    }
+
+    /// Whether the checksum stored in the record at `position` matches its type and payload taken
+    /// as ending at `end`.
+    private static func checksumEnds(_ bytes: UnsafeRawBufferPointer, record position: Int, at end: Int)
+        -> Bool
+    {
+        guard end >= position + LogFormat.recordHeaderSize + LogFormat.minPayload else { return false }
+        let stored = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: position + 4, as: UInt32.self))
+        return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[(position + 8)..<end])) == stored
     }
 }
 

@@ -31,29 +31,35 @@ struct KeyMap: Sendable {
 
     init() {}
 
-    /// Index of the chunk that holds `key` or would hold it.
+    /// Index of the chunk that holds `key` or would hold it. Works on borrowed buffers: no
+    /// reference counting on the hot path.
     @inline(__always)
     private func chunkIndex(_ key: [UInt8]) -> Int {
-        var low = 0
-        var high = chunks.count - 1
-        while low < high {
-            let mid = (low + high) / 2
-            if compareBytes(chunks[mid][chunks[mid].count - 1].key, key) < 0 { low = mid + 1 } else { high = mid }
+        chunks.withUnsafeBufferPointer { chunks in
+            var low = 0
+            var high = chunks.count - 1
+            while low < high {
+                let mid = (low + high) / 2
+                let order = chunks[mid].withUnsafeBufferPointer { chunk in compareBytes(chunk[chunk.count - 1].key, key) }
+                if order < 0 { low = mid + 1 } else { high = mid }
+            }
+            return low
         }
-        return low
     }
 
     /// First position in `chunk` whose key is >= `key`, and whether it is equal.
     @inline(__always)
     private static func search(_ chunk: [Entry], _ key: [UInt8]) -> (Int, Bool) {
-        var low = 0
-        var high = chunk.count
-        while low < high {
-            let mid = (low + high) / 2
-            let c = compareBytes(chunk[mid].key, key)
-            if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return (mid, true) }
+        chunk.withUnsafeBufferPointer { chunk in
+            var low = 0
+            var high = chunk.count
+            while low < high {
+                let mid = (low + high) / 2
+                let c = compareBytes(chunk[mid].key, key)
+                if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return (mid, true) }
+            }
+            return (low, false)
         }
-        return (low, false)
     }
 
     func get(_ key: [UInt8]) -> Entry? {

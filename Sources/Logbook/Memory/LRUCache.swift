@@ -1,16 +1,20 @@
-/// A least-recently-used cache bounded in bytes, with O(1) get, put and eviction, and
-/// hit/miss/eviction counters. Not thread-safe by itself: keep it inside a `Locked`.
+/// A least-recently-used cache bounded in bytes, with O(1) get, put and eviction, an optional
+/// time to live, and hit/miss/eviction counters. Not thread-safe by itself: keep it inside a
+/// `Locked`.
 /// It is a cache: dropping any entry never changes a result.
 struct LRUCache<Key: Hashable, Value> {
     private struct Node {
         var key: Key
         var value: Value
         var cost: Int
+        var inserted: UInt64
         var previous: Int  // towards most recent; -1 at the head
         var next: Int  // towards least recent; -1 at the tail
     }
 
     let capacity: Int
+    /// Entries older than this (ns) are dropped when looked up; nil: no expiry.
+    let timeToLive: UInt64?
     private var nodes: [Node] = []
     private var free: [Int] = []
     private var slots: [Key: Int] = [:]
@@ -21,12 +25,21 @@ struct LRUCache<Key: Hashable, Value> {
     private(set) var misses: UInt64 = 0
     private(set) var evictions: UInt64 = 0
 
-    init(capacity: Int) { self.capacity = capacity }
+    init(capacity: Int, timeToLive: UInt64? = nil) {
+        self.capacity = capacity
+        self.timeToLive = timeToLive
+    }
 
     var count: Int { slots.count }
 
     mutating func get(_ key: Key) -> Value? {
         guard let slot = slots[key] else {
+            misses += 1
+            return nil
+        }
+        if let timeToLive, System.monotonicNanoseconds() &- nodes[slot].inserted > timeToLive {
+            remove(slot)
+            evictions += 1
             misses += 1
             return nil
         }
@@ -43,7 +56,9 @@ struct LRUCache<Key: Hashable, Value> {
             remove(tail)
             evictions += 1
         }
-        let node = Node(key: key, value: value, cost: cost, previous: -1, next: head)
+        let node = Node(
+            key: key, value: value, cost: cost, inserted: timeToLive == nil ? 0 : System.monotonicNanoseconds(),
+            previous: -1, next: head)
         let slot: Int
         if let reused = free.popLast() {
             nodes[reused] = node

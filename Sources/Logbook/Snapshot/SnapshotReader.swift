@@ -1,8 +1,12 @@
-/// An open snapshot: its index in memory, its data file read a block at a time on demand,
-/// every block checksummed when read from disk, decoded blocks kept in an LRU cache.
+import CLogbookShims
+
+/// An open snapshot: its index in memory, its data file mapped read-only (the kernel's page
+/// cache holds it, no system call per read). Each block is checked against its CRC and its
+/// index entry the first time it is used (every time in `paranoid` mode); values read from it
+/// go through an LRU value cache.
 ///
-/// Shared by every view that uses this generation; the data file stays open (and readable even
-/// after compaction deletes it) until the last view lets go.
+/// Shared by every view that uses this generation; the mapping stays valid (and readable even
+/// after compaction deletes the file) until the last view lets go.
 final class SnapshotReader: @unchecked Sendable {
     let number: UInt64
     let dataPath: String
@@ -10,13 +14,23 @@ final class SnapshotReader: @unchecked Sendable {
     let index: SnapshotFormat.Index
     private let files: any FileLayer
     private let fd: Int32
-    private let cache: Locked<LRUCache<Int, [KeyMap.Entry]>>
+    private let paranoid: Bool
+    private var base: UnsafeRawPointer?
+    private let length: Int
+    /// One bit per block: checked already.
+    private let checked: UnsafeMutablePointer<UInt64>
+    private let cache: Locked<LRUCache<[UInt8], KeyMap.Entry>>
+    private let cacheBytes: Int
 
     /// Opens snapshot `number` in `directory`: loads and checks the index, checks the data
-    /// file's header and size.
-    init(files: any FileLayer, directory: String, number: UInt64, cacheBytes: Int) throws(LogbookError) {
+    /// file's header and size, maps it.
+    init(
+        files: any FileLayer, directory: String, number: UInt64, cacheBytes: Int, cacheTimeToLive: Double? = nil,
+        paranoid: Bool = false
+    ) throws(LogbookError) {
         self.files = files
         self.number = number
+        self.paranoid = paranoid
         dataPath = directory + "/" + SnapshotFormat.dataName(number)
         indexPath = directory + "/" + SnapshotFormat.indexName(number)
         let indexPath = indexPath
@@ -30,10 +44,15 @@ final class SnapshotReader: @unchecked Sendable {
         case .failure(let error):
             throw LogbookError.corrupted(error.reason, path: indexPath, offset: error.offset)
         }
+        length = Int(index.dataSize)
+        let words = (index.blocks.count + 63) / 64
+        checked = .allocate(capacity: max(1, words))
+        checked.initialize(repeating: 0, count: max(1, words))
+        self.cacheBytes = cacheBytes
+        cache = Locked(LRUCache(capacity: cacheBytes, timeToLive: cacheTimeToLive.map { ProcessLock.nanoseconds($0) }))
         let dataPath = dataPath
         fd = try io(dataPath) { () throws(SystemError) in try files.open(dataPath, .readOnly) }
-        cache = Locked(LRUCache(capacity: cacheBytes))
-        // Every stored property is set: from here on a throw runs deinit, which closes `fd`.
+        // Every stored property is set: from here on a throw runs deinit, which cleans up.
         let (fd, files) = (fd, files)
         let header = try io(dataPath) { () throws(SystemError) in
             try files.readUpTo(fd, count: SnapshotFormat.dataHeaderSize, at: 0, path: dataPath)
@@ -47,37 +66,51 @@ final class SnapshotReader: @unchecked Sendable {
                 "snapshot is \(size) bytes where its index says \(index.dataSize)", path: dataPath,
                 offset: min(size, index.dataSize))
         }
+        let length = length
+        base = try io(dataPath) { () throws(SystemError) in try files.mapReadOnly(fd, length: length) }
     }
 
-    deinit { files.close(fd) }
+    deinit {
+        if let base { files.unmap(UnsafeMutableRawPointer(mutating: base), length: length) }
+        files.close(fd)
+        checked.deallocate()
+    }
 
     var blockCount: Int { index.blocks.count }
 
-    /// The decoded entries of block `i`, from the cache or checked from disk.
-    func block(_ i: Int) throws(LogbookError) -> [KeyMap.Entry] {
-        if let cached = cache.withLock({ $0.get(i) }) { return cached }
-        let entries = try readBlock(i)
-        cache.withLock { $0.put(i, entries, cost: Int(index.blocks[i].length) + 64 * entries.count) }
-        return entries
+    /// The payload of block `i` in the mapping, checked (framing, CRC, structure, last key) the
+    /// first time, or every time in paranoid mode.
+    func payload(_ i: Int) throws(LogbookError) -> UnsafeRawBufferPointer {
+        let handle = index.blocks[i]
+        let start = Int(handle.offset)
+        let size = SnapshotFormat.blockHeaderSize + Int(handle.length)
+        guard let base, start + size <= length else {
+            throw LogbookError.corrupted("snapshot block beyond the end of the file", path: dataPath, offset: handle.offset)
+        }
+        let block = UnsafeRawBufferPointer(start: base + start, count: size)
+        let payload = UnsafeRawBufferPointer(rebasing: block[SnapshotFormat.blockHeaderSize...])
+        let (word, bit) = (i / 64, UInt64(1) << UInt64(i % 64))
+        if paranoid || lb_atomic_load_u64(checked + word) & bit == 0 {
+            guard UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)) == handle.length,
+                UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
+                    == CRC32C.checksum(payload),
+                let entries = SnapshotFormat.decodeBlock(payload, expectedCount: Int(handle.count)),
+                entries.last?.key == handle.lastKey
+            else {
+                throw LogbookError.corrupted("snapshot block checksum mismatch", path: dataPath, offset: handle.offset)
+            }
+            _ = lb_atomic_fetch_or_u64(checked + word, bit)
+        }
+        return payload
     }
 
-    /// Reads block `i` from disk and checks its framing, checksum and contents.
+    /// Reads and checks block `i` in full (CRC every time), decoded; for verify.
     func readBlock(_ i: Int) throws(LogbookError) -> [KeyMap.Entry] {
+        let payload = try payload(i)
         let handle = index.blocks[i]
-        let size = SnapshotFormat.blockHeaderSize + Int(handle.length)
-        let (files, fd, dataPath) = (files, fd, dataPath)
-        let bytes = try io(dataPath) { () throws(SystemError) in
-            try files.readUpTo(fd, count: size, at: handle.offset, path: dataPath)
-        }
-        guard bytes.count == size, bytes.loadLittleEndian(UInt32.self, at: 0) == handle.length else {
-            throw LogbookError.corrupted("snapshot block framing does not match its index", path: dataPath, offset: handle.offset)
-        }
-        let entries: [KeyMap.Entry]? = bytes.withUnsafeBytes { raw in
-            let payload = UnsafeRawBufferPointer(rebasing: raw[SnapshotFormat.blockHeaderSize...])
-            guard CRC32C.checksum(payload) == bytes.loadLittleEndian(UInt32.self, at: 4) else { return nil }
-            return SnapshotFormat.decodeBlock(payload, expectedCount: Int(handle.count))
-        }
-        guard let entries, entries.last?.key == handle.lastKey else {
+        guard CRC32C.checksum(payload) == UInt32(littleEndian: (payload.baseAddress! - 4).loadUnaligned(as: UInt32.self)),
+            let entries = SnapshotFormat.decodeBlock(payload, expectedCount: Int(handle.count))
+        else {
             throw LogbookError.corrupted("snapshot block checksum mismatch", path: dataPath, offset: handle.offset)
         }
         return entries
@@ -95,21 +128,56 @@ final class SnapshotReader: @unchecked Sendable {
     }
 
     func get(_ key: [UInt8]) throws(LogbookError) -> KeyMap.Entry? {
+        if cacheBytes > 0, let hit = cache.withLock({ $0.get(key) }) { return hit }
         let b = blockIndex(atOrAfter: key)
         guard b < blockCount else { return nil }
-        let entries = try block(b)
-        var low = 0
-        var high = entries.count
-        while low < high {
-            let mid = (low + high) / 2
-            let c = compareBytes(entries[mid].key, key)
-            if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return entries[mid] }
+        var cursor = BlockCursor(try payload(b))
+        while let position = cursor.nextPosition() {
+            let order = key.withUnsafeBufferPointer { k in
+                lb_compare_bytes(position.key.baseAddress, position.key.count, k.baseAddress, k.count)
+            }
+            if order == 0 {
+                let entry = KeyMap.Entry(key: key, value: Array(position.value), sequence: position.sequence)
+                if cacheBytes > 0 {
+                    cache.withLock { $0.put(key, entry, cost: 64 + key.count + entry.value.count) }
+                }
+                return entry
+            }
+            if order > 0 { return nil }
         }
         return nil
     }
 
     var cacheFigures: (bytes: Int, hits: UInt64, misses: UInt64, evictions: UInt64) {
         cache.withLock { ($0.bytes, $0.hits, $0.misses, $0.evictions) }
+    }
+}
+
+/// Walks the entries of one checked block payload without copying.
+struct BlockCursor {
+    struct Position {
+        var key: UnsafeRawBufferPointer
+        var value: UnsafeRawBufferPointer
+        var sequence: UInt64
+    }
+
+    let payload: UnsafeRawBufferPointer
+    var offset = 0
+
+    init(_ payload: UnsafeRawBufferPointer) { self.payload = payload }
+
+    /// The next entry, or nil at the end (or at bytes that do not frame an entry).
+    mutating func nextPosition() -> Position? {
+        guard offset + SnapshotFormat.entryHeaderSize <= payload.count else { return nil }
+        let keyLength = Int(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+        let valueLength = Int(UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self)))
+        let sequence = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: offset + 6, as: UInt64.self))
+        let keyStart = offset + SnapshotFormat.entryHeaderSize
+        guard keyStart + keyLength + valueLength <= payload.count else { return nil }
+        offset = keyStart + keyLength + valueLength
+        return Position(
+            key: UnsafeRawBufferPointer(rebasing: payload[keyStart..<keyStart + keyLength]),
+            value: UnsafeRawBufferPointer(rebasing: payload[(keyStart + keyLength)..<offset]), sequence: sequence)
     }
 }
 
@@ -120,8 +188,8 @@ struct SnapshotCursor {
     let upper: [UInt8]?
     let reverse: Bool
     private var blockNumber: Int
-    private var entries: [KeyMap.Entry] = []
-    private var position = 0
+    private var positions: [BlockCursor.Position] = []
+    private var index = 0
     private var started = false
 
     init(_ reader: SnapshotReader, lower: [UInt8]?, upper: [UInt8]?, reverse: Bool) {
@@ -136,43 +204,48 @@ struct SnapshotCursor {
         }
     }
 
+    private mutating func load() throws(LogbookError) -> Bool {
+        guard blockNumber >= 0 && blockNumber < reader.blockCount else { return false }
+        var cursor = BlockCursor(try reader.payload(blockNumber))
+        positions.removeAll(keepingCapacity: true)
+        while let position = cursor.nextPosition() { positions.append(position) }
+        index = reverse ? positions.count - 1 : 0
+        return true
+    }
+
+    private static func compare(_ key: UnsafeRawBufferPointer, _ bound: [UInt8]) -> Int32 {
+        bound.withUnsafeBufferPointer { b in lb_compare_bytes(key.baseAddress, key.count, b.baseAddress, b.count) }
+    }
+
     mutating func next() throws(LogbookError) -> KeyMap.Entry? {
-        while true {
-            if !started {
-                started = true
-                guard blockNumber >= 0 && blockNumber < reader.blockCount else { return nil }
-                entries = try reader.block(blockNumber)
-                if reverse {
-                    position = entries.count - 1
-                    if let upper { while position >= 0 && compareBytes(entries[position].key, upper) >= 0 { position -= 1 } }
-                } else {
-                    position = 0
-                    if let lower { while position < entries.count && compareBytes(entries[position].key, lower) < 0 { position += 1 } }
-                }
+        if !started {
+            started = true
+            guard try load() else { return nil }
+            if reverse, let upper {
+                while index >= 0 && Self.compare(positions[index].key, upper) >= 0 { index -= 1 }
+            } else if !reverse, let lower {
+                while index < positions.count && Self.compare(positions[index].key, lower) < 0 { index += 1 }
             }
+        }
+        while true {
             if reverse {
-                if position >= 0 {
-                    let entry = entries[position]
-                    position -= 1
-                    if let lower, compareBytes(entry.key, lower) < 0 { return nil }
-                    return entry
+                if index >= 0 {
+                    let position = positions[index]
+                    index -= 1
+                    if let lower, Self.compare(position.key, lower) < 0 { return nil }
+                    return KeyMap.Entry(key: Array(position.key), value: Array(position.value), sequence: position.sequence)
                 }
                 blockNumber -= 1
-                guard blockNumber >= 0 else { return nil }
-                entries = try reader.block(blockNumber)
-                position = entries.count - 1
             } else {
-                if position < entries.count {
-                    let entry = entries[position]
-                    position += 1
-                    if let upper, compareBytes(entry.key, upper) >= 0 { return nil }
-                    return entry
+                if index < positions.count {
+                    let position = positions[index]
+                    index += 1
+                    if let upper, Self.compare(position.key, upper) >= 0 { return nil }
+                    return KeyMap.Entry(key: Array(position.key), value: Array(position.value), sequence: position.sequence)
                 }
                 blockNumber += 1
-                guard blockNumber < reader.blockCount else { return nil }
-                entries = try reader.block(blockNumber)
-                position = 0
             }
+            guard try load() else { return nil }
         }
     }
 }

@@ -1,0 +1,237 @@
+import Logbook
+
+// The N-key workloads on one filled store: fill_nosync (default options: automatic compaction
+// included, as users get it), then read_hot, read_miss and scan_all on it, disk_bytes after it is
+// closed and again after `compact()`, and reopen of the compacted store. And fill_batch and
+// compact on stores of their own.
+
+extension Bench {
+    /// One run of every workload that starts from fill_nosync's store.
+    func filledStore() -> [Measurement] {
+        let scratch = ScratchDirectory(under: options.directory, "fill")
+        defer { scratch.remove() }
+        let data = self.data
+        let n = sizes.n
+        var results: [Measurement] = []
+
+        // fill_nosync: n single-put commits, relaxed. One clock reading per put, so each
+        // latency also holds one reading's cost (see Clock.overhead()).
+        let store = open(scratch.store, .relaxed)
+        var latencies = [UInt64](repeating: 0, count: n)
+        let start = Clock.now()
+        var previous = start
+        for i in 0..<n {
+            must("put") { try store.put(data.keys[i], data.values[i]) }
+            let now = Clock.now()
+            latencies[i] = now &- previous
+            previous = now
+        }
+        let fillSeconds = Clock.seconds(start, previous)
+        let compactions = must("stats") { try store.stats() }.snapshot
+        if selected("fill_nosync") {
+            let p = Percentiles(latencies)
+            results.append(
+                Measurement(
+                    workload: "fill_nosync",
+                    fields: [
+                        ("ops_per_s", Double(n) / fillSeconds), ("p50_us", p.value(0.5) / 1e3),
+                        ("p99_us", p.value(0.99) / 1e3),
+                    ],
+                    figure: Double(n) / fillSeconds, unit: "ops/s",
+                    details:
+                        "p50 \(Format.decimal(p.value(0.5) / 1e3)) µs, p99 \(Format.decimal(p.value(0.99) / 1e3)) µs, "
+                        + "max \(Format.decimal(p.value(1) / 1e6)) ms; "
+                        + "\(compactions) automatic compaction\(compactions == 1 ? "" : "s") (default 16 MiB of log)",
+                    floor: .append))
+        }
+        if selected("read_hot") { results.append(readHot(store, data)) }
+        if selected("read_miss") { results.append(readMiss(store, data)) }
+        if selected("scan_all") { results.append(scanAll(store, n)) }
+        store.close()
+
+        let bytes = Double(Directories.bytes(scratch.store))
+        guard selected("disk_bytes") || selected("reopen") else { return results }
+
+        let compacting = open(scratch.store, .relaxed)
+        let report = must("compact") { try compacting.compact() }
+        compacting.close()
+        let compacted = Double(Directories.bytes(scratch.store))
+        if selected("disk_bytes") {
+            let raw = Double(Dataset.rawPairSize * n)
+            results.append(
+                Measurement(
+                    workload: "disk_bytes",
+                    fields: [
+                        ("bytes", bytes), ("ratio_raw", bytes / raw), ("bytes_compacted", compacted),
+                        ("ratio_raw_compacted", compacted / raw),
+                    ],
+                    figure: compacted / raw, unit: "x raw",
+                    details: "after compact(): \(Format.count(compacted)) bytes; after fill_nosync: "
+                        + "\(Format.count(bytes)) bytes (\(Format.fixed(bytes / raw, 2))x); raw = 116 × N = \(Format.count(raw))"
+                ))
+        }
+        if selected("reopen") { results.append(reopen(scratch.store, data, keys: report.keys)) }
+        return results
+    }
+
+    /// read_hot: n gets of random existing keys. Throughput from an untimed pass, latencies
+    /// from a second pass that reads the clock once per get.
+    private func readHot(_ store: Store, _ data: FillData) -> Measurement {
+        let keys = data.hotKeys
+        var found = 0
+        let before = must("stats") { try store.stats() }
+        let start = Clock.now()
+        for key in keys where must("get", { try store.get(key) }) != nil { found += 1 }
+        let seconds = Clock.seconds(start, Clock.now())
+        let after = must("stats") { try store.stats() }
+        if found != keys.count { fail("read_hot: \(keys.count - found) existing keys not found") }
+        let hits = Double(after.cacheHits - before.cacheHits)
+        let lookups = hits + Double(after.cacheMisses - before.cacheMisses)
+        let cache =
+            lookups == 0
+            ? "all keys in memory (no snapshot)"
+            : "\(Format.decimal(100 * lookups / Double(keys.count)))% of gets reached the snapshot, "
+                + "block cache hit rate \(Format.decimal(100 * hits / lookups))%"
+        let p = latencies(keys) { key in _ = must("get") { try store.get(key) } }
+        return Measurement(
+            workload: "read_hot",
+            fields: [
+                ("ops_per_s", Double(keys.count) / seconds), ("p50_ns", p.value(0.5)),
+                ("p99_ns", p.value(0.99)),
+            ],
+            figure: Double(keys.count) / seconds, unit: "ops/s",
+            details: "p50 \(Format.count(p.value(0.5))) ns, p99 \(Format.count(p.value(0.99))) ns; \(cache)",
+            floor: .lookup)
+    }
+
+    /// read_miss: n gets of absent keys that sort among the existing ones.
+    private func readMiss(_ store: Store, _ data: FillData) -> Measurement {
+        let keys = data.missKeys
+        var found = 0
+        let start = Clock.now()
+        for key in keys where must("get", { try store.get(key) }) != nil { found += 1 }
+        let seconds = Clock.seconds(start, Clock.now())
+        if found != 0 { fail("read_miss: \(found) absent keys were found") }
+        let p = latencies(keys) { key in _ = must("get") { try store.get(key) } }
+        return Measurement(
+            workload: "read_miss",
+            fields: [
+                ("ops_per_s", Double(keys.count) / seconds), ("p50_ns", p.value(0.5)),
+                ("p99_ns", p.value(0.99)),
+            ],
+            figure: Double(keys.count) / seconds, unit: "ops/s",
+            details: "p50 \(Format.count(p.value(0.5))) ns, p99 \(Format.count(p.value(0.99))) ns",
+            floor: .lookup)
+    }
+
+    /// scan_all: every pair in key order through `scan()`, touching each.
+    private func scanAll(_ store: Store, _ n: Int) -> Measurement {
+        let start = Clock.now()
+        let pairs = must("scan") { try store.scan() }
+        var bytes = 0
+        var previous: [UInt8] = []
+        var ordered = true
+        for pair in pairs {
+            bytes &+= pair.key.count &+ pair.value.count
+            if ordered && !previous.isEmpty && !previous.lexicographicallyPrecedes(pair.key) {
+                ordered = false
+            }
+            previous = pair.key
+        }
+        let seconds = Clock.seconds(start, Clock.now())
+        if pairs.count != n || !ordered || bytes != n * Dataset.rawPairSize {
+            fail("scan_all: \(pairs.count) pairs (expected \(n)), in order: \(ordered)")
+        }
+        return Measurement(
+            workload: "scan_all", fields: [("ops_per_s", Double(n) / seconds)], figure: Double(n) / seconds,
+            unit: "keys/s", details: "scan() of all keys, each key compared with the previous")
+    }
+
+    /// reopen: open + one get of the compacted store after a clean close; the median of
+    /// `reopens` tries.
+    private func reopen(_ path: String, _ data: FillData, keys: UInt64) -> Measurement {
+        var times: [Double] = []
+        for _ in 0..<sizes.reopens {
+            let start = Clock.now()
+            let store = open(path, .relaxed)
+            let value = must("get") { try store.get(data.keys[0]) }
+            let end = Clock.now()
+            if value != data.values[0] { fail("reopen: the first key's value is wrong") }
+            store.close()
+            times.append(Clock.seconds(start, end) * 1e3)
+        }
+        let ms = median(times)
+        return Measurement(
+            workload: "reopen", fields: [("ms", ms)], figure: ms, unit: "ms",
+            details:
+                "open + get after compact() (\(keys) keys in the snapshot) and close, median of \(sizes.reopens)"
+        )
+    }
+
+    /// Latencies of `body` over `keys`, one clock reading per call.
+    private func latencies(_ keys: [[UInt8]], _ body: ([UInt8]) -> Void) -> Percentiles {
+        var samples = [UInt64](repeating: 0, count: keys.count)
+        var previous = Clock.now()
+        for (i, key) in keys.enumerated() {
+            body(key)
+            let now = Clock.now()
+            samples[i] = now &- previous
+            previous = now
+        }
+        return Percentiles(samples)
+    }
+
+    /// fill_batch: n puts in write transactions of `batch` puts, relaxed.
+    func fillBatch() -> Measurement {
+        let scratch = ScratchDirectory(under: options.directory, "batch")
+        defer { scratch.remove() }
+        let data = self.data
+        let n = sizes.n
+        let batch = sizes.batch
+        let store = open(scratch.store, .relaxed)
+        defer { store.close() }
+        let start = Clock.now()
+        var first = 0
+        while first < n {
+            let range = first..<min(first + batch, n)
+            must("write") {
+                try store.write { tx in
+                    for i in range { try tx.put(data.keys[i], data.values[i]) }
+                }
+            }
+            first = range.upperBound
+        }
+        let seconds = Clock.seconds(start, Clock.now())
+        let keys = must("stats") { try store.stats() }.keys
+        if keys != n { fail("fill_batch: \(keys) keys after \(n) puts") }
+        return Measurement(
+            workload: "fill_batch", fields: [("ops_per_s", Double(n) / seconds)], figure: Double(n) / seconds,
+            unit: "ops/s", details: "transactions of \(batch) puts", floor: .append)
+    }
+
+    /// compact: a store (automatic compaction off) filled with N puts and then N overwrites of
+    /// the same keys, as single commits, relaxed; then `compact()` is timed. MB/s is the size of
+    /// what compaction wrote (the store's bytes after it) per second.
+    func compact() -> Measurement {
+        let scratch = ScratchDirectory(under: options.directory, "compact")
+        defer { scratch.remove() }
+        let data = self.data
+        let n = sizes.n
+        let store = open(scratch.store, .relaxed, autoCompact: false)
+        defer { store.close() }
+        var overwrites = ValueStream(seed: Dataset.overwriteSeed)
+        for i in 0..<n { must("put") { try store.put(data.keys[i], data.values[i]) } }
+        for i in 0..<n { must("put") { try store.put(data.keys[i], overwrites.next()) } }
+        let start = Clock.now()
+        let report = must("compact") { try store.compact() }
+        let seconds = Clock.seconds(start, Clock.now())
+        if report.keys != UInt64(n) { fail("compact: \(report.keys) keys in the snapshot, expected \(n)") }
+        let written = Double(report.bytesAfter)
+        return Measurement(
+            workload: "compact", fields: [("seconds", seconds), ("mb_per_s", written / 1e6 / seconds)],
+            figure: seconds, unit: "s",
+            details:
+                "\(Format.decimal(written / 1e6 / seconds)) MB/s; \(Format.count(Double(report.bytesBefore))) bytes "
+                + "(\(2 * n) records) folded into \(Format.count(written))")
+    }
+}

@@ -1,0 +1,33 @@
+// Decision record fields: 1 text  2 rationale  3 alternative (repeated)  4 affected task id
+// (repeated)  5 created at  6 created by  7 revision.
+
+extension DecisionRecord {
+    func encoded() -> [UInt8] {
+        var w = RecordWriter(type: .decision, capacity: 64 + text.utf8.count + rationale.utf8.count)
+        w.string(1, text)
+        if !rationale.isEmpty { w.string(2, rationale) }
+        w.strings(3, alternatives)
+        w.strings(4, affects)
+        w.time(5, createdAt)
+        w.string(6, createdBy)
+        w.uint(7, UInt64(revision))
+        return w.bytes
+    }
+
+    init(id: String, decoding value: [UInt8]) throws(AgentError) {
+        var r = try RecordReader(value, type: .decision, what: "decision \(id)")
+        self.init(id: id, text: "", createdAt: Timestamp(milliseconds: 0), createdBy: "")
+        while let (field, v) = try r.next() {
+            switch field {
+            case 1: text = try r.string(v)
+            case 2: rationale = try r.string(v)
+            case 3: alternatives.append(try r.string(v))
+            case 4: affects.append(try r.string(v))
+            case 5: createdAt = try r.time(v)
+            case 6: createdBy = try r.string(v)
+            case 7: revision = Int(truncatingIfNeeded: try r.uint(v))
+            default: break
+            }
+        }
+    }
+}

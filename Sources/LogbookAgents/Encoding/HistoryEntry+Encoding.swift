@@ -1,0 +1,40 @@
+// History entry fields: 1 at  2 by  3 action  4 change (repeated, nested: 1 field, 2 old, 3 new).
+// The record id and revision are in the key.
+
+extension HistoryEntry {
+    func encoded() -> [UInt8] {
+        var w = RecordWriter(type: .history, capacity: 48 + changes.count * 32)
+        w.time(1, at)
+        w.string(2, by)
+        w.string(3, action)
+        for change in changes { w.nestedStrings(4, change.field, change.old, change.new) }
+        return w.bytes
+    }
+
+    init(recordID: String, revision: Int, decoding value: [UInt8]) throws(AgentError) {
+        var r = try RecordReader(value, type: .history, what: "history of \(recordID) revision \(revision)")
+        self.init(
+            recordID: recordID, revision: revision, at: Timestamp(milliseconds: 0), by: "", action: "",
+            changes: [])
+        while let (field, v) = try r.next() {
+            switch field {
+            case 1: at = try r.time(v)
+            case 2: by = try r.string(v)
+            case 3: action = try r.string(v)
+            case 4:
+                var c = try r.nested(v)
+                var change = FieldChange(field: "", old: nil, new: nil)
+                while let (f, cv) = try c.next() {
+                    switch f {
+                    case 1: change.field = try c.string(cv)
+                    case 2: change.old = try c.string(cv)
+                    case 3: change.new = try c.string(cv)
+                    default: break
+                    }
+                }
+                changes.append(change)
+            default: break
+            }
+        }
+    }
+}

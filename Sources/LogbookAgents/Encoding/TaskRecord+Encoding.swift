@@ -1,0 +1,96 @@
+// Task record fields (numbers are never reused):
+//   1 title  2 description  3 status code  4 priority  5 label (repeated)  6 assignee
+//   7 depends-on id (repeated)  8 note (repeated, nested: 1 at, 2 by, 3 text)  9 created at
+//   10 created by  11 updated at  12 revision  13 claimed at  14 lease expires at
+//   15 blocked reason  16 blocker  17 retrospective  18 closed at
+// Times are zigzag varints of milliseconds since the Unix epoch.
+
+extension TaskRecord {
+    func encoded() -> [UInt8] {
+        var w = RecordWriter(type: .task, capacity: 96 + title.utf8.count + description.utf8.count)
+        w.string(1, title)
+        if !description.isEmpty { w.string(2, description) }
+        w.uint(3, status.code)
+        w.uint(4, UInt64(priority))
+        w.strings(5, labels)
+        w.string(6, assignee)
+        w.strings(7, dependsOn)
+        for note in notes {
+            var n = RecordWriter()
+            n.time(1, note.at)
+            n.string(2, note.by)
+            n.string(3, note.text)
+            w.nested(8, n)
+        }
+        w.time(9, createdAt)
+        w.string(10, createdBy)
+        w.time(11, updatedAt)
+        w.uint(12, UInt64(revision))
+        w.time(13, claimedAt)
+        w.time(14, leaseExpiresAt)
+        w.string(15, blockedReason)
+        w.string(16, blocker)
+        w.string(17, retrospective)
+        w.time(18, closedAt)
+        return w.bytes
+    }
+
+    init(id: String, decoding value: [UInt8]) throws(AgentError) {
+        var r = try RecordReader(value, type: .task, what: "task \(id)")
+        self.init(id: id, title: "", createdAt: Timestamp(milliseconds: 0), createdBy: "")
+        var status: UInt64 = 0
+        while let (field, v) = try r.next() {
+            switch field {
+            case 1: title = try r.string(v)
+            case 2: description = try r.string(v)
+            case 3: status = try r.uint(v)
+            case 4: priority = Int(truncatingIfNeeded: try r.uint(v))
+            case 5: labels.append(try r.string(v))
+            case 6: assignee = try r.string(v)
+            case 7: dependsOn.append(try r.string(v))
+            case 8:
+                var n = try r.nested(v)
+                var note = TaskNote(at: Timestamp(milliseconds: 0), by: "", text: "")
+                while let (f, nv) = try n.next() {
+                    switch f {
+                    case 1: note.at = try n.time(nv)
+                    case 2: note.by = try n.string(nv)
+                    case 3: note.text = try n.string(nv)
+                    default: break
+                    }
+                }
+                notes.append(note)
+            case 9: createdAt = try r.time(v)
+            case 10: createdBy = try r.string(v)
+            case 11: updatedAt = try r.time(v)
+            case 12: revision = Int(truncatingIfNeeded: try r.uint(v))
+            case 13: claimedAt = try r.time(v)
+            case 14: leaseExpiresAt = try r.time(v)
+            case 15: blockedReason = try r.string(v)
+            case 16: blocker = try r.string(v)
+            case 17: retrospective = try r.string(v)
+            case 18: closedAt = try r.time(v)
+            default: break  // a field added by a later version
+            }
+        }
+        guard let known = TaskStatus(code: status) else {
+            throw AgentError.corrupted("task \(id): stored record has unknown status code \(status)")
+        }
+        self.status = known
+    }
+
+    /// Only the status of a stored task (stops reading at the status field).
+    static func status(id: String, decoding value: [UInt8]) throws(AgentError) -> TaskStatus {
+        var r = try RecordReader(value, type: .task, what: "task \(id)")
+        while let (field, v) = try r.next() {
+            if field == 3 {
+                let code = try r.uint(v)
+                guard let status = TaskStatus(code: code) else {
+                    throw AgentError.corrupted("task \(id): stored record has unknown status code \(code)")
+                }
+                return status
+            }
+        }
+        return .open
+    }
+}

@@ -1,0 +1,61 @@
+import Logbook
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A child commits and compacts in a loop; the parent kills it with SIGKILL at random moments,
+/// many of them inside a compaction. The store must open with every acknowledged commit and no
+/// partial transaction, verify, leave no temporary file behind once reopened, and compact again.
+@Suite("Crash: SIGKILL during compaction", .serialized)
+struct CompactionKillTests {
+    @Test func killedWhileCompacting() throws {
+        let directory = try TemporaryDirectory()
+        var random = SeededGenerator.fromEnvironment()
+        let seed = "seed \(random.seed) (replay with LOGBOOK_CRASH_SEED=\(random.seed))"
+        var next = 1
+        var insideCompaction = 0
+        for iteration in 1...30 {
+            let child = try ChildProcess(["compact-loop", directory.store, String(next)])
+            try child.expectLine("ready")
+            child.collect(for: Double.random(in: 0.002...0.060, using: &random))
+            child.kill(SIGKILL)
+            let termination = child.wait()
+            let context = "iteration \(iteration), \(seed)"
+            #expect(termination == .signaled(SIGKILL), "\(context): \(termination); \(child.stderrText)")
+            guard termination == .signaled(SIGKILL) else { return }
+            if child.lines.last == "compacting" { insideCompaction += 1 }
+            let acknowledged = child.lines.compactMap { Int($0) }
+            let outcome = try CrashTests.check(
+                directory.store, durability: .normal, acknowledged: acknowledged, context: context)
+            guard let highest = outcome.highest else { return }
+            next = highest + 1
+            // The check's open removed what the dead compaction left; a compaction succeeds.
+            let names = try listDirectory(directory.store)
+            #expect(!names.contains { $0.hasSuffix(".tmp") }, "\(context): leftovers \(names)")
+            let store = try Store(path: directory.store, options: StoreOptions(autoCompactLogBytes: nil))
+            try store.compact()
+            store.close()
+            let after = try listDirectory(directory.store)
+            #expect(after.filter { $0.hasPrefix("snapshot-") }.count == 2, "\(context): \(after)")
+            #expect(after.filter { $0.hasPrefix("log-") }.count == 1, "\(context): \(after)")
+        }
+        #expect(next > 1, "no commit acknowledged, \(seed)")
+        #expect(insideCompaction > 0, "no kill landed inside a compaction, \(seed)")
+        print("compaction kills: 30, \(insideCompaction) inside a compaction, \(next - 1) commits, \(seed)")
+    }
+
+    private func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw LogbookError(.io, "opendir \(path)") }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}

@@ -1,0 +1,124 @@
+// ScanOptions semantics, the same through Store.scan, read { } and write { }: prefix
+// intersected with start/end, start-inclusive and end-exclusive bounds, limit, reverse, empty
+// ranges, and prefixes of 0xFF bytes (which have no successor).
+
+import Testing
+
+@_spi(Testing) @testable import Logbook
+
+@Suite struct ScanTests {
+    static let keys: [[UInt8]] = [
+        [0x00], b("a"), b("ab"), b("abc"), b("abd"), b("ac"), b("b"), [0xFF], [0xFF, 0x00], [0xFF, 0xFF],
+        [0xFF, 0xFF, 0x01],
+    ]
+
+    /// The value stored under `key`: its bytes reversed plus a marker, so values are distinct.
+    static func value(_ key: [UInt8]) -> [UInt8] { key.reversed() + [0x7C] }
+
+    static func pairs(_ keys: [[UInt8]]) -> [KeyValue] { keys.map { KeyValue(key: $0, value: value($0)) } }
+
+    /// (options, expected keys in the order returned)
+    static let cases: [(ScanOptions, [[UInt8]])] = [
+        (ScanOptions(), keys),
+        (ScanOptions(reverse: true), keys.reversed()),
+        (ScanOptions(prefix: []), keys),
+        (ScanOptions(prefix: b("ab")), [b("ab"), b("abc"), b("abd")]),
+        (ScanOptions(prefix: b("a")), [b("a"), b("ab"), b("abc"), b("abd"), b("ac")]),
+        (ScanOptions(prefix: b("a"), limit: 2, reverse: true), [b("ac"), b("abd")]),
+        (ScanOptions(prefix: b("ab"), start: b("abc")), [b("abc"), b("abd")]),
+        (ScanOptions(prefix: b("ab"), end: b("abd")), [b("ab"), b("abc")]),
+        (ScanOptions(prefix: b("ab"), start: b("a")), [b("ab"), b("abc"), b("abd")]),
+        (ScanOptions(prefix: b("ab"), end: b("b")), [b("ab"), b("abc"), b("abd")]),
+        (ScanOptions(prefix: b("ab"), start: b("ac")), []),
+        (ScanOptions(prefix: b("ab"), end: b("ab")), []),
+        (ScanOptions(prefix: b("ab"), start: b("abd"), end: b("abc")), []),
+        (ScanOptions(prefix: b("abcd")), []),
+        (ScanOptions(prefix: b("zz")), []),
+        (ScanOptions(prefix: [0x00]), [[0x00]]),
+        (
+            ScanOptions(start: b("abc")),
+            [b("abc"), b("abd"), b("ac"), b("b"), [0xFF], [0xFF, 0x00], [0xFF, 0xFF], [0xFF, 0xFF, 0x01]]
+        ),
+        (ScanOptions(end: b("ab")), [[0x00], b("a")]),
+        (ScanOptions(start: b("ab"), end: b("ac")), [b("ab"), b("abc"), b("abd")]),
+        (ScanOptions(start: b("ab"), end: b("ac"), reverse: true), [b("abd"), b("abc"), b("ab")]),
+        (ScanOptions(start: b("aa"), end: b("abz")), [b("ab"), b("abc"), b("abd")]),
+        (ScanOptions(start: b("b"), end: b("b")), []),
+        (ScanOptions(start: b("c"), end: b("b")), []),
+        (ScanOptions(start: b("b"), end: b("b\0")), [b("b")]),
+        (ScanOptions(limit: 0), []),
+        (ScanOptions(limit: -1), []),
+        (ScanOptions(limit: 1), [[0x00]]),
+        (ScanOptions(limit: 100), keys),
+        (ScanOptions(limit: 2, reverse: true), [[0xFF, 0xFF, 0x01], [0xFF, 0xFF]]),
+        (ScanOptions(start: b("abc"), limit: 2), [b("abc"), b("abd")]),
+        (ScanOptions(end: b("abc"), limit: 2, reverse: true), [b("ab"), b("a")]),
+        (ScanOptions(prefix: [0xFF]), [[0xFF], [0xFF, 0x00], [0xFF, 0xFF], [0xFF, 0xFF, 0x01]]),
+        (ScanOptions(prefix: [0xFF, 0xFF]), [[0xFF, 0xFF], [0xFF, 0xFF, 0x01]]),
+        (ScanOptions(prefix: [0xFF, 0xFF], reverse: true), [[0xFF, 0xFF, 0x01], [0xFF, 0xFF]]),
+        (ScanOptions(prefix: [0xFF], end: [0xFF, 0xFF]), [[0xFF], [0xFF, 0x00]]),
+        (ScanOptions(prefix: [0xFF], start: [0xFF, 0x01], limit: 1), [[0xFF, 0xFF]]),
+        (ScanOptions(prefix: [0xFF, 0xFF, 0xFF]), []),
+        (ScanOptions(prefix: [0xFE]), []),
+    ]
+
+    @Test func everyCaseReturnsExactlyTheExpectedPairsThroughEveryReader() throws {
+        try withTemporaryDirectory("scan") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            for key in Self.keys.shuffled() { try store.put(key, Self.value(key)) }
+            for (options, keys) in Self.cases {
+                let expected = Self.pairs(keys)
+                #expect(try store.scan(options) == expected, "\(options)")
+                try store.read { rtx throws in #expect(try rtx.scan(options) == expected, "read: \(options)") }
+                try store.write { tx in
+                    let scanned = try tx.scan(options)
+                    #expect(scanned == expected, "write: \(options)")
+                }
+            }
+            store.close()
+        }
+    }
+
+    /// The same cases inside a transaction whose own writes produce the same key set from a
+    /// different snapshot: half the keys pending, one snapshot key deleted and re-put.
+    @Test func everyCaseMergesPendingWritesExactly() throws {
+        try withTemporaryDirectory("scantx") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            for (index, key) in Self.keys.enumerated() where index % 2 == 0 {
+                try store.put(key, index == 0 ? b("stale") : Self.value(key))
+            }
+            try store.put("zzz", "deleted in the transaction")
+            #expect(throws: RollBack.self) {
+                try store.write { tx in
+                    for (index, key) in Self.keys.enumerated() where index % 2 == 1 || index == 0 {
+                        try tx.put(key, Self.value(key))
+                    }
+                    try tx.delete("zzz")
+                    for (options, keys) in Self.cases {
+                        #expect(try tx.scan(options) == Self.pairs(keys), "\(options)")
+                    }
+                    throw RollBack()
+                }
+            }
+            store.close()
+        }
+    }
+
+    @Test func emptyStoreAndStringConvenience() throws {
+        try withTemporaryDirectory("scanempty") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            #expect(try store.scan() == [])
+            #expect(try store.scan(ScanOptions(prefix: [0xFF], reverse: true)) == [])
+            try store.put("task/1", "a")
+            try store.put("task/2", "b")
+            try store.put("tasks", "c")
+            #expect(
+                try store.scan(prefix: "task/") == [
+                    KeyValue(key: b("task/1"), value: b("a")), KeyValue(key: b("task/2"), value: b("b")),
+                ])
+            #expect(
+                try store.scan(prefix: "task/", limit: 1, reverse: true) == [KeyValue(key: b("task/2"), value: b("b"))])
+            store.close()
+        }
+    }
+}

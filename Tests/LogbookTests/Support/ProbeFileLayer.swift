@@ -1,0 +1,190 @@
+// A FileLayer that wraps the real PosixFileLayer, records every call that reads, changes or
+// syncs a file (with the file's name), and injects the faults a test arms: an errno for the next
+// matching calls, or short writes.
+
+@_spi(Testing) import Logbook
+import Synchronization
+
+/// The real file layer plus a `Probe` that counts calls and injects faults.
+struct ProbeFileLayer: FileLayer {
+    /// What the probe recorded or will inject; shared by every copy of the layer.
+    let probe = Probe()
+    private let base = PosixFileLayer()
+
+    /// The kinds of call the probe records and can fail (every call that touches a file).
+    enum Operation: Sendable, Equatable {
+        case open, read, size, write, sync, truncate, rename, unlink, makeDirectory, syncDirectory
+    }
+
+    /// One recorded call: its kind, the last path component of the file (for a directory
+    /// sync, the whole path), and for a sync whether it was data-only (fdatasync).
+    struct Call: Sendable, Equatable {
+        var operation: Operation
+        var file: String
+        var dataOnly: Bool? = nil
+    }
+
+    /// An armed fault: the next `times` calls of `operation` on `file` (`"*"`: any file), after
+    /// `skip` matching calls succeeded, fail with `errno`.
+    struct Fault: Sendable {
+        var operation: Operation
+        var file: String
+        var errno: Int32
+        var skip: Int
+        var times: Int
+    }
+
+    final class Probe: Sendable {
+        private struct State {
+            var names: [Int32: String] = [:]
+            var calls: [Call] = []
+            var faults: [Fault] = []
+            var maxWrite: Int? = nil
+        }
+        private let state = Mutex(State())
+
+        /// Every recorded call, in order.
+        var calls: [Call] { state.withLock { $0.calls } }
+
+        /// Forgets the calls recorded so far.
+        func reset() { state.withLock { $0.calls = [] } }
+
+        /// The `dataOnly` flag of every sync of `file`, in order.
+        func syncs(of file: String) -> [Bool] {
+            calls.compactMap { $0.operation == .sync && $0.file == file ? $0.dataOnly : nil }
+        }
+
+        /// Directory syncs, by directory path.
+        var directorySyncs: [String] { calls.filter { $0.operation == .syncDirectory }.map(\.file) }
+
+        /// Arms a fault (see `Fault`).
+        func fail(_ operation: Operation, of file: String, errno: Int32, skip: Int = 0, times: Int = 1) {
+            state.withLock {
+                $0.faults.append(Fault(operation: operation, file: file, errno: errno, skip: skip, times: times))
+            }
+        }
+
+        /// Disarms every fault (the disk has room again).
+        func clearFaults() { state.withLock { $0.faults = [] } }
+
+        /// Recorded calls of `operation`, on any file.
+        func count(_ operation: Operation) -> Int { calls.filter { $0.operation == operation }.count }
+
+        /// Makes every write move at most `bytes` bytes (nil: whole writes again).
+        func limitWrites(to bytes: Int?) { state.withLock { $0.maxWrite = bytes } }
+
+        var maxWrite: Int? { state.withLock { $0.maxWrite } }
+
+        func name(of fd: Int32) -> String { state.withLock { $0.names[fd] ?? "fd \(fd)" } }
+
+        func opened(_ fd: Int32, path: String) { state.withLock { $0.names[fd] = lastComponent(path) } }
+
+        func closed(_ fd: Int32) { _ = state.withLock { $0.names.removeValue(forKey: fd) } }
+
+        /// Records the call; throws the armed fault when one matches.
+        func enter(_ operation: Operation, _ file: String, dataOnly: Bool? = nil) throws(SystemError) {
+            let errno: Int32? = state.withLock { s in
+                s.calls.append(Call(operation: operation, file: file, dataOnly: dataOnly))
+                guard
+                    let i = s.faults.firstIndex(where: {
+                        $0.operation == operation && ($0.file == file || $0.file == "*")
+                    })
+                else {
+                    return nil
+                }
+                if s.faults[i].skip > 0 {
+                    s.faults[i].skip -= 1
+                    return nil
+                }
+                s.faults[i].times -= 1
+                let code = s.faults[i].errno
+                if s.faults[i].times == 0 { s.faults.remove(at: i) }
+                return code
+            }
+            if let errno { throw SystemError(operation: "injected \(operation)", path: file, errno: errno) }
+        }
+    }
+
+    func open(_ path: String, _ mode: OpenMode) throws(SystemError) -> Int32 {
+        try probe.enter(.open, lastComponent(path))
+        let fd = try base.open(path, mode)
+        probe.opened(fd, path: path)
+        return fd
+    }
+
+    func close(_ fd: Int32) {
+        probe.closed(fd)
+        base.close(fd)
+    }
+
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+        try probe.enter(.read, probe.name(of: fd))
+        return try base.read(fd, into: buffer, at: offset)
+    }
+
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+        try probe.enter(.write, probe.name(of: fd))
+        if let limit = probe.maxWrite, buffer.count > limit {
+            return try base.write(fd, from: UnsafeRawBufferPointer(rebasing: buffer[0..<limit]), at: offset)
+        }
+        return try base.write(fd, from: buffer, at: offset)
+    }
+
+    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
+        try probe.enter(.sync, probe.name(of: fd), dataOnly: dataOnly)
+        try base.sync(fd, dataOnly: dataOnly)
+    }
+
+    func truncate(_ fd: Int32, to size: UInt64) throws(SystemError) {
+        try probe.enter(.truncate, probe.name(of: fd))
+        try base.truncate(fd, to: size)
+    }
+
+    func size(_ fd: Int32) throws(SystemError) -> UInt64 {
+        try probe.enter(.size, probe.name(of: fd))
+        return try base.size(fd)
+    }
+
+    func rename(_ from: String, _ to: String) throws(SystemError) {
+        try probe.enter(.rename, lastComponent(to))
+        try base.rename(from, to)
+    }
+
+    func unlink(_ path: String) throws(SystemError) {
+        try probe.enter(.unlink, lastComponent(path))
+        try base.unlink(path)
+    }
+
+    func makeDirectory(_ path: String) throws(SystemError) {
+        try probe.enter(.makeDirectory, path)
+        try base.makeDirectory(path)
+    }
+
+    func syncDirectory(_ path: String) throws(SystemError) {
+        try probe.enter(.syncDirectory, path)
+        try base.syncDirectory(path)
+    }
+
+    func kind(_ path: String) -> FileKind? { base.kind(path) }
+    func listDirectory(_ path: String) throws(SystemError) -> [String] { try base.listDirectory(path) }
+    func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try base.tryLock(fd, byte: byte) }
+    func unlock(_ fd: Int32, byte: Int64) { base.unlock(fd, byte: byte) }
+    func isLocked(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try base.isLocked(fd, byte: byte) }
+    func mapShared(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeMutableRawPointer {
+        try base.mapShared(fd, length: length)
+    }
+    func unmap(_ address: UnsafeMutableRawPointer, length: Int) { base.unmap(address, length: length) }
+}
+
+private func lastComponent(_ path: String) -> String {
+    path.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? path
+}
+
+extension StoreOptions {
+    /// These options with `layer` as the file layer.
+    func with(_ layer: any FileLayer) -> StoreOptions {
+        var copy = self
+        copy.fileLayer = layer
+        return copy
+    }
+}
