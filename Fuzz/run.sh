@@ -60,6 +60,7 @@ run_one() {
         runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
         execs=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
         echo "fuzz: $target: ok, $runs runs in ${SECONDS_EACH} s ($execs/s)"
+        echo ok >"$TMPROOT/$target.result"
     else
         echo "fuzz: $target: FAILED (log: $log)" >&2
         grep -E "fuzz property violated|ERROR:|SUMMARY:|Fatal error|Test unit written" "$log" | head -20 >&2
@@ -67,17 +68,19 @@ run_one() {
     fi
 }
 
-failed=0
-pids=()
-names=()
+# Each run leaves TMPROOT/NAME.result saying "ok" (statuses of long-gone background jobs are
+# not to be trusted to `wait` once PIDs wrap around).
 for target in "${TARGETS[@]}"; do
-    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 0.2; done
+    while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do sleep 1; done
     run_one "$target" &
-    pids+=($!)
-    names+=("$target")
 done
-for i in "${!pids[@]}"; do
-    wait "${pids[$i]}" || { failed=1; echo "fuzz: ${names[$i]} failed" >&2; }
+wait
+failed=0
+for target in "${TARGETS[@]}"; do
+    if [ "$(cat "$TMPROOT/$target.result" 2>/dev/null)" != ok ]; then
+        failed=1
+        echo "fuzz: $target failed" >&2
+    fi
 done
 echo "fuzz: done in $(($(date +%s) - start)) s"
 exit $failed

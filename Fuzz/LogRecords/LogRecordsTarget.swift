@@ -21,8 +21,9 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
 /// - the records visited re-encode to exactly the bytes before `validEnd`, with consecutive
 ///   sequence numbers from `after + 1`, each visited with its own end offset;
 /// - the verdict: `clean` iff every byte was read; otherwise the damage is at `validEnd`, and it is
-///   `corrupt` iff a valid record with a higher sequence number starts after it (checked here by an
-///   independent scan with the fuzzer's own CRC), `torn` otherwise;
+///   `corrupt` iff it is a whole checksummed record (malformed or out of sequence) or a record
+///   follows that proves corruption (see `follower`, a scan written here from Docs/Format.md with
+///   the fuzzer's own CRC), `torn` otherwise;
 /// - `isFileEnd: false` visits the same records and only differs by asking for more bytes when a
 ///   record is cut by the buffer's end;
 /// - the bytes up to `validEnd` parse cleanly on their own;
@@ -66,13 +67,14 @@ enum LogRecordsTarget {
             Fuzz.require(whole.validEnd == end, "clean but \(end - whole.validEnd) bytes unread")
         case .torn(let offset):
             Fuzz.require(offset == whole.validEnd && offset < end, "torn at \(offset), validEnd \(whole.validEnd)")
-            let follower = validRecord(in: log, after: validCount, above: whole.lastSequence)
+            Fuzz.require(!isWholeRecord(log, at: validCount), "torn at a whole checksummed record")
+            let follower = follower(in: log, damageAt: validCount, last: whole.lastSequence)
             Fuzz.require(follower == nil, "torn, but a valid record follows at buffer offset \(follower ?? -1)")
         case .corrupt(let offset, let reason):
             Fuzz.require(offset == whole.validEnd && offset < end, "corrupt at \(offset), validEnd \(whole.validEnd)")
             Fuzz.require(
-                validRecord(in: log, after: validCount, above: whole.lastSequence) != nil,
-                "corrupt (\(reason)) but no valid record follows")
+                isWholeRecord(log, at: validCount) || follower(in: log, damageAt: validCount, last: whole.lastSequence) != nil,
+                "corrupt (\(reason)), but not a whole record and no valid record follows")
         }
 
         // Not at the end of the file: the same records; more bytes wanted only for a cut record.
@@ -122,22 +124,52 @@ enum LogRecordsTarget {
         }
     }
 
-    /// The offset of the first valid record that starts after `position` with a sequence number
-    /// above `last`: framing in bounds, type 1, CRC (computed here, independently) and payload valid.
-    static func validRecord(in log: [UInt8], after position: Int, above last: UInt64) -> Int? {
+    /// Whether a whole record with a valid checksum starts at `position` (the parse stopped there,
+    /// so its payload is malformed or out of sequence: corruption, never a torn write).
+    static func isWholeRecord(_ log: [UInt8], at position: Int) -> Bool {
+        guard position + LogFormat.recordHeaderSize <= log.count else { return false }
+        let length = Int(log.loadLE(UInt32.self, at: position))
+        let end = position + LogFormat.recordHeaderSize + length
+        return length >= LogFormat.minPayload && length <= LogFormat.maxPayload && end <= log.count
+            && log[position + 8] == LogFormat.transactionType
+            && log.loadLE(UInt32.self, at: position + 4) == CRC32C.checksum(log[(position + 8)..<end])
+    }
+
+    /// The offset of the first record after damage at `position` that proves the damage is
+    /// corruption (Docs/Format.md): a valid record (framing in bounds, type 1, CRC computed here,
+    /// payload valid) with a sequence number above `last`, by no more than the number of records
+    /// the bytes after the damage could hold; and, when the damaged record's header is plausible
+    /// and its payload starts with sequence `last + 1`, outside the bytes its length claims,
+    /// unless its checksum covers exactly the bytes up to the candidate.
+    static func follower(in log: [UInt8], damageAt position: Int, last: UInt64) -> Int? {
+        let header = LogFormat.recordHeaderSize
+        let maxStep = UInt64((log.count - position) / (header + LogFormat.minPayload)) + 1
+        var claimedEnd = position
+        if position + header + 8 <= log.count {
+            let length = Int(log.loadLE(UInt32.self, at: position))
+            if length >= LogFormat.minPayload, length <= LogFormat.maxPayload,
+                log[position + 8] == LogFormat.transactionType, log.loadLE(UInt64.self, at: position + 9) == last &+ 1
+            {
+                claimedEnd = position + header + length
+            }
+        }
         var probe = position + 1
-        while probe + LogFormat.recordHeaderSize + LogFormat.minPayload <= log.count {
+        while probe + header + LogFormat.minPayload <= log.count {
             defer { probe += 1 }
             let length = Int(log.loadLE(UInt32.self, at: probe))
-            let end = probe + LogFormat.recordHeaderSize + length
+            let end = probe + header + length
             guard length >= LogFormat.minPayload, length <= LogFormat.maxPayload, end <= log.count,
                 log[probe + 8] == LogFormat.transactionType,
                 log.loadLE(UInt32.self, at: probe + 4) == CRC32C.checksum(log[(probe + 8)..<end])
             else { continue }
             let record = log.withUnsafeBytes { raw in
-                LogFormat.decodePayload(UnsafeRawBufferPointer(rebasing: raw[(probe + LogFormat.recordHeaderSize)..<end]))
+                LogFormat.decodePayload(UnsafeRawBufferPointer(rebasing: raw[(probe + header)..<end]))
             }
-            if let record, record.sequence > last { return probe }
+            guard let record, record.sequence > last, record.sequence - last <= maxStep else { continue }
+            let wholeUpToProbe =
+                probe >= position + header + LogFormat.minPayload
+                && log.loadLE(UInt32.self, at: position + 4) == CRC32C.checksum(log[(position + 8)..<probe])
+            if probe >= claimedEnd || wholeUpToProbe { return probe }
         }
         return nil
     }

@@ -24,7 +24,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
 /// - every call returns or throws a `LogbookError` (never another error, never a crash); a
 ///   `corrupted` error names a file of the store;
 /// - when the offline `Store.verify(path:)` passes, the store opens, every read succeeds, the
-///   handle's `verify()` gives the same report, and writes and compaction succeed;
+///   handle's `verify()` gives the same report (but for an unfinished first segment, which open
+///   writes again), and writes and compaction succeed;
 /// - reads agree with each other: forward and reverse scans, `get` of every scanned key, and
 ///   `stats().keys`;
 /// - writes and compaction keep exactly the expected data, seen by a second handle opened before
@@ -69,7 +70,12 @@ enum StoreOpenTarget {
         let online = attempt { try store.verify() }
         if case .success(let report) = offline {
             guard case .success(let again) = online else { Fuzz.fail("verify() fails where verify(path:) passed: \(online)") }
-            Fuzz.require(again == report, "verify() reports \(again), verify(path:) \(report)")
+            if report.tornTail?.offset == 0 {
+                // An unfinished first segment (a creation cut short): open wrote it again.
+                Fuzz.require(again.records == 0 && again.tornTail == nil, "after rewriting log-1.wal: \(again)")
+            } else {
+                Fuzz.require(again == report, "verify() reports \(again), verify(path:) \(report)")
+            }
         }
         guard var model = pairs.map({ Dictionary(uniqueKeysWithValues: $0.map { ($0.key, $0.value) }) }) else { return }
 

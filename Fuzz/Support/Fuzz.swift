@@ -16,6 +16,7 @@ public enum Fuzz {
         if !condition() { fail(message(), file: file, line: line) }
     }
 
+    /// Reports a violated property and aborts.
     public static func fail(_ message: String, file: StaticString = #fileID, line: UInt = #line) -> Never {
         printError("fuzz property violated at \(file):\(line): \(message)")
         abort()

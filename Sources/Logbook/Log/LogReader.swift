@@ -110,8 +110,10 @@
     ) -> LogParse {
         let offset = base + UInt64(position)
         let claimedEnd = claimedEnd(bytes, at: position, sequence: last &+ 1)
-        // No more records than this fit in the bytes, so no later sequence number is further on.
-        let maxStep = UInt64(bytes.count / (LogFormat.recordHeaderSize + LogFormat.minPayload)) + 1
+        // No more records than this fit in the bytes after the damage, so no later sequence number
+        // is further on. (Counted from the damage, not from the buffer's start: the verdict must
+        // not depend on where the caller's buffer begins, a whole file, a window or a catch-up.)
+        let maxStep = UInt64((bytes.count - position) / (LogFormat.recordHeaderSize + LogFormat.minPayload)) + 1
         var probe = position + 1
         while probe + LogFormat.recordHeaderSize + LogFormat.minPayload <= bytes.count {
             // Cheap filter before the checksum, whose cost is the candidate's length: without it,
