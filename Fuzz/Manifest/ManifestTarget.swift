@@ -17,8 +17,8 @@ public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
 /// Input: a control byte (bit 1: fix up the CRC), a byte choosing which byte to damage, then
 /// the MANIFEST's bytes.
 ///
-/// Properties: decoding never traps; a MANIFEST that decodes names a sane segment range and
-/// re-encodes to exactly its bytes; changing any one of its bytes makes it invalid; a MANIFEST
+/// Properties: decoding never traps; a MANIFEST that decodes names a sane segment range, every
+/// number below 2^63 (room to count on), and re-encodes to exactly its bytes; changing any one of its bytes makes it invalid; a MANIFEST
 /// the encoder writes decodes to itself exactly when its segment range is sane.
 enum ManifestTarget {
     static func run(_ data: UnsafeRawBufferPointer) {
@@ -33,6 +33,10 @@ enum ManifestTarget {
                 manifest.firstLog >= 1 && manifest.firstLog <= manifest.lastLog
                     && manifest.lastLog - manifest.firstLog < 1024,
                 "decoded an insane segment range: \(manifest)")
+            Fuzz.require(
+                [manifest.generation, manifest.snapshot, manifest.snapshotSequence, manifest.lastLog]
+                    .allSatisfy { $0 < 1 << 63 },
+                "decoded a number that cannot be counted on: \(manifest)")
             Fuzz.require(manifest.encode() == bytes, "\(manifest) re-encodes differently")
             var damaged = bytes
             damaged[Int(damage) % Manifest.size] ^= UInt8(truncatingIfNeeded: control >> 1) | 1
@@ -50,7 +54,9 @@ enum ManifestTarget {
             lastLog: words.loadLE(UInt64.self, at: 48))
         let encoded = made.encode()
         Fuzz.require(encoded.count == Manifest.size, "encoded MANIFEST of \(encoded.count) bytes")
-        let sane = made.firstLog >= 1 && made.firstLog <= made.lastLog && made.lastLog - made.firstLog < 1024
+        let sane =
+            made.firstLog >= 1 && made.firstLog <= made.lastLog && made.lastLog - made.firstLog < 1024
+            && [made.generation, made.snapshot, made.snapshotSequence, made.lastLog].allSatisfy { $0 < 1 << 63 }
         let decoded = Manifest.decode(encoded)
         Fuzz.require(sane ? decoded == made : decoded == nil, "\(made) decodes to \(String(describing: decoded))")
     }

@@ -25,6 +25,9 @@
     public static let size = 64
     static let magic: [UInt8] = Array("LOGBKMAN".utf8)
 
+    /// Every number in a MANIFEST is below this.
+    public static let numberLimit: UInt64 = 1 << 63
+
     /// The state of a store that has never been compacted.
     public static let initial = Manifest(generation: 0, snapshot: 0, snapshotSequence: 0, firstLog: 1, lastLog: 1)
 
@@ -46,7 +49,8 @@
         return bytes
     }
 
-    /// Decodes a MANIFEST; nil when it is not exactly a valid version-1 manifest.
+    /// Decodes a MANIFEST; nil when it is not exactly a valid version-1 manifest (which includes
+    /// every number being below `numberLimit`).
     public static func decode(_ bytes: [UInt8]) -> Manifest? {
         guard bytes.count == size, bytes[0..<8].elementsEqual(magic), bytes.loadLittleEndian(UInt32.self, at: 8) == 1,
             bytes.loadLittleEndian(UInt32.self, at: 12) == 0, bytes.loadLittleEndian(UInt32.self, at: 60) == 0,
@@ -58,6 +62,11 @@
             snapshotSequence: bytes.loadLittleEndian(UInt64.self, at: 32),
             firstLog: bytes.loadLittleEndian(UInt64.self, at: 40), lastLog: bytes.loadLittleEndian(UInt64.self, at: 48))
         guard m.firstLog >= 1, m.firstLog <= m.lastLog, m.lastLog - m.firstLog < 1024 else { return nil }
+        // Every number must leave room to count on (the next generation, segment, snapshot and
+        // sequence number): no store reaches 2^63, and a larger value is damage, not a trap later.
+        guard [m.generation, m.snapshot, m.snapshotSequence, m.lastLog].allSatisfy({ $0 < Self.numberLimit }) else {
+            return nil
+        }
         return m
     }
 }
