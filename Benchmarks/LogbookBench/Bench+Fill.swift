@@ -91,7 +91,7 @@ extension Bench {
             lookups == 0
             ? "all keys in memory (no snapshot)"
             : "\(Format.decimal(100 * lookups / Double(keys.count)))% of gets reached the snapshot, "
-                + "block cache hit rate \(Format.decimal(100 * hits / lookups))%"
+                + "value cache hit rate \(Format.decimal(100 * hits / lookups))%"
         let p = latencies(keys) { key in _ = must("get") { try store.get(key) } }
         return Measurement(
             workload: "read_hot",

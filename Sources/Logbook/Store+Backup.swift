@@ -98,8 +98,7 @@ extension Store {
             try io(target) { () throws(SystemError) in try files.syncDirectory(target) }
 
             let verified: VerifyReport
-            do { verified = try Self.verify(path: target, options: options) } catch let error as LogbookError
-            {
+            do { verified = try Self.verify(path: target, options: options) } catch let error as LogbookError {
                 throw LogbookError(
                     .corrupted, "the backup in \(target) does not verify: \(error.message)", path: error.path)
             } catch {

@@ -199,7 +199,8 @@ extension Store {
         let size = try io(log.path) { () throws(SystemError) in try files.size(log.fd) }
         guard size >= s.appliedEnd else {
             throw LogbookError.corrupted(
-                "log is \(size) bytes, shorter than the \(s.appliedEnd) bytes already read", path: log.path, offset: size)
+                "log is \(size) bytes, shorter than the \(s.appliedEnd) bytes already read", path: log.path,
+                offset: size)
         }
         try Self.catchUp(&s, files: files, limit: size)
         if s.appliedEnd < size {

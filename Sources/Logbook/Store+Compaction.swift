@@ -109,7 +109,9 @@ extension Store {
                 return true
             }
             let index = try writer.finish()
-            let (data, indexFile) = (path + "/" + SnapshotFormat.dataName(number), path + "/" + SnapshotFormat.indexName(number))
+            let (data, indexFile) = (
+                path + "/" + SnapshotFormat.dataName(number), path + "/" + SnapshotFormat.indexName(number)
+            )
             try io(path) { () throws(SystemError) in
                 try files.rename(writer.dataPath, data)
                 try files.rename(writer.indexPath, indexFile)
@@ -120,7 +122,8 @@ extension Store {
                 var keys: UInt64 = 0
                 for block in 0..<reader.blockCount { keys += UInt64(try reader.readBlock(block).count) }
                 guard keys == index.keyCount else {
-                    throw LogbookError.corrupted("new snapshot reads back \(keys) keys, not \(index.keyCount)", path: data, offset: 0)
+                    throw LogbookError.corrupted(
+                        "new snapshot reads back \(keys) keys, not \(index.keyCount)", path: data, offset: 0)
                 }
             }
         } catch {
@@ -133,7 +136,8 @@ extension Store {
         // 3. Install: under the writer lock, the MANIFEST names the new snapshot and the new log only.
         let (installed, bytesAfter) = try underWriterLock { (s) throws(LogbookError) in
             guard s.manifest.generation == sealed.generation else {
-                throw LogbookError(.io, "the MANIFEST changed during compaction; nothing installed", path: context.manifestPath)
+                throw LogbookError(
+                    .io, "the MANIFEST changed during compaction; nothing installed", path: context.manifestPath)
             }
             let installed = Manifest(
                 generation: sealed.generation + 1, snapshot: number, snapshotSequence: sequence,

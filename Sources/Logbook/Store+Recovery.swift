@@ -16,7 +16,8 @@ extension Store {
             guard options.createIfMissing else {
                 throw LogbookError(.notFound, "no store at \(directory)", path: directory)
             }
-            do throws(SystemError) { try files.makeDirectory(directory) } catch where error.errno == SystemError.eexist {
+            do throws(SystemError) { try files.makeDirectory(directory) } catch  where error.errno == SystemError.eexist
+            {
             } catch { throw LogbookError(error, path: directory) }
             if options.durability != .relaxed {
                 try io(directory) { () throws(SystemError) in try files.syncDirectory(parent(of: directory)) }
@@ -27,7 +28,8 @@ extension Store {
         if !options.createIfMissing && files.kind(directory + "/" + Manifest.fileName) == nil
             && files.kind(directory + "/" + LogFormat.segmentName(1)) == nil
         {
-            throw LogbookError(.notFound, "no store at \(directory) (the directory holds no Logbook files)", path: directory)
+            throw LogbookError(
+                .notFound, "no store at \(directory) (the directory holds no Logbook files)", path: directory)
         }
 
         let lock = try ProcessLock(directory: directory, files: files)
@@ -133,7 +135,7 @@ extension Store {
     static func readManifest(directory: String, files: any FileLayer) throws(LogbookError) -> Manifest {
         let path = directory + "/" + Manifest.fileName
         let bytes: [UInt8]
-        do throws(SystemError) { bytes = try files.readFile(path) } catch where error.errno == SystemError.enoent {
+        do throws(SystemError) { bytes = try files.readFile(path) } catch  where error.errno == SystemError.enoent {
             return .initial
         } catch { throw LogbookError(error, path: path) }
         guard let manifest = Manifest.decode(bytes) else {
@@ -150,7 +152,7 @@ extension Store {
             do throws(LogbookError) {
                 try loadOnce(&s, context)
                 return
-            } catch where error.errno == SystemError.enoent && attempt < 8 {
+            } catch  where error.errno == SystemError.enoent && attempt < 8 {
                 attempt += 1  // a compaction deleted what the MANIFEST we read named: read it again
             }
         }
@@ -257,7 +259,8 @@ extension Store {
                 stale = name != LogFormat.segmentName(1) + ".tmp" || manifest != .initial
             } else if name.hasPrefix("snapshot-"), let number = UInt64(name.dropFirst(9).prefix { $0.isNumber }) {
                 stale = number != manifest.snapshot
-            } else if name.hasPrefix("log-"), name.hasSuffix(".wal"), let number = UInt64(name.dropFirst(4).dropLast(4)) {
+            } else if name.hasPrefix("log-"), name.hasSuffix(".wal"), let number = UInt64(name.dropFirst(4).dropLast(4))
+            {
                 stale = number < manifest.firstLog || number > manifest.lastLog
             }
             if stale { try? context.files.unlink(context.directory + "/" + name) }

@@ -226,8 +226,7 @@ struct StoreFile {
             snapshot = number
             return
         }
-        if name.hasPrefix("log-"), name.hasSuffix(".wal"), let number = UInt64(name.dropFirst(4).dropLast(4))
-        {
+        if name.hasPrefix("log-"), name.hasSuffix(".wal"), let number = UInt64(name.dropFirst(4).dropLast(4)) {
             segment = number
             return
         }

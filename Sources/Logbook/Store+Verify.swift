@@ -168,7 +168,8 @@ extension Store {
                     path: logPath, offset: offset)
             case .torn(let offset):
                 guard number == manifest.lastLog else {
-                    throw LogbookError.corrupted("sealed log segment ends in a torn record", path: logPath, offset: offset)
+                    throw LogbookError.corrupted(
+                        "sealed log segment ends in a torn record", path: logPath, offset: offset)
                 }
                 report.tornTail = (offset: offset, length: size - offset)
                 report.bytes += offset

@@ -1,7 +1,6 @@
 import Glibc
-import Testing
-
 @_spi(Testing) import Logbook
+import Testing
 
 /// `stats`, `compact` and `lock`.
 @Suite struct AdminTests {

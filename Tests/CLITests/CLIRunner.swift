@@ -153,8 +153,7 @@ enum GNU {
     }
 
     /// posix_spawn_file_actions_addchdir_np(3): the child changes to `path` before exec.
-    static func addchdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: String) -> Int32
-    {
+    static func addchdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: String) -> Int32 {
         symbol(
             "posix_spawn_file_actions_addchdir_np",
             as: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) ->

@@ -76,7 +76,8 @@ import Testing
             #expect(f.run("get", "k3").stdout == "v3".bytes)
             // The next write cuts the tail off.
             #expect(f.run("put", "k5", "v5").status == 0)
-            #expect(f.run("verify").out == "ok: 4 log records, 0 snapshot blocks (0 keys), 160 bytes checked in \(f.log)\n")
+            #expect(
+                f.run("verify").out == "ok: 4 log records, 0 snapshot blocks (0 keys), 160 bytes checked in \(f.log)\n")
             #expect(f.run("scan", "--keys-only").out == "k1\nk2\nk3\nk5\n")
         }
     }

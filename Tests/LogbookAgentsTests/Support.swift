@@ -197,8 +197,9 @@ final class CountingBackend: KeyValueBackend, @unchecked Sendable {
 
 /// A file layer whose disk changes fail, from the `budget`-th on, as if the process died
 /// there (what was written before stays).
-final class DyingFileLayer: FileLayer, @unchecked Sendable {
+final class DyingFileLayer: ForwardingFileLayer, @unchecked Sendable {
     let real = PosixFileLayer()
+    var base: any FileLayer { real }
     private let budget: Atomic<Int>
 
     init(changesBeforeDeath: Int) { budget = Atomic(changesBeforeDeath) }
@@ -215,14 +216,7 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {
         if mode == .createReadWrite || mode == .createExclusive { try change("open") }
         return try real.open(path, mode)
     }
-    func close(_ fd: Int32) { real.close(fd) }
-    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError)
-        -> Int
-    {
-        try real.read(fd, into: buffer, at: offset)
-    }
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int
-    {
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
         try change("pwrite")
         return try real.write(fd, from: buffer, at: offset)
     }
@@ -234,7 +228,6 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {
         try change("ftruncate")
         try real.truncate(fd, to: size)
     }
-    func size(_ fd: Int32) throws(SystemError) -> UInt64 { try real.size(fd) }
     func rename(_ from: String, _ to: String) throws(SystemError) {
         try change("rename")
         try real.rename(from, to)
@@ -251,15 +244,6 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {
         try change("fsync(dir)")
         try real.syncDirectory(path)
     }
-    func kind(_ path: String) -> FileKind? { real.kind(path) }
-    func listDirectory(_ path: String) throws(SystemError) -> [String] { try real.listDirectory(path) }
-    func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try real.tryLock(fd, byte: byte) }
-    func unlock(_ fd: Int32, byte: Int64) { real.unlock(fd, byte: byte) }
-    func isLocked(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try real.isLocked(fd, byte: byte) }
-    func mapShared(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeMutableRawPointer {
-        try real.mapShared(fd, length: length)
-    }
-    func unmap(_ address: UnsafeMutableRawPointer, length: Int) { real.unmap(address, length: length) }
 }
 
 /// A deterministic generator (SplitMix64) for random operation sequences.

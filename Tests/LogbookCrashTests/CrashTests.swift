@@ -141,7 +141,8 @@ struct CrashTests {
         let folded = try store.stats().lastCompactedSequence
         if UInt64(report.records) + folded != UInt64(highest) {
             problems.append(
-                "verify counted \(report.records) records after snapshot sequence \(folded) for \(highest) transactions")
+                "verify counted \(report.records) records after snapshot sequence \(folded) for \(highest) transactions"
+            )
         }
         let sequence = try store.stats().lastSequence
         if sequence != UInt64(highest) {

@@ -53,15 +53,15 @@ func sleep(seconds: Double) {
 /// A file layer that kills its own process with SIGKILL in the middle of the first log write
 /// after it is armed, once `cut` bytes of that write have reached the file: a crash mid-append,
 /// at an exact byte.
-final class DyingFileLayer: FileLayer, @unchecked Sendable {  // one thread uses it
+final class DyingFileLayer: ForwardingFileLayer, @unchecked Sendable {  // one thread uses it
     let real = PosixFileLayer()
+    var base: any FileLayer { real }
     let cut: Int
     var armed = false
 
     init(cut: Int) { self.cut = cut }
 
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int
-    {
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
         guard armed else { return try real.write(fd, from: buffer, at: offset) }
         var done = 0
         while done < min(cut, buffer.count) {
@@ -72,27 +72,6 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {  // one thread uses
         while true { pause() }
     }
 
-    func open(_ path: String, _ mode: OpenMode) throws(SystemError) -> Int32 { try real.open(path, mode) }
-    func close(_ fd: Int32) { real.close(fd) }
-    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError)
-        -> Int
-    { try real.read(fd, into: buffer, at: offset) }
-    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) { try real.sync(fd, dataOnly: dataOnly) }
-    func truncate(_ fd: Int32, to size: UInt64) throws(SystemError) { try real.truncate(fd, to: size) }
-    func size(_ fd: Int32) throws(SystemError) -> UInt64 { try real.size(fd) }
-    func rename(_ from: String, _ to: String) throws(SystemError) { try real.rename(from, to) }
-    func unlink(_ path: String) throws(SystemError) { try real.unlink(path) }
-    func makeDirectory(_ path: String) throws(SystemError) { try real.makeDirectory(path) }
-    func syncDirectory(_ path: String) throws(SystemError) { try real.syncDirectory(path) }
-    func kind(_ path: String) -> FileKind? { real.kind(path) }
-    func listDirectory(_ path: String) throws(SystemError) -> [String] { try real.listDirectory(path) }
-    func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try real.tryLock(fd, byte: byte) }
-    func unlock(_ fd: Int32, byte: Int64) { real.unlock(fd, byte: byte) }
-    func isLocked(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try real.isLocked(fd, byte: byte) }
-    func mapShared(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeMutableRawPointer {
-        try real.mapShared(fd, length: length)
-    }
-    func unmap(_ address: UnsafeMutableRawPointer, length: Int) { real.unmap(address, length: length) }
 }
 
 /// `commit-loop`: transaction i puts `a/i`, `b/i`, `c/i` and `last`, all with value "i", then

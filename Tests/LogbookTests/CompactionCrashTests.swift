@@ -1,11 +1,13 @@
 import Testing
+
 @_spi(Testing) @testable import Logbook
 
 /// A file layer that "dies" after a given number of operations that change the disk: that
 /// operation and every later one fail without touching anything, as if the process had been
 /// killed right there (the kernel keeps what was already written).
-final class DyingFileLayer: FileLayer, @unchecked Sendable {
+final class DyingFileLayer: ForwardingFileLayer, @unchecked Sendable {
     let real: any FileLayer
+    var base: any FileLayer { real }
     private let budget: Locked<Int>
     /// `base`: the layer the living process uses (the real one, or PowerLossFileLayer).
     init(changesBeforeDeath: Int, base: any FileLayer = PosixFileLayer()) {
@@ -27,10 +29,6 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {
         if mode == .createReadWrite || mode == .createExclusive { try change("open") }
         return try real.open(path, mode)
     }
-    func close(_ fd: Int32) { real.close(fd) }
-    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
-        try real.read(fd, into: buffer, at: offset)
-    }
     func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
         try change("pwrite")
         return try real.write(fd, from: buffer, at: offset)
@@ -43,7 +41,6 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {
         try change("ftruncate")
         try real.truncate(fd, to: size)
     }
-    func size(_ fd: Int32) throws(SystemError) -> UInt64 { try real.size(fd) }
     func rename(_ from: String, _ to: String) throws(SystemError) {
         try change("rename")
         try real.rename(from, to)
@@ -60,15 +57,6 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {
         try change("fsync(dir)")
         try real.syncDirectory(path)
     }
-    func kind(_ path: String) -> FileKind? { real.kind(path) }
-    func listDirectory(_ path: String) throws(SystemError) -> [String] { try real.listDirectory(path) }
-    func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try real.tryLock(fd, byte: byte) }
-    func unlock(_ fd: Int32, byte: Int64) { real.unlock(fd, byte: byte) }
-    func isLocked(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try real.isLocked(fd, byte: byte) }
-    func mapShared(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeMutableRawPointer {
-        try real.mapShared(fd, length: length)
-    }
-    func unmap(_ address: UnsafeMutableRawPointer, length: Int) { real.unmap(address, length: length) }
 }
 
 @Suite struct CompactionCrashTests {
@@ -100,7 +88,9 @@ final class DyingFileLayer: FileLayer, @unchecked Sendable {
             var inFlight: (key: String, value: String?)? = nil
             do {
                 let store = try Store(path: dir, options: options)
-                let steps: [(String, String?)] = [("c1", "before"), ("", nil), ("c2", "between"), ("a20", nil), ("", nil), ("c3", "after")]
+                let steps: [(String, String?)] = [
+                    ("c1", "before"), ("", nil), ("c2", "between"), ("a20", nil), ("", nil), ("c3", "after"),
+                ]
                 for (key, value) in steps {
                     if key.isEmpty {
                         try store.compact()

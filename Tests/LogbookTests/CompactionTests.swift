@@ -1,5 +1,6 @@
 import Dispatch
 import Testing
+
 @_spi(Testing) @testable import Logbook
 
 private func temporaryStore(_ name: String) -> String {
@@ -58,7 +59,10 @@ private func contents(_ store: Store) throws -> [String: String] {
         #expect(try contents(reopened) == model)
         let verified = try reopened.verify()
         #expect(verified.snapshotKeys == UInt64(model.count))
-        #expect(try PosixFileLayer().listDirectory(dir) == ["LOCK", "MANIFEST", "log-3.wal", "snapshot-2.dat", "snapshot-2.idx"])
+        #expect(
+            try PosixFileLayer().listDirectory(dir) == [
+                "LOCK", "MANIFEST", "log-3.wal", "snapshot-2.dat", "snapshot-2.idx",
+            ])
     }
 
     @Test func anotherHandleMovesToTheNewGenerationByItself() throws {

@@ -47,7 +47,9 @@ import Testing
                 #expect(try reader.scan() == afterNew, "the reader sees the new commit on its next read")
                 #expect(
                     try writer.verify()
-                        == VerifyReport(files: [dir.log], records: n, blocks: 0, snapshotKeys: 0, bytes: UInt64(log.count), tornTail: nil))
+                        == VerifyReport(
+                            files: [dir.log], records: n, blocks: 0, snapshotKeys: 0, bytes: UInt64(log.count),
+                            tornTail: nil))
                 reader.close()
                 writer.close()
 

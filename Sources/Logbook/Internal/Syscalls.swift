@@ -146,6 +146,42 @@ extension FileLayer {
     }
 }
 
+/// A file layer that passes every call to `base`. Test layers conform to it and implement only
+/// the calls they intercept (counting, failing, slowing, recording for power-loss simulation).
+@_spi(Testing) public protocol ForwardingFileLayer: FileLayer {
+    var base: any FileLayer { get }
+}
+
+extension ForwardingFileLayer {
+    public func open(_ path: String, _ mode: OpenMode) throws(SystemError) -> Int32 { try base.open(path, mode) }
+    public func close(_ fd: Int32) { base.close(fd) }
+    public func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: UInt64)
+        throws(SystemError) -> Int
+    { try base.read(fd, into: buffer, at: offset) }
+    public func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError)
+        -> Int
+    { try base.write(fd, from: buffer, at: offset) }
+    public func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) { try base.sync(fd, dataOnly: dataOnly) }
+    public func truncate(_ fd: Int32, to size: UInt64) throws(SystemError) { try base.truncate(fd, to: size) }
+    public func size(_ fd: Int32) throws(SystemError) -> UInt64 { try base.size(fd) }
+    public func rename(_ from: String, _ to: String) throws(SystemError) { try base.rename(from, to) }
+    public func unlink(_ path: String) throws(SystemError) { try base.unlink(path) }
+    public func makeDirectory(_ path: String) throws(SystemError) { try base.makeDirectory(path) }
+    public func syncDirectory(_ path: String) throws(SystemError) { try base.syncDirectory(path) }
+    public func kind(_ path: String) -> FileKind? { base.kind(path) }
+    public func listDirectory(_ path: String) throws(SystemError) -> [String] { try base.listDirectory(path) }
+    public func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try base.tryLock(fd, byte: byte) }
+    public func unlock(_ fd: Int32, byte: Int64) { base.unlock(fd, byte: byte) }
+    public func isLocked(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool { try base.isLocked(fd, byte: byte) }
+    public func mapShared(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeMutableRawPointer {
+        try base.mapShared(fd, length: length)
+    }
+    public func mapReadOnly(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeRawPointer {
+        try base.mapReadOnly(fd, length: length)
+    }
+    public func unmap(_ address: UnsafeMutableRawPointer, length: Int) { base.unmap(address, length: length) }
+}
+
 /// Retries `body` while it fails with EINTR; returns its result or throws errno as `SystemError`.
 @inline(__always)
 private func retrying<T: BinaryInteger>(_ operation: String, _ path: String? = nil, _ body: () -> T)

@@ -93,7 +93,8 @@
     /// The verdict for a whole, checksummed record at `position` that cannot be accepted.
     private static func corrupt(_ base: UInt64, _ position: Int, _ last: UInt64, _ reason: String) -> LogParse {
         let offset = base + UInt64(position)
-        return LogParse(validEnd: offset, lastSequence: last, end: .corrupt(offset: offset, reason: reason), needsMore: false)
+        return LogParse(
+            validEnd: offset, lastSequence: last, end: .corrupt(offset: offset, reason: reason), needsMore: false)
     }
 
     /// The verdict for damage at `position`: corruption when a valid record starts anywhere after
@@ -121,7 +122,8 @@
             let sequence = UInt64(
                 littleEndian: bytes.loadUnaligned(fromByteOffset: probe + LogFormat.recordHeaderSize, as: UInt64.self))
             let count = UInt32(
-                littleEndian: bytes.loadUnaligned(fromByteOffset: probe + LogFormat.recordHeaderSize + 8, as: UInt32.self))
+                littleEndian: bytes.loadUnaligned(
+                    fromByteOffset: probe + LogFormat.recordHeaderSize + 8, as: UInt32.self))
             if sequence > last, sequence - last <= maxStep, count >= 1,
                 case .valid(let size) = check(bytes, at: probe),
                 let record = LogFormat.decodePayload(
@@ -131,7 +133,8 @@
             {
                 return LogParse(
                     validEnd: offset, lastSequence: last,
-                    end: .corrupt(offset: offset, reason: "\(reason); a valid record follows at offset \(base + UInt64(probe))"),
+                    end: .corrupt(
+                        offset: offset, reason: "\(reason); a valid record follows at offset \(base + UInt64(probe))"),
                     needsMore: false)
             }
             probe += 1

@@ -40,7 +40,8 @@ struct KeyMap: Sendable {
             var high = chunks.count - 1
             while low < high {
                 let mid = (low + high) / 2
-                let order = chunks[mid].withUnsafeBufferPointer { chunk in compareBytes(chunk[chunk.count - 1].key, key) }
+                let order = chunks[mid].withUnsafeBufferPointer { chunk in compareBytes(chunk[chunk.count - 1].key, key)
+                }
                 if order < 0 { low = mid + 1 } else { high = mid }
             }
             return low

@@ -57,7 +57,8 @@
             bytes.loadLittleEndian(UInt32.self, at: 56) == CRC32C.checksum(bytes[0..<56])
         else { return nil }
         let m = Manifest(
-            generation: bytes.loadLittleEndian(UInt64.self, at: 16), snapshot: bytes.loadLittleEndian(UInt64.self, at: 24),
+            generation: bytes.loadLittleEndian(UInt64.self, at: 16),
+            snapshot: bytes.loadLittleEndian(UInt64.self, at: 24),
             snapshotSequence: bytes.loadLittleEndian(UInt64.self, at: 32),
             firstLog: bytes.loadLittleEndian(UInt64.self, at: 40), lastLog: bytes.loadLittleEndian(UInt64.self, at: 48))
         guard m.firstLog >= 1, m.firstLog <= m.lastLog, m.lastLog - m.firstLog < 1024 else { return nil }

@@ -85,7 +85,8 @@ final class SnapshotReader: @unchecked Sendable {
         let start = Int(handle.offset)
         let size = SnapshotFormat.blockHeaderSize + Int(handle.length)
         guard let base, start + size <= length else {
-            throw LogbookError.corrupted("snapshot block beyond the end of the file", path: dataPath, offset: handle.offset)
+            throw LogbookError.corrupted(
+                "snapshot block beyond the end of the file", path: dataPath, offset: handle.offset)
         }
         let block = UnsafeRawBufferPointer(start: base + start, count: size)
         let payload = UnsafeRawBufferPointer(rebasing: block[SnapshotFormat.blockHeaderSize...])
@@ -108,7 +109,8 @@ final class SnapshotReader: @unchecked Sendable {
     func readBlock(_ i: Int) throws(LogbookError) -> [KeyMap.Entry] {
         let payload = try payload(i)
         let handle = index.blocks[i]
-        guard CRC32C.checksum(payload) == UInt32(littleEndian: (payload.baseAddress! - 4).loadUnaligned(as: UInt32.self)),
+        guard
+            CRC32C.checksum(payload) == UInt32(littleEndian: (payload.baseAddress! - 4).loadUnaligned(as: UInt32.self)),
             let entries = SnapshotFormat.decodeBlock(payload, expectedCount: Int(handle.count))
         else {
             throw LogbookError.corrupted("snapshot block checksum mismatch", path: dataPath, offset: handle.offset)
@@ -198,7 +200,8 @@ struct SnapshotCursor {
         self.upper = upper
         self.reverse = reverse
         if reverse {
-            blockNumber = upper.map { min(reader.blockIndex(atOrAfter: $0), reader.blockCount - 1) } ?? reader.blockCount - 1
+            blockNumber =
+                upper.map { min(reader.blockIndex(atOrAfter: $0), reader.blockCount - 1) } ?? reader.blockCount - 1
         } else {
             blockNumber = lower.map { reader.blockIndex(atOrAfter: $0) } ?? 0
         }
@@ -233,7 +236,8 @@ struct SnapshotCursor {
                     let position = positions[index]
                     index -= 1
                     if let lower, Self.compare(position.key, lower) < 0 { return nil }
-                    return KeyMap.Entry(key: Array(position.key), value: Array(position.value), sequence: position.sequence)
+                    return KeyMap.Entry(
+                        key: Array(position.key), value: Array(position.value), sequence: position.sequence)
                 }
                 blockNumber -= 1
             } else {
@@ -241,7 +245,8 @@ struct SnapshotCursor {
                     let position = positions[index]
                     index += 1
                     if let upper, Self.compare(position.key, upper) >= 0 { return nil }
-                    return KeyMap.Entry(key: Array(position.key), value: Array(position.value), sequence: position.sequence)
+                    return KeyMap.Entry(
+                        key: Array(position.key), value: Array(position.value), sequence: position.sequence)
                 }
                 blockNumber += 1
             }

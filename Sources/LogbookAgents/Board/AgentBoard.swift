@@ -135,8 +135,7 @@ struct BoardTransaction {
     }
 
     /// Appends the history entry for `revision` of record `id`.
-    func recordHistory(_ id: String, revision: Int, by: String, action: String, changes: [FieldChange]) throws
-    {
+    func recordHistory(_ id: String, revision: Int, by: String, action: String, changes: [FieldChange]) throws {
         let entry = HistoryEntry(
             recordID: id, revision: revision, at: now, by: by, action: action, changes: changes)
         try tx.put(KeyLayout.history(id, revision: revision), entry.encoded())

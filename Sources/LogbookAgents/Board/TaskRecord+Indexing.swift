@@ -75,8 +75,7 @@ extension BoardTransaction {
     /// when it becomes or stops being done, the readiness of the tasks that depend on it.
     /// A change that changes nothing writes nothing and returns `old`.
     @discardableResult
-    func saveTask(_ new: TaskRecord, old: TaskRecord?, by actor: String, action: String) throws -> TaskRecord
-    {
+    func saveTask(_ new: TaskRecord, old: TaskRecord?, by actor: String, action: String) throws -> TaskRecord {
         var new = new
         let changes = new.changes(from: old)
         if let old {

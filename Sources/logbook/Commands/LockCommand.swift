@@ -36,7 +36,8 @@ enum LockCommand: Command {
             try output.write(line.bytes)
         } else {
             let writer =
-                status.writerHeld ? "held by " + (status.writerHolder?.summary ?? "another process (holder not recorded)") : "free"
+                status.writerHeld
+                ? "held by " + (status.writerHolder?.summary ?? "another process (holder not recorded)") : "free"
             try output.write(
                 "writer lock      \(writer)\ncompaction lock  \(status.compactionHeld ? "held" : "free")\n")
         }

@@ -94,8 +94,7 @@ enum TaskCommand: Command {
 
     // MARK: subcommands
 
-    private static func printTask(_ c: SubcommandInvocation, _ task: TaskRecord, idOnly: Bool = false) throws
-    {
+    private static func printTask(_ c: SubcommandInvocation, _ task: TaskRecord, idOnly: Bool = false) throws {
         if c.json {
             try c.write(AgentRendering.json(task))
         } else {

@@ -416,8 +416,7 @@ final class PowerLossFileLayer: FileLayer, Sendable {
         try real.read(fd, into: buffer, at: offset)
     }
 
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int
-    {
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
         let (inode, name) = target(fd)
         try inject(.write, name)
         let n = try real.write(fd, from: buffer, at: offset)
