@@ -15,6 +15,14 @@ final class CommitRequest: @unchecked Sendable {
     init(_ prepare: @escaping (View) throws(LogbookError) -> [Mutation]) { self.prepare = prepare }
 }
 
+/// What the holder of a handle's leader mutex (`Store.writer`) owns besides the right to lead.
+struct Leader {
+    /// Batches committed by this handle.
+    var batches: UInt64 = 0
+    /// Gives back the writer lock this handle keeps between commits; started when first needed.
+    var keeper: LockKeeper?
+}
+
 /// The requests waiting to be committed, and whether a leader is committing a batch now.
 struct CommitQueue {
     var waiting: [CommitRequest] = []
@@ -65,9 +73,9 @@ extension Store {
             return .lead(queue.waiting)
         }
         if case .lead(let batch) = turn {
-            writer.withLock { batches in
-                batches &+= 1
-                runBatch(batch)
+            writer.withLock { leader in
+                leader.batches &+= 1
+                runBatch(batch, &leader)
             }
             for member in batch { member.prepare = nil }
             commitQueue.updateAndBroadcast { queue in
@@ -79,15 +87,32 @@ extension Store {
     }
 
     /// Commits a batch of requests as the leader; decides every one of them.
-    private func runBatch(_ batch: [CommitRequest]) {
+    private func runBatch(_ batch: [CommitRequest], _ leader: inout Leader) {
         do throws(LogbookError) {
             try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
-            defer { processLock.release() }
+            defer { keepOrRelease(&leader) }
             try appendBatch(batch)
         } catch {
             for request in batch where request.outcome == nil { request.outcome = .failure(error) }
         }
+    }
+
+    /// Releases the writer lock after a batch, or keeps it while this handle commits back to back
+    /// and nobody waits; a `LockKeeper` thread gives a kept lock back once the handle is idle.
+    private func keepOrRelease(_ leader: inout Leader) {
+        guard processLock.release(keepIdle: true) else { return }
+        if leader.keeper == nil {
+            let (writer, processLock) = (writer, processLock)
+            leader.keeper = LockKeeper.start {
+                writer.withLockIfAvailable { _ in processLock.releaseIfIdle() } ?? ProcessLock.maxBackoff
+            }
+            guard leader.keeper != nil else {
+                processLock.releaseKept()  // no thread to give it back: never keep it
+                return
+            }
+        }
+        leader.keeper!.kept()
     }
 
     /// Under the writer lock: validate, append, sync, apply, publish.

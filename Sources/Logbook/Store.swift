@@ -22,8 +22,9 @@ public final class Store: Sendable {
     let processLock: ProcessLock
     let state: Locked<StoreState>
     /// Held by the group-commit leader while it commits a batch (taken before the cross-process
-    /// lock, never after); `close()` takes it to wait for an in-flight batch. Counts the batches.
-    let writer = Locked<UInt64>(0, recursive: true)
+    /// lock, never after), and by anything else that takes the writer lock; `close()` takes it
+    /// to wait for an in-flight batch.
+    let writer = Locked(Leader(), recursive: true)
     /// Held by a compaction of this handle for its whole run (OFD locks do not exclude threads
     /// of one handle); `close()` takes it first, to wait for one in flight. Counts compactions.
     let compacting = Locked<UInt64>(0)
@@ -55,13 +56,16 @@ public final class Store: Sendable {
     }
 
     private func closeWaitingForCommits() {
-        writer.withLock { _ in
+        writer.withLock { leader in
+            leader.keeper?.stop()
+            leader.keeper = nil
             state.withLock { s in
                 if case .closed = s.lifecycle { return }
                 s.lifecycle = .closed
                 s.view = View()
                 if let log = s.log { files.close(log.fd) }
                 s.log = nil
+                processLock.releaseKept()
                 processLock.close()
             }
         }

@@ -8,13 +8,18 @@
 
 /// A value guarded by a pthread mutex. All mutable state of a `Store` lives in values of this
 /// type. pthread rather than `Synchronization.Mutex` so that ThreadSanitizer understands it.
+///
+/// The value lives in memory of its own rather than in a stored property: the mutex already
+/// makes access exclusive, and a stored `var` of a class would pay Swift's dynamic exclusivity
+/// check (a thread-local access set) on every `withLock`.
 final class Locked<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    private let value: UnsafeMutablePointer<Value>
 
     /// `recursive`: the owning thread may take the lock again (and must release it as often).
     init(_ value: Value, recursive: Bool = false) {
-        self.value = value
+        self.value = .allocate(capacity: 1)
+        self.value.initialize(to: value)
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         var attributes = pthread_mutexattr_t()
@@ -25,6 +30,8 @@ final class Locked<Value>: @unchecked Sendable {
     }
 
     deinit {
+        value.deinitialize(count: 1)
+        value.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -33,7 +40,7 @@ final class Locked<Value>: @unchecked Sendable {
     func withLockIfAvailable<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T? {
         guard pthread_mutex_trylock(mutex) == 0 else { return nil }
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&value.pointee)
     }
 
     /// Runs `body` with exclusive access to the value.
@@ -41,7 +48,7 @@ final class Locked<Value>: @unchecked Sendable {
     func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&value.pointee)
     }
 }
 
@@ -49,10 +56,12 @@ final class Locked<Value>: @unchecked Sendable {
 final class LockedCondition<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
-    private var value: Value
+    /// Out of line for the reason given at `Locked`.
+    private let value: UnsafeMutablePointer<Value>
 
     init(_ value: Value) {
-        self.value = value
+        self.value = .allocate(capacity: 1)
+        self.value.initialize(to: value)
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         pthread_mutex_init(mutex, nil)
@@ -62,6 +71,8 @@ final class LockedCondition<Value>: @unchecked Sendable {
     }
 
     deinit {
+        value.deinitialize(count: 1)
+        value.deallocate()
         pthread_cond_destroy(condition)
         condition.deallocate()
         pthread_mutex_destroy(mutex)
@@ -72,7 +83,7 @@ final class LockedCondition<Value>: @unchecked Sendable {
     func withLock<T>(_ body: (inout Value) -> T) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return body(&value)
+        return body(&value.pointee)
     }
 
     /// Waits, lock held between checks, until `ready` returns non-nil; returns that.
@@ -80,7 +91,7 @@ final class LockedCondition<Value>: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while true {
-            if let result = ready(&value) { return result }
+            if let result = ready(&value.pointee) { return result }
             pthread_cond_wait(condition, mutex)
         }
     }
@@ -88,7 +99,7 @@ final class LockedCondition<Value>: @unchecked Sendable {
     /// Changes the value and wakes every waiter.
     func updateAndBroadcast(_ body: (inout Value) -> Void) {
         pthread_mutex_lock(mutex)
-        body(&value)
+        body(&value.pointee)
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
     }

@@ -42,6 +42,9 @@ final class ProcessLock: @unchecked Sendable {
     private var depth = 0
     /// When this handle last released the writer lock (monotonic ns); same access rule as `depth`.
     private var lastRelease: UInt64 = 0
+    /// Whether this handle keeps the writer lock between commits now (see `release(keepIdle:)`);
+    /// same access rule as `depth`.
+    private(set) var kept = false
     /// The holder name as written to the page, built once; same access rule as `depth`.
     private var holderName: (program: String, bytes: [UInt8])?
     /// This process's pid as a shared-page word.
@@ -54,6 +57,9 @@ final class ProcessLock: @unchecked Sendable {
     static let handOffPause: UInt64 = 700_000
     /// A waiter's longest pause between attempts.
     static let maxBackoff: UInt64 = 400_000
+    /// A writer that commits again within this time of its last commit keeps the lock between
+    /// commits; a kept lock goes back once the handle has been idle this long (`LockKeeper`).
+    static let idleRelease: UInt64 = 1_000_000
 
     init(directory: String, files: any FileLayer) throws(LogbookError) {
         let path = directory + "/" + Self.fileName
@@ -72,6 +78,7 @@ final class ProcessLock: @unchecked Sendable {
     }
 
     func close() {
+        releaseKept()
         files.unmap(page, length: Self.pageSize)
         files.close(fd)
     }
@@ -112,9 +119,17 @@ final class ProcessLock: @unchecked Sendable {
             depth += 1
             return
         }
+        let start = System.monotonicNanoseconds()
+        if kept {
+            kept = false
+            if !waiterIsFresh(start) {
+                depth = 1  // still ours since the last commit: no system call
+                return
+            }
+            unlock()  // someone waits: step aside (below) before taking it again
+        }
         var backoff: UInt64 = 20_000  // ns
         let me = pid
-        let start = System.monotonicNanoseconds()
         let deadline = start + Self.nanoseconds(timeout)
         // Hand-off: a writer that just released the lock and takes it again at once would starve a
         // process that polls for it. When another process is waiting, step aside first.
@@ -182,13 +197,54 @@ final class ProcessLock: @unchecked Sendable {
         return UInt64(min(seconds, 1e9) * 1e9)
     }
 
-    /// Releases the writer lock.
-    func release() {
+    /// Releases the writer lock. With `keepIdle`, a writer in a run of commits (the previous one
+    /// ended less than `idleRelease` ago) that sees no waiter keeps the lock instead, so that its
+    /// next commit takes no system call; returns true then, and the caller must make sure the
+    /// lock goes back when idle (`releaseIfIdle`, driven by a `LockKeeper`).
+    @discardableResult
+    func release(keepIdle: Bool = false) -> Bool {
         depth -= 1
-        guard depth == 0 else { return }
-        lastRelease = System.monotonicNanoseconds()
+        guard depth == 0 else { return false }
+        let now = System.monotonicNanoseconds()
+        defer { lastRelease = now }
+        if keepIdle && now &- lastRelease < Self.idleRelease && !waiterIsFresh(now) {
+            kept = true
+            return true
+        }
+        unlock()
+        return false
+    }
+
+    /// Gives a kept lock back once it has been idle for `idleRelease`, or at once when someone
+    /// waits. Returns nil when nothing is kept (any more), else the nanoseconds until it is due.
+    /// Same access rule as `depth`.
+    func releaseIfIdle() -> UInt64? {
+        guard kept, depth == 0 else { return nil }
+        let now = System.monotonicNanoseconds()
+        let idle = now &- lastRelease
+        guard idle < Self.idleRelease && !waiterIsFresh(now) else {
+            kept = false
+            unlock()
+            return nil
+        }
+        return min(Self.idleRelease - idle, Self.maxBackoff)
+    }
+
+    /// Gives a kept lock back now (before the handle closes); same access rule as `depth`.
+    func releaseKept() {
+        guard kept, depth == 0 else { return }
+        kept = false
+        unlock()
+    }
+
+    private func unlock() {
         lb_atomic_store_u64(word(40), 0)
         files.unlock(fd, byte: Self.writerByte)
+    }
+
+    /// Whether a writer (of any handle) has tried to take the lock recently.
+    private func waiterIsFresh(_ now: UInt64) -> Bool {
+        now &- lb_atomic_load_u64(word(136)) < Self.waiterFreshness
     }
 
     private func recordHolder(program: String) {

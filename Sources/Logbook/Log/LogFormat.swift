@@ -100,40 +100,46 @@
 
     /// Appends one framed record for `record` to `out`.
     public static func appendRecord(_ record: LogRecord, to out: inout [UInt8]) {
-        let start = out.count
-        var payloadSize = minPayload
-        for mutation in record.mutations { payloadSize += encodedSize(mutation) }
-        out.reserveCapacity(start + recordHeaderSize + payloadSize)
-        out.appendLittleEndian(UInt32(payloadSize))
-        out.appendLittleEndian(UInt32(0))  // CRC, filled below
-        out.append(transactionType)
-        out.appendLittleEndian(record.sequence)
-        out.appendLittleEndian(UInt32(record.mutations.count))
-        for mutation in record.mutations {
-            switch mutation {
-            case .put(let key, let value):
-                out.append(putKind)
-                out.appendLittleEndian(UInt16(key.count))
-                out.appendLittleEndian(UInt32(value.count))
-                out.append(contentsOf: key)
-                out.append(contentsOf: value)
-            case .delete(let key):
-                out.append(deleteKind)
-                out.appendLittleEndian(UInt16(key.count))
-                out.append(contentsOf: key)
-            }
+        if out.isEmpty {
+            out = encode(record)
+        } else {
+            out.append(contentsOf: encode(record))
         }
-        let crc = out.withUnsafeBytes { raw in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[(start + 8)...]))
-        }
-        out.storeLittleEndian(crc, at: start + 4)
     }
 
     /// The framed bytes of one record.
     public static func encode(_ record: LogRecord) -> [UInt8] {
-        var out: [UInt8] = []
-        appendRecord(record, to: &out)
-        return out
+        var payloadSize = minPayload
+        for mutation in record.mutations { payloadSize += encodedSize(mutation) }
+        let total = recordHeaderSize + payloadSize
+        // Sized once and written in place: appending field by field costs a capacity check each.
+        return [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            let raw = UnsafeMutableRawBufferPointer(buffer)
+            var writer = ByteWriter(raw, at: 0)
+            writer.write(UInt32(payloadSize))
+            writer.write(UInt32(0))  // CRC, filled below
+            writer.write(transactionType)
+            writer.write(record.sequence)
+            writer.write(UInt32(record.mutations.count))
+            for mutation in record.mutations {
+                switch mutation {
+                case .put(let key, let value):
+                    writer.write(putKind)
+                    writer.write(UInt16(key.count))
+                    writer.write(UInt32(value.count))
+                    writer.write(key)
+                    writer.write(value)
+                case .delete(let key):
+                    writer.write(deleteKind)
+                    writer.write(UInt16(key.count))
+                    writer.write(key)
+                }
+            }
+            precondition(writer.offset == total)
+            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8..<total]))
+            raw.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+            count = total
+        }
     }
 
     /// Decodes a transaction payload; nil when it is not well formed. Never traps, whatever the bytes.
@@ -202,5 +208,31 @@ extension Array where Element == UInt8 {
 
     func loadLittleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+    }
+}
+
+/// Writes little-endian fields into a buffer whose size was computed beforehand.
+struct ByteWriter {
+    let buffer: UnsafeMutableRawBufferPointer
+    var offset: Int
+
+    init(_ buffer: UnsafeMutableRawBufferPointer, at offset: Int) {
+        self.buffer = buffer
+        self.offset = offset
+    }
+
+    @inline(__always)
+    mutating func write<T: FixedWidthInteger>(_ value: T) {
+        buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+    }
+
+    @inline(__always)
+    mutating func write(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { source in
+            precondition(offset + source.count <= buffer.count)
+            if let from = source.baseAddress { (buffer.baseAddress! + offset).copyMemory(from: from, byteCount: source.count) }
+        }
+        offset += bytes.count
     }
 }
