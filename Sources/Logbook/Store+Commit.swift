@@ -87,21 +87,31 @@ extension Store {
     }
 
     /// Commits a batch of requests as the leader; decides every one of them.
+    ///
+    /// In `normal` and `paranoid` mode the writer lock is released before the sync: the next
+    /// writer, in any process, appends while this one syncs, and whichever sync runs later covers
+    /// both (see `ProcessLock`, word 152).
     private func runBatch(_ batch: [CommitRequest], _ leader: inout Leader) {
         do throws(LogbookError) {
             try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
-            defer { keepOrRelease(&leader) }
-            try appendBatch(batch)
+            let appended: AppendedBatch?
+            do throws(LogbookError) { appended = try appendBatch(batch) } catch {
+                keepOrRelease(&leader)
+                throw error
+            }
+            keepOrRelease(&leader)
+            if let appended { try finishBatch(appended) }
         } catch {
             for request in batch where request.outcome == nil { request.outcome = .failure(error) }
         }
     }
 
-    /// Releases the writer lock after a batch, or keeps it while this handle commits back to back
-    /// and nobody waits; a `LockKeeper` thread gives a kept lock back once the handle is idle.
+    /// Releases the writer lock after a batch, or (in `relaxed` mode, where a commit is short)
+    /// keeps it while this handle commits back to back and nobody waits; a `LockKeeper` thread
+    /// gives a kept lock back once the handle is idle.
     private func keepOrRelease(_ leader: inout Leader) {
-        guard processLock.release(keepIdle: true) else { return }
+        guard processLock.release(keepIdle: options.durability == .relaxed) else { return }
         if leader.keeper == nil {
             let (writer, processLock) = (writer, processLock)
             leader.keeper = LockKeeper.start {
@@ -115,18 +125,38 @@ extension Store {
         leader.keeper!.kept()
     }
 
-    /// Under the writer lock: validate, append, sync, apply, publish.
-    func appendBatch(_ batch: [CommitRequest]) throws(LogbookError) {
-        let (log, start, records, bytes, working) = try state.withLock {
-            (s) throws(LogbookError) -> (ActiveLog, UInt64, [(CommitRequest, LogRecord)], [UInt8], View?) in
+    /// A batch written to the log but not yet synced, published or applied to the state.
+    struct AppendedBatch {
+        var log: ActiveLog
+        /// Where the batch's bytes start and end in the log.
+        var start: UInt64
+        var end: UInt64
+        /// The state's `appliedEnd` and MANIFEST generation the batch was prepared on.
+        var base: UInt64
+        var generation: UInt64
+        /// The view after the batch (and after the records of others it was prepared on); nil
+        /// when it is the state's view plus the batch's records.
+        var working: View?
+        var records: [(CommitRequest, LogRecord)]
+    }
+
+    /// Under the writer lock: catch up, validate, append. In `relaxed` mode also apply and
+    /// publish, and return nil; otherwise return the batch for `finishBatch`.
+    func appendBatch(_ batch: [CommitRequest]) throws(LogbookError) -> AppendedBatch? {
+        let prepared = try state.withLock { (s) throws(LogbookError) -> (AppendedBatch, [UInt8])? in
             try Self.checkWritable(s, path: path)
-            try catchUpUnderLock(&s)
+            try catchUpUnderLock(&s, settle: false)
+            var sequence = s.lastSequence
+            // Later requests of the batch must see earlier ones' writes, and every request must
+            // see the records others appended that no sync has covered yet: a working copy of the
+            // map (O(1) until written), made only when needed.
+            var working: View? = nil
+            var start = s.appliedEnd
+            if let pending = try pendingRecords(&s) {
+                (working, sequence, start) = pending
+            }
             var bytes: [UInt8] = []
             var records: [(CommitRequest, LogRecord)] = []
-            var sequence = s.lastSequence
-            // Later requests of the batch must see earlier ones' writes: a working copy of the map
-            // (O(1) until written), made only when a second request follows.
-            var working: View? = nil
             for (index, request) in batch.enumerated() {
                 let mutations: [Mutation]
                 do throws(LogbookError) { mutations = try request.prepare!(working ?? s.view) } catch {
@@ -155,36 +185,71 @@ extension Store {
                     working!.apply(record)
                 }
             }
-            return (s.log!, s.appliedEnd, records, bytes, working)
+            guard !records.isEmpty else { return nil }
+            let batch = AppendedBatch(
+                log: s.log!, start: start, end: start + UInt64(bytes.count), base: s.appliedEnd,
+                generation: s.seenGeneration, working: working, records: records)
+            return (batch, bytes)
         }
-        guard !records.isEmpty else { return }
-        let end = start + UInt64(bytes.count)
-
-        processLock.beginAppend(end: end)
+        guard let (prepared, bytes) = prepared else { return nil }
+        processLock.beginAppend(end: prepared.end)
         do throws(SystemError) {
-            try files.writeAll(log.fd, bytes, at: start, path: log.path)
+            try files.writeAll(prepared.log.fd, bytes, at: prepared.start, path: prepared.log.path)
         } catch {
-            try failedAppend(error, log: log, start: start)
+            try failedAppend(error, log: prepared.log, start: prepared.start)
         }
-        if options.durability != .relaxed {
-            do throws(SystemError) { try files.sync(log.fd, dataOnly: options.durability == .normal) } catch {
-                try failedSync(error, log: log, start: start)
-            }
+        guard options.durability == .relaxed else {
+            processLock.appended(end: prepared.end)
+            return prepared
         }
         state.withLock { s in
-            if let working {
+            let counter = processLock.publish(segment: prepared.log.number, end: prepared.end)
+            if install(prepared, &s) { s.seenCounter = counter }
+        }
+        for (request, _) in prepared.records { request.outcome = .success(()) }
+        return nil
+    }
+
+    /// After `appendBatch` (with or without the writer lock): sync unless another writer's sync
+    /// already covered the batch, publish, apply, acknowledge.
+    func finishBatch(_ batch: AppendedBatch) throws(LogbookError) {
+        let covered = processLock.isPublished(segment: batch.log.number, end: batch.end)
+        if !covered {
+            do throws(SystemError) { try files.sync(batch.log.fd, dataOnly: options.durability == .normal) } catch {
+                try failedSync(error, batch)
+            }
+        }
+        processLock.publishDurable(segment: batch.log.number, end: batch.end)
+        state.withLock { s in
+            // The counter is not taken as seen: others may have published past this batch.
+            install(batch, &s)
+            if !covered { s.syncs += 1 }
+        }
+        for (request, _) in batch.records { request.outcome = .success(()) }
+    }
+
+    /// Applies a written batch to the state. When the state moved on meanwhile (a read caught
+    /// up with records others published, a compaction reloaded it), reads the rest from the log
+    /// instead. Returns whether the state now ends exactly at the batch's end.
+    @discardableResult
+    private func install(_ batch: AppendedBatch, _ s: inout StoreState) -> Bool {
+        s.commits += UInt64(batch.records.count)
+        guard s.log?.number == batch.log.number, s.seenGeneration == batch.generation else { return false }
+        if s.appliedEnd == batch.base {
+            if let working = batch.working {
                 s.view = working
             } else {
-                for (_, record) in records { s.view.apply(record) }
+                for (_, record) in batch.records { s.view.apply(record) }
             }
-            s.appliedEnd = end
-            s.fileEnd = end
-            s.lastSequence = records[records.count - 1].1.sequence
-            s.commits += UInt64(records.count)
-            if options.durability != .relaxed { s.syncs += 1 }
-            s.seenCounter = processLock.publish(segment: log.number, end: end)
+            s.appliedEnd = batch.end
+            s.lastSequence = batch.records[batch.records.count - 1].1.sequence
+        } else if s.appliedEnd < batch.end {
+            // A failure here leaves the state behind; the next refresh or commit reads on.
+            _ = try? Self.catchUp(&s, files: files, limit: batch.end)
         }
-        for (request, _) in records { request.outcome = .success(()) }
+        guard s.appliedEnd == batch.end else { return false }
+        s.fileEnd = batch.end
+        return true
     }
 
     static func checkWritable(_ s: StoreState, path: String) throws(LogbookError) {
@@ -200,16 +265,52 @@ extension Store {
     }
 
     /// Under the writer lock: makes the state reflect every record in the log and the current
-    /// MANIFEST. Fast path (no system call) when the shared page shows no append since ours, no
-    /// writer that died mid-append, and no MANIFEST change.
-    func catchUpUnderLock(_ s: inout StoreState) throws(LogbookError) {
+    /// MANIFEST. Fast path (no system call unless others committed) when the shared page shows
+    /// no MANIFEST change and no writer that died mid-append.
+    ///
+    /// Records another writer appended but has not synced yet (between the published and the
+    /// appended end) are applied too when `settle` (they are synced first, in `normal` and
+    /// `paranoid` mode, and published); the commit path leaves them to `pendingRecords`.
+    func catchUpUnderLock(_ s: inout StoreState, settle: Bool = true) throws(LogbookError) {
         let published = processLock.publishedEnd
-        if processLock.pendingEnd == published && published == s.appliedEnd && s.fileEnd == s.appliedEnd
-            && processLock.segment == s.log?.number && processLock.manifestGeneration == s.seenGeneration
+        let appended = processLock.appendedEnd
+        if processLock.pendingEnd == appended && appended >= published && published >= s.appliedEnd
+            && s.fileEnd <= s.appliedEnd && processLock.segment == s.log?.number
+            && processLock.manifestGeneration == s.seenGeneration
         {
-            return
+            if published > s.appliedEnd {  // durable records others published
+                try Self.catchUp(&s, files: files, limit: published)
+                s.fileEnd = s.appliedEnd
+            }
+            if s.appliedEnd == published {
+                if settle && appended > published { try catchUpSlowly(&s) }
+                return
+            }
+            // The page promised records the log does not hold (it is only a hint): read the files.
         }
-        // Slow path: the files are the truth. A compaction may have replaced the MANIFEST.
+        try catchUpSlowly(&s)
+    }
+
+    /// The records other writers appended that no sync covers yet (the commit path builds on
+    /// them; its own sync will cover them): the view with them applied, the last sequence and
+    /// where the next record goes; nil when there are none. Under the writer lock, after
+    /// `catchUpUnderLock(settle: false)`.
+    private func pendingRecords(_ s: inout StoreState) throws(LogbookError) -> (View, UInt64, UInt64)? {
+        let appended = processLock.appendedEnd
+        guard appended > s.appliedEnd, let log = s.log else { return nil }
+        var view = s.view
+        let parsed = try LogReader.read(
+            files, fd: log.fd, path: log.path, from: s.appliedEnd, limit: appended, after: s.lastSequence
+        ) { record, _ in view.apply(record) }
+        if case .clean = parsed.end, parsed.validEnd == appended { return (view, parsed.lastSequence, appended) }
+        // Not what the page said (it is only a hint, e.g. stale after a power cut): read the files.
+        try catchUpSlowly(&s)
+        return nil
+    }
+
+    /// The files are the truth: re-read the MANIFEST, apply every whole record of the active
+    /// segment, cut a torn tail off, sync what was not synced (`normal`, `paranoid`), publish.
+    private func catchUpSlowly(_ s: inout StoreState) throws(LogbookError) {
         if processLock.pendingEnd == ProcessLock.manifestChanging {
             // A MANIFEST replacement did not finish: its process died, or its directory sync
             // failed, after the rename perhaps. Make the name durable before appending to a
@@ -227,12 +328,22 @@ extension Store {
                 "log is \(size) bytes, shorter than the \(s.appliedEnd) bytes already read", path: log.path,
                 offset: size)
         }
+        let known = s.appliedEnd
         try Self.catchUp(&s, files: files, limit: size)
         if s.appliedEnd < size {
             // A torn tail: the remains of a writer that died mid-append. Cut it off.
             try io(log.path) { () throws(SystemError) in try files.truncate(log.fd, to: s.appliedEnd) }
         }
         s.fileEnd = s.appliedEnd
+        let published = processLock.segment == log.number ? processLock.publishedEnd : 0
+        if options.durability != .relaxed && s.appliedEnd > max(known, published) {
+            // Records a writer appended and did not sync (it is syncing now, or it died): this
+            // state will show them, so they must be durable first.
+            do throws(SystemError) { try files.sync(log.fd, dataOnly: options.durability == .normal) } catch {
+                throw Self.failStop(&s, LogbookError(error, path: log.path), "could not sync the log")
+            }
+            s.syncs += 1
+        }
         processLock.announce(generation: s.manifest.generation)
         s.seenGeneration = s.manifest.generation
         s.seenCounter = processLock.publish(segment: log.number, end: s.appliedEnd)
@@ -255,16 +366,30 @@ extension Store {
             path: log.path, errno: error.errno)
     }
 
-    /// A failed sync: the record's durability is unknown and Linux may have dropped the dirty
-    /// pages, so never retry. Remove the record from the visible log and fail-stop.
-    private func failedSync(_ error: SystemError, log: ActiveLog, start: UInt64) throws(LogbookError) -> Never {
-        _ = try? files.truncate(log.fd, to: start)
-        processLock.beginAppend(end: start)
-        let cause = LogbookError(error, path: log.path)
+    /// A failed sync: the batch's durability is unknown and Linux may have dropped the dirty
+    /// pages, so never retry; the handle fail-stops. The batch's record is cut off the log when
+    /// nothing was appended after it and no one published it (the lock is taken back for that);
+    /// otherwise it stays, and its outcome is unknown (another writer's sync may make it durable).
+    private func failedSync(_ error: SystemError, _ batch: AppendedBatch) throws(LogbookError) -> Never {
+        let cause = LogbookError(error, path: batch.log.path)
         state.withLock { s in s.lifecycle = .failed(cause) }
+        var cut = false
+        if (try? processLock.acquire(timeout: options.lockTimeout, program: options.programName)) != nil {
+            if processLock.segment == batch.log.number && processLock.appendedEnd == batch.end
+                && processLock.pendingEnd == batch.end && processLock.publishedEnd <= batch.start
+                && (try? files.truncate(batch.log.fd, to: batch.start)) != nil
+            {
+                processLock.beginAppend(end: batch.start)
+                processLock.appended(end: batch.start)
+                cut = true
+            }
+            processLock.release()
+        }
         throw LogbookError(
             .storeFailed,
-            "commit not acknowledged: \(cause.message); this handle now refuses writes, reopen the store",
-            path: log.path, errno: error.errno)
+            "commit not acknowledged: \(cause.message); "
+                + (cut ? "it was removed from the log" : "it may or may not survive (a later sync may cover it)")
+                + "; this handle now refuses writes, reopen the store",
+            path: batch.log.path, errno: error.errno)
     }
 }

@@ -201,7 +201,7 @@ public final class Store: Sendable {
             }) { prepare in
                 let request = CommitRequest(prepare)
                 defer { request.prepare = nil }
-                try appendBatch([request])
+                if let appended = try appendBatch([request]) { try finishBatch(appended) }  // still under the lock
                 try request.outcome?.get()
             }
             return valid ? result : nil

@@ -43,6 +43,14 @@ static inline uint64_t lb_atomic_fetch_or_u64(uint64_t *address, uint64_t value)
 static inline uint64_t lb_atomic_fetch_add_u64(uint64_t *address, uint64_t value) {
     return __atomic_fetch_add(address, value, __ATOMIC_ACQ_REL);
 }
+/// Raises the word to `value` if it is smaller; returns the value it held before.
+static inline uint64_t lb_atomic_max_u64(uint64_t *address, uint64_t value) {
+    uint64_t current = __atomic_load_n(address, __ATOMIC_ACQUIRE);
+    while (current < value &&
+           !__atomic_compare_exchange_n(address, &current, value, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    }
+    return current;
+}
 
 /// Lexicographic comparison of two byte strings (memcmp, then length).
 static inline int lb_compare_bytes(const void *a, size_t aLength, const void *b, size_t bLength) {

@@ -9,8 +9,9 @@ import CLogbookShims
 ///
 ///      0   8  magic "LOGBKLCK"
 ///      8   8  commit counter: bumped after every commit is published (readers poll it, no syscall)
-///     16   8  published log end: offset after the last acknowledged record
-///     24   8  pending log end: set before a writer appends; differs from the published end only
+///     16   8  published log end: offset after the last acknowledged record; readers read up to
+///             it. In `normal` and `paranoid` mode everything before it is durable.
+///     24   8  pending log end: set before a writer appends; differs from the appended end only
 ///             while an append is in flight, or after its writer died mid-commit
 ///     32   8  segment number of the log the ends refer to
 ///     40   8  holder pid (0 when free)
@@ -20,6 +21,11 @@ import CLogbookShims
 ///    128   8  MANIFEST generation: set after every MANIFEST replacement (readers poll it)
 ///    136   8  waiter heartbeat: CLOCK_MONOTONIC ns of a waiting writer's latest attempt
 ///    144   8  that waiter's pid
+///    152   8  appended log end: offset after the last whole record written. A writer in
+///             `normal` or `paranoid` mode sets it and releases the lock before it syncs, so
+///             the next writer can append while it syncs; records between the published and
+///             the appended end are written but maybe not yet durable: the next writer builds
+///             on them, readers do not see them until a sync covers them and they are published.
 ///
 /// The page is a hint and a notice board, never the truth: after a power loss it may hold
 /// anything, and every reader treats it as such (a changed counter means "look at the log").
@@ -54,9 +60,9 @@ final class ProcessLock: @unchecked Sendable {
     static let waiterFreshness: UInt64 = 2_000_000
     /// How long a writer that just released the lock pauses before taking it again while someone
     /// waits: longer than a waiter's longest pause between attempts, so the waiter gets it.
-    static let handOffPause: UInt64 = 700_000
+    static let handOffPause: UInt64 = 350_000
     /// A waiter's longest pause between attempts.
-    static let maxBackoff: UInt64 = 400_000
+    static let maxBackoff: UInt64 = 200_000
     /// A writer that commits again within this time of its last commit keeps the lock between
     /// commits; a kept lock goes back once the handle has been idle this long (`LockKeeper`).
     static let idleRelease: UInt64 = 1_000_000
@@ -93,6 +99,7 @@ final class ProcessLock: @unchecked Sendable {
     var publishedEnd: UInt64 { lb_atomic_load_u64(word(16)) }
     var pendingEnd: UInt64 { lb_atomic_load_u64(word(24)) }
     var segment: UInt64 { lb_atomic_load_u64(word(32)) }
+    var appendedEnd: UInt64 { lb_atomic_load_u64(word(152)) }
 
     var manifestGeneration: UInt64 { lb_atomic_load_u64(word(128)) }
 
@@ -102,12 +109,31 @@ final class ProcessLock: @unchecked Sendable {
     /// Announces an append that will end at `end` (called under the writer lock).
     func beginAppend(end: UInt64) { lb_atomic_store_u64(word(24), end) }
 
-    /// Publishes the log end after an acknowledged append and bumps the commit counter.
+    /// Publishes the log end (under the writer lock): everything up to `end` is written and, in
+    /// `normal` and `paranoid` mode, durable. Bumps the commit counter.
     func publish(segment: UInt64, end: UInt64) -> UInt64 {
         lb_atomic_store_u64(word(32), segment)
         lb_atomic_store_u64(word(24), end)
+        lb_atomic_store_u64(word(152), end)
         lb_atomic_store_u64(word(16), end)
         return lb_atomic_fetch_add_u64(word(8), 1) &+ 1
+    }
+
+    /// Records that an append ending at `end` is whole (under the writer lock, before the lock
+    /// is released and the record synced).
+    func appended(end: UInt64) { lb_atomic_store_u64(word(152), end) }
+
+    /// Publishes `end` after a sync made everything before it durable; called without the lock,
+    /// so it only ever raises the published end, and only while `segment` is still the active one.
+    func publishDurable(segment: UInt64, end: UInt64) {
+        guard lb_atomic_load_u64(word(32)) == segment else { return }
+        _ = lb_atomic_max_u64(word(16), end)
+        _ = lb_atomic_fetch_add_u64(word(8), 1)
+    }
+
+    /// Whether a sync published `end` of `segment` already (someone's sync covered it).
+    func isPublished(segment: UInt64, end: UInt64) -> Bool {
+        lb_atomic_load_u64(word(32)) == segment && lb_atomic_load_u64(word(16)) >= end
     }
 
     // MARK: the writer lock
@@ -132,11 +158,11 @@ final class ProcessLock: @unchecked Sendable {
         let me = pid
         let deadline = start + Self.nanoseconds(timeout)
         // Hand-off: a writer that just released the lock and takes it again at once would starve a
-        // process that polls for it. When another process is waiting, step aside first.
-        if start &- lastRelease < Self.waiterFreshness, lb_atomic_load_u64(word(144)) != me,
-            start &- lb_atomic_load_u64(word(136)) < Self.waiterFreshness
-        {
-            System.sleep(nanoseconds: Self.handOffPause)
+        // process that polls for it. When another process is waiting, leave the lock free for at
+        // least `handOffPause` (counted from the release: a sync done meanwhile counts) first.
+        let sinceRelease = start &- lastRelease
+        if sinceRelease < Self.handOffPause, lb_atomic_load_u64(word(144)) != me, waiterIsFresh(start) {
+            System.sleep(nanoseconds: Self.handOffPause - sinceRelease)
         }
         var waited = false
         while true {

@@ -1,0 +1,73 @@
+// In `normal` and `paranoid` mode a writer releases the writer lock before it syncs: the next
+// writer appends meanwhile and its sync covers both. Nothing is visible before a sync covers it.
+
+import Glibc
+@_spi(Testing) import Logbook
+import Synchronization
+import Testing
+
+/// The real file layer, except that a log sync, once armed, waits until the test opens the gate.
+private final class GatedSyncLayer: ForwardingFileLayer, Sendable {
+    let base: any FileLayer = PosixFileLayer()
+    private let state = Mutex((armed: false, inside: false, open: false))
+
+    func arm() { state.withLock { $0.armed = true } }
+    var isInside: Bool { state.withLock { $0.inside } }
+    func open() { state.withLock { $0.open = true } }
+
+    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
+        let gated = state.withLock { s in
+            guard s.armed else { return false }
+            s.armed = false
+            s.inside = true
+            return true
+        }
+        if gated {
+            while !state.withLock({ $0.open }) { usleep(200) }
+        }
+        try base.sync(fd, dataOnly: dataOnly)
+    }
+}
+
+@Suite("Syncs shared across writers")
+struct SyncSharingTests {
+    @Test(arguments: [Durability.normal, .paranoid])
+    func aWriterAppendsWhileAnotherSyncsAndItsSyncCoversBoth(_ durability: Durability) throws {
+        try withTemporaryDirectory("share") { dir in
+            let gate = GatedSyncLayer()
+            var options = StoreOptions(durability: durability, lockTimeout: 10)
+            options.fileLayer = gate
+            let slow = try Store(path: dir.store, options: options)
+            let fast = try Store(path: dir.store, options: StoreOptions(durability: durability, lockTimeout: 10))
+            let reader = try Store(path: dir.store, options: StoreOptions(durability: durability))
+            try slow.put("before", "0")
+            gate.arm()
+            let errors = runOnThreads(2) { index in
+                if index == 0 {
+                    try slow.put("slow", "1")  // waits in its sync until the gate opens
+                    return
+                }
+                defer { gate.open() }
+                while !gate.isInside { usleep(200) }
+                // The slow writer's record is written, not synced: nobody may see it yet.
+                try check(try reader.string("slow") == nil, "a record is visible before any sync covers it")
+                try check(try fast.string("slow") == nil, "a record is visible before any sync covers it")
+                // The lock is free: this commit neither waits for that sync nor times out.
+                try fast.put("fast", "2")
+                // Its sync covered the slow writer's record too, so both are published.
+                try check(try reader.string("fast") == "2", "an acknowledged commit is invisible")
+                try check(try reader.string("slow") == "1", "the second sync did not publish the first record")
+                try check(gate.isInside, "the first sync finished early; the test proves nothing")
+            }
+            #expect(errors.isEmpty, "\(errors)")
+            #expect(try slow.string("fast") == "2")
+            #expect(try slow.string("slow") == "1")
+            let report = try reader.verify()
+            #expect(report.records == 3)
+            for store in [slow, fast, reader] { store.close() }
+            let reopened = try Store(path: dir.store)
+            #expect(try reopened.scan().count == 3)
+            reopened.close()
+        }
+    }
+}
