@@ -202,6 +202,7 @@ struct ByteReader {
     var isAtEnd: Bool { position == bytes.count }
     var remaining: Int { bytes.count - position }
 
+    @inline(__always)
     mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { return nil }
@@ -215,6 +216,7 @@ struct ByteReader {
     }
 
     /// The next `count` bytes, borrowed from the buffer.
+    @inline(__always)
     mutating func slice(_ count: Int) -> UnsafeRawBufferPointer? {
         guard count >= 0, remaining >= count else { return nil }
         defer { position += count }

@@ -1,3 +1,5 @@
+import CLogbookShims
+
 /// Builds the view of a whole log at open in one pass, instead of applying its records one at a
 /// time: every mutation is collected, then sorted once by key (ties in log order) and only each
 /// key's last write is kept; the memtable and tombstones are then built from sorted entries.
@@ -79,8 +81,8 @@ struct BulkLoader: ~Copyable {
         var puts: [Int] = []
         var deletes: [Int] = []
         puts.reserveCapacity(winners.count)
-        for i in winners {
-            if items[i].isDelete { deletes.append(i) } else { puts.append(i) }
+        for winner in winners {
+            if winner.isDelete { deletes.append(winner.index) } else { puts.append(winner.index) }
         }
         var view = View()
         view.snapshot = snapshot
@@ -110,11 +112,11 @@ struct BulkLoader: ~Copyable {
         let winners = takeLastWrites()
         let survivors = UnsafeMutablePointer<Pending>.allocate(capacity: max(64, winners.count))
         var kept = 0
-        for i in winners {
-            if !hasSnapshot && items[i].isDelete {
-                (items + i).deinitialize(count: 1)
+        for winner in winners {
+            if !hasSnapshot && winner.isDelete {
+                (items + winner.index).deinitialize(count: 1)
             } else {
-                (survivors + kept).moveInitialize(from: items + i, count: 1)
+                (survivors + kept).moveInitialize(from: items + winner.index, count: 1)
                 kept += 1
             }
         }
@@ -127,23 +129,30 @@ struct BulkLoader: ~Copyable {
 
     /// One position in the sort: the 8 key bytes after the prefix all keys share (big-endian,
     /// zero-padded: comparing them orders keys that differ there without touching the keys), and
-    /// the mutation's position in the log.
+    /// the mutation's position in the log times 2, plus 1 for a delete (so the order by
+    /// `ordinal` is log order, and the winners are known as puts or deletes without a look at
+    /// the items, scattered in memory by then).
     private struct SortItem {
         var prefix: UInt64
         var ordinal: Int
+        var index: Int { ordinal >> 1 }
+        var isDelete: Bool { ordinal & 1 != 0 }
     }
 
-    /// The positions of each key's last write, in key order. Destroys every other item: the
-    /// caller must move out or destroy each returned one, then set `count` to 0.
-    private mutating func takeLastWrites() -> [Int] {
+    /// Each key's last write, in key order. Destroys every other item: the caller must move out
+    /// or destroy each returned one, then set `count` to 0.
+    private mutating func takeLastWrites() -> [SortItem] {
         let n = count
         guard n > 0 else { return [] }
         let items = self.items
         // The prefix all keys share: the sort compares the 8 bytes after it first.
         var shared = items[0].key.count
-        items[0].key.withUnsafeBufferPointer { first in
+        items[0].key.withUnsafeBytes { first in
             for i in 1..<n {
-                items[i].key.withUnsafeBufferPointer { key in
+                items[i].key.withUnsafeBytes { key in
+                    if key.count >= shared && lb_compare_bytes(key.baseAddress, shared, first.baseAddress, shared) == 0 {
+                        return
+                    }
                     var j = 0
                     let limit = min(shared, key.count)
                     while j < limit && key[j] == first[j] { j += 1 }
@@ -154,14 +163,18 @@ struct BulkLoader: ~Copyable {
         }
         var order = [SortItem](unsafeUninitializedCapacity: n) { buffer, initialized in
             for i in 0..<n {
-                let prefix = items[i].key.withUnsafeBufferPointer { key in
+                let prefix = items[i].key.withUnsafeBytes { key in
+                    if key.count >= shared + 8 {
+                        return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: shared, as: UInt64.self))
+                    }
                     var prefix: UInt64 = 0
                     for j in shared..<(shared + 8) {
                         prefix = prefix << 8 | (j < key.count ? UInt64(key[j]) : 0)
                     }
                     return prefix
                 }
-                (buffer.baseAddress! + i).initialize(to: SortItem(prefix: prefix, ordinal: i))
+                let ordinal = i << 1 | (items[i].isDelete ? 1 : 0)
+                (buffer.baseAddress! + i).initialize(to: SortItem(prefix: prefix, ordinal: ordinal))
             }
             initialized = n
         }
@@ -174,26 +187,26 @@ struct BulkLoader: ~Copyable {
                 while end < n && order[end].prefix == order[start].prefix { end += 1 }
                 if end - start > 1 {
                     order[start..<end].sort { a, b in
-                        let c = compareBytes(items[a.ordinal].key, items[b.ordinal].key)
+                        let c = compareBytes(items[a.index].key, items[b.index].key)
                         return c != 0 ? c < 0 : a.ordinal < b.ordinal
                     }
                 }
                 start = end
             }
         }
-        var winners: [Int] = []
+        var winners: [SortItem] = []
         winners.reserveCapacity(n)
         order.withUnsafeBufferPointer { order in
             for k in 0..<n {
                 let item = order[k]
                 if k + 1 < n {
                     let next = order[k + 1]
-                    if next.prefix == item.prefix && compareBytes(items[item.ordinal].key, items[next.ordinal].key) == 0 {
-                        (items + item.ordinal).deinitialize(count: 1)  // a later write of the same key wins
+                    if next.prefix == item.prefix && compareBytes(items[item.index].key, items[next.index].key) == 0 {
+                        (items + item.index).deinitialize(count: 1)  // a later write of the same key wins
                         continue
                     }
                 }
-                winners.append(item.ordinal)
+                winners.append(item)
             }
         }
         return winners
