@@ -163,13 +163,15 @@ extension Store {
         let counter = context.lock.commitCounter  // read first: later changes trigger a catch-up
         let generation = context.lock.manifestGeneration
         let manifest = try readManifest(context)
-        var view = View()
+        var snapshot: SnapshotReader? = nil
         if manifest.snapshot > 0 {
-            view.snapshot = try SnapshotReader(
+            snapshot = try SnapshotReader(
                 files: files, directory: context.directory, number: manifest.snapshot,
                 cacheBytes: context.options.cacheBytes, cacheTimeToLive: context.options.cacheTimeToLive,
                 paranoid: context.options.durability == .paranoid)
         }
+        // The whole log goes into an empty view: collected, then built sorted in one pass.
+        var loader = BulkLoader(hasSnapshot: snapshot != nil)
         var sequence = manifest.snapshotSequence
         var sealedBytes: UInt64 = 0
         for number in manifest.firstLog...manifest.lastLog {
@@ -184,9 +186,9 @@ extension Store {
             guard LogFormat.parseSegmentHeader(header) == number else {
                 throw LogbookError.corrupted("invalid log segment header", path: path, offset: 0)
             }
-            let parsed = try LogReader.read(
+            let parsed = try LogReader.readPayloads(
                 files, fd: fd, path: path, from: UInt64(LogFormat.segmentHeaderSize), limit: size, after: sequence
-            ) { record, _ in view.apply(record) }
+            ) { payload, recordSequence, _ in loader.add(payload: payload, sequence: recordSequence) }
             sequence = parsed.lastSequence
             switch parsed.end {
             case .corrupt(let offset, let reason):
@@ -206,7 +208,7 @@ extension Store {
                 sealedBytes += size
             }
         }
-        s.view = view
+        s.view = loader.makeView(snapshot: snapshot)
         s.manifest = manifest
         s.lastSequence = sequence
         s.sealedLogBytes = sealedBytes

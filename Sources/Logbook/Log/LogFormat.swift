@@ -144,12 +144,38 @@
 
     /// Decodes a transaction payload; nil when it is not well formed. Never traps, whatever the bytes.
     public static func decodePayload(_ payload: UnsafeRawBufferPointer) -> LogRecord? {
+        var mutations: [Mutation] = []
+        guard
+            let sequence = walkPayload(
+                payload,
+                start: { count in mutations.reserveCapacity(count) },
+                mutation: { isPut, key, value in
+                    mutations.append(isPut ? .put(key: [UInt8](key), value: [UInt8](value)) : .delete(key: [UInt8](key)))
+                })
+        else { return nil }
+        return LogRecord(sequence: sequence, mutations: mutations)
+    }
+
+    /// The sequence number of a well-formed transaction payload; nil when it is not well formed
+    /// (exactly when `decodePayload` returns nil). Allocates nothing.
+    static func payloadSequence(_ payload: UnsafeRawBufferPointer) -> UInt64? {
+        walkPayload(payload, start: { _ in }, mutation: { _, _, _ in })
+    }
+
+    /// Walks a transaction payload: `start` gets the mutation count, then `mutation` each mutation
+    /// in order (`isPut`, its key, its value, empty for a delete), as borrowed bytes of `payload`.
+    /// Returns the sequence number, or nil when the payload is not well formed; then some
+    /// mutations may have been visited already. Never traps, whatever the bytes.
+    @inline(__always)
+    static func walkPayload(
+        _ payload: UnsafeRawBufferPointer, start: (Int) -> Void,
+        mutation: (_ isPut: Bool, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
+    ) -> UInt64? {
         var reader = ByteReader(payload)
         guard let sequence = reader.read(UInt64.self), let count = reader.read(UInt32.self), count >= 1,
             Int(count) <= payload.count / 3
         else { return nil }
-        var mutations: [Mutation] = []
-        mutations.reserveCapacity(Int(count))
+        start(Int(count))
         for _ in 0..<count {
             guard let kind = reader.read(UInt8.self), let keyLength = reader.read(UInt16.self),
                 keyLength >= 1, Int(keyLength) <= Limits.maxKeySize
@@ -157,18 +183,18 @@
             switch kind {
             case putKind:
                 guard let valueLength = reader.read(UInt32.self), Int(valueLength) <= Limits.maxValueSize,
-                    let key = reader.bytes(Int(keyLength)), let value = reader.bytes(Int(valueLength))
+                    let key = reader.slice(Int(keyLength)), let value = reader.slice(Int(valueLength))
                 else { return nil }
-                mutations.append(.put(key: key, value: value))
+                mutation(true, key, value)
             case deleteKind:
-                guard let key = reader.bytes(Int(keyLength)) else { return nil }
-                mutations.append(.delete(key: key))
+                guard let key = reader.slice(Int(keyLength)) else { return nil }
+                mutation(false, key, UnsafeRawBufferPointer(start: nil, count: 0))
             default:
                 return nil
             }
         }
         guard reader.isAtEnd else { return nil }
-        return LogRecord(sequence: sequence, mutations: mutations)
+        return sequence
     }
 }
 
@@ -182,6 +208,7 @@ struct ByteReader {
     var isAtEnd: Bool { position == bytes.count }
     var remaining: Int { bytes.count - position }
 
+    @inline(__always)
     mutating func read<T: FixedWidthInteger>(_: T.Type) -> T? {
         let size = MemoryLayout<T>.size
         guard remaining >= size else { return nil }
@@ -191,9 +218,15 @@ struct ByteReader {
     }
 
     mutating func bytes(_ count: Int) -> [UInt8]? {
+        slice(count).map { [UInt8]($0) }
+    }
+
+    /// The next `count` bytes, borrowed from the buffer.
+    @inline(__always)
+    mutating func slice(_ count: Int) -> UnsafeRawBufferPointer? {
         guard count >= 0, remaining >= count else { return nil }
         defer { position += count }
-        return [UInt8](UnsafeRawBufferPointer(rebasing: bytes[position..<position + count]))
+        return UnsafeRawBufferPointer(rebasing: bytes[position..<position + count])
     }
 }
 

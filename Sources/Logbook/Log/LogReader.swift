@@ -32,6 +32,18 @@
         _ bytes: UnsafeRawBufferPointer, base: UInt64, after sequence: UInt64, isFileEnd: Bool,
         visit: (LogRecord, _ recordEnd: UInt64) throws -> Void
     ) rethrows -> LogParse {
+        try parsePayloads(bytes, base: base, after: sequence, isFileEnd: isFileEnd) { payload, _, recordEnd in
+            // parsePayloads accepted the payload, so it decodes.
+            try visit(LogFormat.decodePayload(payload)!, recordEnd)
+        }
+    }
+
+    /// `parse`, visiting each valid record as its payload (well formed, borrowed from `bytes`) and
+    /// sequence number instead of a decoded `LogRecord`: the same verdicts, no allocation per record.
+    static func parsePayloads(
+        _ bytes: UnsafeRawBufferPointer, base: UInt64, after sequence: UInt64, isFileEnd: Bool,
+        visit: (_ payload: UnsafeRawBufferPointer, _ sequence: UInt64, _ recordEnd: UInt64) throws -> Void
+    ) rethrows -> LogParse {
         var position = 0
         var last = sequence
         while position < bytes.count {
@@ -41,16 +53,16 @@
                     rebasing: bytes[(position + LogFormat.recordHeaderSize)..<(position + size)])
                 // A whole record with a valid checksum is never the remains of a torn write:
                 // if it cannot be accepted, that is corruption even at the end of the log.
-                guard let record = LogFormat.decodePayload(payload) else {
+                guard let recordSequence = LogFormat.payloadSequence(payload) else {
                     return corrupt(base, position, last, "malformed transaction payload")
                 }
-                guard record.sequence == last &+ 1 else {
+                guard recordSequence == last &+ 1 else {
                     return corrupt(
-                        base, position, last, "sequence \(record.sequence) where \(last &+ 1) was expected")
+                        base, position, last, "sequence \(recordSequence) where \(last &+ 1) was expected")
                 }
-                last = record.sequence
+                last = recordSequence
                 position += size
-                try visit(record, base + UInt64(position))
+                try visit(payload, recordSequence, base + UInt64(position))
             case .cut(let size):
                 if !isFileEnd {
                     _ = size
@@ -126,9 +138,9 @@
                     fromByteOffset: probe + LogFormat.recordHeaderSize + 8, as: UInt32.self))
             if sequence > last, sequence - last <= maxStep, count >= 1,
                 case .valid(let size) = check(bytes, at: probe),
-                let record = LogFormat.decodePayload(
+                let recordSequence = LogFormat.payloadSequence(
                     UnsafeRawBufferPointer(rebasing: bytes[(probe + LogFormat.recordHeaderSize)..<(probe + size)])),
-                record.sequence > last,
+                recordSequence > last,
                 probe >= claimedEnd || checksumEnds(bytes, record: position, at: probe)
             {
                 return LogParse(
@@ -179,6 +191,19 @@ extension LogReader {
         _ files: any FileLayer, fd: Int32, path: String, from offset: UInt64, limit: UInt64,
         after sequence: UInt64, window initialWindow: Int? = nil, visit: (LogRecord, UInt64) -> Void
     ) throws(LogbookError) -> LogParse {
+        try readPayloads(
+            files, fd: fd, path: path, from: offset, limit: limit, after: sequence, window: initialWindow
+        ) { payload, _, recordEnd in
+            visit(LogFormat.decodePayload(payload)!, recordEnd)  // readPayloads accepted it: it decodes
+        }
+    }
+
+    /// `read`, visiting payloads as `parsePayloads` does.
+    static func readPayloads(
+        _ files: any FileLayer, fd: Int32, path: String, from offset: UInt64, limit: UInt64,
+        after sequence: UInt64, window initialWindow: Int? = nil,
+        visit: (_ payload: UnsafeRawBufferPointer, _ sequence: UInt64, _ recordEnd: UInt64) -> Void
+    ) throws(LogbookError) -> LogParse {
         var position = offset
         var last = sequence
         var window = initialWindow.map { max(1, $0) } ?? Self.window
@@ -189,7 +214,7 @@ extension LogReader {
             }
             let reachesEnd = bytes.count < want || position + UInt64(bytes.count) >= limit
             let parsed = bytes.withUnsafeBytes { raw in
-                parse(raw, base: position, after: last, isFileEnd: reachesEnd, visit: visit)
+                parsePayloads(raw, base: position, after: last, isFileEnd: reachesEnd, visit: visit)
             }
             if parsed.needsMore {
                 if parsed.validEnd == position { window *= 2 }  // one record larger than the window
@@ -203,7 +228,7 @@ extension LogReader {
                     try files.readUpTo(fd, count: Int(limit - parsed.validEnd), at: parsed.validEnd, path: path)
                 }
                 return rest.withUnsafeBytes { raw in
-                    parse(raw, base: parsed.validEnd, after: parsed.lastSequence, isFileEnd: true, visit: visit)
+                    parsePayloads(raw, base: parsed.validEnd, after: parsed.lastSequence, isFileEnd: true, visit: visit)
                 }
             }
             if parsed.end != .clean || reachesEnd { return parsed }

@@ -31,6 +31,26 @@ struct KeyMap: Sendable {
 
     init() {}
 
+    /// A map of `entries`, which must be in strictly increasing key order (no key twice), built
+    /// in one pass: chunks filled to 3/4 of `maxChunk`, so the first inserts after it do not
+    /// split at once. The bulk load at open builds the memtable this way.
+    init(sortedUnique entries: some Sequence<Entry>) {
+        let fill = Self.maxChunk * 3 / 4
+        var chunk: [Entry] = []
+        chunk.reserveCapacity(fill)
+        for entry in entries {
+            count += 1
+            liveBytes += entry.key.count + entry.value.count
+            chunk.append(entry)
+            if chunk.count == fill {
+                chunks.append(chunk)
+                chunk = []
+                chunk.reserveCapacity(fill)
+            }
+        }
+        if !chunk.isEmpty { chunks.append(chunk) }
+    }
+
     /// Index of the chunk that holds `key` or would hold it. Works on borrowed buffers: no
     /// reference counting on the hot path.
     @inline(__always)

@@ -1,0 +1,256 @@
+import CLogbookShims
+
+/// Builds the view of a whole log at open in one pass, instead of applying its records one at a
+/// time: every mutation is collected, then sorted once by key (ties in log order) and only each
+/// key's last write is kept; the memtable and tombstones are then built from sorted entries.
+///
+/// The result is exactly what `View.apply` of the same records, in order, gives an empty view
+/// over the same snapshot: a key whose last write is a put holds that value and sequence; a key
+/// whose last write is a delete is absent, and a tombstone (with the delete's sequence) when there
+/// is a snapshot.
+///
+/// Memory: when the collected mutations reach `dedupeThreshold` and twice the keys left after the
+/// last time, they are sorted and deduplicated on the spot, so a log that overwrites a few keys
+/// many times does not hold every old value until the end.
+///
+/// The mutations live in a buffer this type owns (noncopyable): the winners are moved out of it
+/// into the map, the overwritten ones destroyed, with no reference counting in between.
+struct BulkLoader: ~Copyable {
+    /// Whether the view has a snapshot under it (then a last write that deletes is a tombstone).
+    let hasSnapshot: Bool
+    let dedupeThreshold: Int
+
+    /// One collected mutation (`value` is empty for a delete).
+    private struct Pending {
+        var key: [UInt8]
+        var value: [UInt8]
+        var sequence: UInt64
+        var isDelete: Bool
+    }
+
+    /// The collected mutations, `count` of them initialized, in log order (after a dedupe: a
+    /// sorted run of survivors, then log order).
+    private var items: UnsafeMutablePointer<Pending>
+    private var capacity: Int
+    private var count = 0
+    /// Mutations collected at which the next dedupe happens.
+    private var nextDedupe: Int
+
+    init(hasSnapshot: Bool, dedupeThreshold: Int = 1 << 20) {
+        self.hasSnapshot = hasSnapshot
+        self.dedupeThreshold = max(1, dedupeThreshold)
+        nextDedupe = self.dedupeThreshold
+        capacity = 64
+        items = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        items.deinitialize(count: count)
+        items.deallocate()
+    }
+
+    /// Mutations held (for tests: shows the dedupes).
+    var pendingCount: Int { count }
+
+    /// Collects the mutations of one record, given as a payload that `LogFormat.payloadSequence`
+    /// accepted, and its sequence number.
+    mutating func add(payload: UnsafeRawBufferPointer, sequence: UInt64) {
+        _ = LogFormat.walkPayload(
+            payload, start: { _ in },
+            mutation: { isPut, key, value in
+                if count == capacity { grow() }
+                (items + count).initialize(
+                    to: Pending(key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut))
+                count += 1
+            })
+        if count >= nextDedupe { dedupe() }
+    }
+
+    private mutating func grow() {
+        let larger = UnsafeMutablePointer<Pending>.allocate(capacity: capacity * 2)
+        larger.moveInitialize(from: items, count: count)
+        items.deallocate()
+        items = larger
+        capacity *= 2
+    }
+
+    /// The view of everything collected, over `snapshot` (which must be there iff `hasSnapshot`).
+    consuming func makeView(snapshot: SnapshotReader?) -> View {
+        precondition((snapshot != nil) == hasSnapshot)
+        let winners = takeLastWrites()
+        var puts: [Int] = []
+        var deletes: [Int] = []
+        puts.reserveCapacity(winners.count)
+        for winner in winners {
+            if winner.isDelete { deletes.append(winner.index) } else { puts.append(winner.index) }
+        }
+        var view = View()
+        view.snapshot = snapshot
+        let items = self.items
+        // Every winner is moved out exactly once; the losers are gone already.
+        view.memtable = KeyMap(
+            sortedUnique: puts.lazy.map { i in
+                let pending = (items + i).move()
+                return KeyMap.Entry(key: pending.key, value: pending.value, sequence: pending.sequence)
+            })
+        if hasSnapshot {
+            view.tombstones = KeyMap(
+                sortedUnique: deletes.lazy.map { i in
+                    let pending = (items + i).move()
+                    return KeyMap.Entry(key: pending.key, value: [], sequence: pending.sequence)
+                })
+        } else {
+            for i in deletes { (items + i).deinitialize(count: 1) }
+        }
+        count = 0  // all moved out or destroyed: deinit frees the buffer only
+        return view
+    }
+
+    /// Sorts and keeps each key's last write only (without a snapshot, also drops the keys whose
+    /// last write deletes: with nothing under them, they hide nothing).
+    private mutating func dedupe() {
+        let winners = takeLastWrites()
+        let survivors = UnsafeMutablePointer<Pending>.allocate(capacity: max(64, winners.count))
+        var kept = 0
+        for winner in winners {
+            if !hasSnapshot && winner.isDelete {
+                (items + winner.index).deinitialize(count: 1)
+            } else {
+                (survivors + kept).moveInitialize(from: items + winner.index, count: 1)
+                kept += 1
+            }
+        }
+        items.deallocate()
+        items = survivors
+        capacity = max(64, winners.count)
+        count = kept
+        nextDedupe = max(dedupeThreshold, 2 * kept)
+    }
+
+    /// One position in the sort: the 8 key bytes after the prefix all keys share (big-endian,
+    /// zero-padded: comparing them orders keys that differ there without touching the keys), and
+    /// the mutation's position in the log times 2, plus 1 for a delete (so the order by
+    /// `ordinal` is log order, and the winners are known as puts or deletes without a look at
+    /// the items, scattered in memory by then).
+    private struct SortItem {
+        var prefix: UInt64
+        var ordinal: Int
+        var index: Int { ordinal >> 1 }
+        var isDelete: Bool { ordinal & 1 != 0 }
+    }
+
+    /// Each key's last write, in key order. Destroys every other item: the caller must move out
+    /// or destroy each returned one, then set `count` to 0.
+    private mutating func takeLastWrites() -> [SortItem] {
+        let n = count
+        guard n > 0 else { return [] }
+        let items = self.items
+        // The prefix all keys share: the sort compares the 8 bytes after it first.
+        var shared = items[0].key.count
+        items[0].key.withUnsafeBytes { first in
+            for i in 1..<n {
+                items[i].key.withUnsafeBytes { key in
+                    if key.count >= shared && lb_compare_bytes(key.baseAddress, shared, first.baseAddress, shared) == 0 {
+                        return
+                    }
+                    var j = 0
+                    let limit = min(shared, key.count)
+                    while j < limit && key[j] == first[j] { j += 1 }
+                    shared = j
+                }
+                if shared == 0 { break }
+            }
+        }
+        var order = [SortItem](unsafeUninitializedCapacity: n) { buffer, initialized in
+            for i in 0..<n {
+                let prefix = items[i].key.withUnsafeBytes { key in
+                    if key.count >= shared + 8 {
+                        return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: shared, as: UInt64.self))
+                    }
+                    var prefix: UInt64 = 0
+                    for j in shared..<(shared + 8) {
+                        prefix = prefix << 8 | (j < key.count ? UInt64(key[j]) : 0)
+                    }
+                    return prefix
+                }
+                let ordinal = i << 1 | (items[i].isDelete ? 1 : 0)
+                (buffer.baseAddress! + i).initialize(to: SortItem(prefix: prefix, ordinal: ordinal))
+            }
+            initialized = n
+        }
+        Self.radixSort(&order)
+        // Equal prefixes (in log order, the radix sort being stable): order them by whole key.
+        order.withUnsafeMutableBufferPointer { order in
+            var start = 0
+            while start < n {
+                var end = start + 1
+                while end < n && order[end].prefix == order[start].prefix { end += 1 }
+                if end - start > 1 {
+                    order[start..<end].sort { a, b in
+                        let c = compareBytes(items[a.index].key, items[b.index].key)
+                        return c != 0 ? c < 0 : a.ordinal < b.ordinal
+                    }
+                }
+                start = end
+            }
+        }
+        var winners: [SortItem] = []
+        winners.reserveCapacity(n)
+        order.withUnsafeBufferPointer { order in
+            for k in 0..<n {
+                let item = order[k]
+                if k + 1 < n {
+                    let next = order[k + 1]
+                    if next.prefix == item.prefix && compareBytes(items[item.index].key, items[next.index].key) == 0 {
+                        (items + item.index).deinitialize(count: 1)  // a later write of the same key wins
+                        continue
+                    }
+                }
+                winners.append(item)
+            }
+        }
+        return winners
+    }
+
+    /// Stable LSD radix sort by `prefix`, a byte at a time, skipping the bytes all items share.
+    private static func radixSort(_ order: inout [SortItem]) {
+        let n = order.count
+        guard n > 1 else { return }
+        var counts = [Int](repeating: 0, count: 8 * 256)
+        order.withUnsafeBufferPointer { order in
+            counts.withUnsafeMutableBufferPointer { counts in
+                for item in order {
+                    var prefix = item.prefix
+                    for digit in 0..<8 {
+                        counts[digit &* 256 &+ Int(prefix & 0xff)] &+= 1
+                        prefix >>= 8
+                    }
+                }
+            }
+        }
+        var scratch = [SortItem](repeating: SortItem(prefix: 0, ordinal: 0), count: n)
+        for digit in 0..<8 {
+            let shift = UInt64(digit * 8)
+            let base = digit * 256
+            if counts[base + Int((order[0].prefix >> shift) & 0xff)] == n { continue }  // one bucket: no change
+            var offsets = [Int](repeating: 0, count: 256)
+            var running = 0
+            for b in 0..<256 {
+                offsets[b] = running
+                running += counts[base + b]
+            }
+            order.withUnsafeBufferPointer { source in
+                scratch.withUnsafeMutableBufferPointer { target in
+                    offsets.withUnsafeMutableBufferPointer { offsets in
+                        for item in source {
+                            let b = Int((item.prefix >> shift) & 0xff)
+                            target[offsets[b]] = item
+                            offsets[b] &+= 1
+                        }
+                    }
+                }
+            }
+            swap(&order, &scratch)
+        }
+    }
+}
