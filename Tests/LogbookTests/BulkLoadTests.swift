@@ -93,7 +93,8 @@ import Testing
         let files = PosixFileLayer()
         let manifest = try Store.readManifest(directory: directory.store, files: files)
         #expect(manifest.snapshot > 0)
-        return try SnapshotReader(files: files, directory: directory.store, number: manifest.snapshot, cacheBytes: 1 << 16)
+        return try SnapshotReader(
+            files: files, directory: directory.store, number: manifest.snapshot, cacheBytes: 1 << 16)
     }
 
     /// Builds the view both ways and compares everything.

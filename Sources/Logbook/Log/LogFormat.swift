@@ -150,7 +150,8 @@
                 payload,
                 start: { count in mutations.reserveCapacity(count) },
                 mutation: { isPut, key, value in
-                    mutations.append(isPut ? .put(key: [UInt8](key), value: [UInt8](value)) : .delete(key: [UInt8](key)))
+                    mutations.append(
+                        isPut ? .put(key: [UInt8](key), value: [UInt8](value)) : .delete(key: [UInt8](key)))
                 })
         else { return nil }
         return LogRecord(sequence: sequence, mutations: mutations)
@@ -264,7 +265,9 @@ struct ByteWriter {
     mutating func write(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { source in
             precondition(offset + source.count <= buffer.count)
-            if let from = source.baseAddress { (buffer.baseAddress! + offset).copyMemory(from: from, byteCount: source.count) }
+            if let from = source.baseAddress {
+                (buffer.baseAddress! + offset).copyMemory(from: from, byteCount: source.count)
+            }
         }
         offset += bytes.count
     }

@@ -60,7 +60,8 @@ struct BulkLoader: ~Copyable {
             mutation: { isPut, key, value in
                 if count == capacity { grow() }
                 (items + count).initialize(
-                    to: Pending(key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut))
+                    to: Pending(
+                        key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut))
                 count += 1
             })
         if count >= nextDedupe { dedupe() }
@@ -150,7 +151,8 @@ struct BulkLoader: ~Copyable {
         items[0].key.withUnsafeBytes { first in
             for i in 1..<n {
                 items[i].key.withUnsafeBytes { key in
-                    if key.count >= shared && lb_compare_bytes(key.baseAddress, shared, first.baseAddress, shared) == 0 {
+                    if key.count >= shared && lb_compare_bytes(key.baseAddress, shared, first.baseAddress, shared) == 0
+                    {
                         return
                     }
                     var j = 0
