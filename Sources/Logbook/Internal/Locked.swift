@@ -8,13 +8,16 @@
 
 /// A value guarded by a pthread mutex. All mutable state of a `Store` lives in values of this
 /// type. pthread rather than `Synchronization.Mutex` so that ThreadSanitizer understands it.
+/// The value lives in memory of its own rather than in a stored property, so that an access
+/// costs no dynamic exclusivity check (the mutex already makes it exclusive).
 final class Locked<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    private let value: UnsafeMutablePointer<Value>
 
     /// `recursive`: the owning thread may take the lock again (and must release it as often).
     init(_ value: Value, recursive: Bool = false) {
-        self.value = value
+        self.value = .allocate(capacity: 1)
+        self.value.initialize(to: value)
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
         var attributes = pthread_mutexattr_t()
@@ -25,6 +28,8 @@ final class Locked<Value>: @unchecked Sendable {
     }
 
     deinit {
+        value.deinitialize(count: 1)
+        value.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -33,7 +38,7 @@ final class Locked<Value>: @unchecked Sendable {
     func withLockIfAvailable<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T? {
         guard pthread_mutex_trylock(mutex) == 0 else { return nil }
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&value.pointee)
     }
 
     /// Runs `body` with exclusive access to the value.
@@ -41,7 +46,7 @@ final class Locked<Value>: @unchecked Sendable {
     func withLock<T, E: Error>(_ body: (inout Value) throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&value.pointee)
     }
 }
 

@@ -12,7 +12,8 @@ struct View: Sendable {
     /// The live entry for `key`, or nil.
     func get(_ key: [UInt8]) throws(LogbookError) -> KeyMap.Entry? {
         if let entry = memtable.get(key) { return entry }
-        guard let snapshot, tombstones.get(key) == nil else { return nil }
+        guard let snapshot else { return nil }
+        if tombstones.count > 0 && tombstones.get(key) != nil { return nil }
         return try snapshot.get(key)
     }
 
