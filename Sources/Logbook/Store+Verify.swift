@@ -54,7 +54,8 @@ public struct StoreStats: Sendable, Equatable {
     public var commits: UInt64
     /// Log syncs (fdatasync or fsync) made through this handle.
     public var syncs: UInt64
-    /// Snapshot block cache: bytes held, hits, misses, evictions.
+    /// Snapshot value cache: bytes held, hits, misses, evictions (see `StoreOptions.cacheBytes`
+    /// for which reads consult it).
     public var cacheBytes: Int
     public var cacheHits: UInt64
     public var cacheMisses: UInt64

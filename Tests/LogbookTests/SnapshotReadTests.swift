@@ -63,6 +63,38 @@ import Testing
         }
     }
 
+    @Test func getsFindEveryKeyOfTheSnapshotAndNothingElse() throws {
+        // Keys of varied lengths sharing long prefixes, values of varied lengths (some blocks
+        // of one long entry): every stored key is found by binary search within its block,
+        // and probes before, between and after the keys are not.
+        let dir = "/tmp/lb-snapshot-gets-\(UInt64.random(in: 0...UInt64.max))"
+        defer { Disk.removeTree(dir) }
+        let store = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
+        defer { store.close() }
+        var random = Random(seed: 13)
+        var model: [[UInt8]: [UInt8]] = [:]
+        for i in 0..<3000 {
+            let key = Array("user/\(i * 2)/\(String(repeating: "x", count: Int(random.next() % 5)))".utf8)
+            let length = random.next() % 50 == 0 ? 5000 + Int(random.next() % 3000) : Int(random.next() % 200)
+            let value = (0..<length).map { UInt8(truncatingIfNeeded: $0 &+ i) }
+            try store.put(key, value)
+            model[key] = value
+        }
+        try store.compact()
+        for _ in 0..<2 {  // the first pass checks each block, the second uses what it recorded
+            for (key, value) in model { #expect(try store.get(key) == value) }
+            for i in 0..<3000 {
+                #expect(try store.get(Array("user/\(i * 2 + 1)/".utf8)) == nil)
+                #expect(try store.get(Array("user/\(i * 2)".utf8)) == nil)
+            }
+            #expect(try store.get(Array("a".utf8)) == nil)
+            #expect(try store.get(Array("user/".utf8)) == nil)
+            #expect(try store.get(Array("zzz".utf8)) == nil)
+            #expect(try store.get([0xFF, 0xFF]) == nil)
+        }
+        #expect(try store.scan().count == model.count)
+    }
+
     /// A snapshot whose block holds an entry newer than the snapshot (its sequence number beyond
     /// the MANIFEST's snapshot sequence) but with valid checksums: reads of that block fail
     /// with `corrupted` naming the data file; the other blocks still read.

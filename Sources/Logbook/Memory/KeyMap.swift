@@ -72,7 +72,7 @@ struct KeyMap: Sendable {
                 var low = 0
                 var high = chunks.count - 1
                 while low < high {
-                    let mid = (low + high) / 2
+                    let mid = (low &+ high) &>> 1
                     let order = chunks[mid].withUnsafeBufferPointer { chunk in
                         chunk[chunk.count - 1].key.withUnsafeBufferPointer { last in
                             compareRaw(last.baseAddress, last.count, k.baseAddress, k.count)
@@ -84,7 +84,7 @@ struct KeyMap: Sendable {
                     var low = 0
                     var high = chunk.count
                     while low < high {
-                        let mid = (low + high) / 2
+                        let mid = (low &+ high) &>> 1
                         let c = chunk[mid].key.withUnsafeBufferPointer { probe in
                             compareRaw(probe.baseAddress, probe.count, k.baseAddress, k.count)
                         }

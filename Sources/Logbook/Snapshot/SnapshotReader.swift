@@ -129,6 +129,7 @@ final class SnapshotReader: @unchecked Sendable {
                 "snapshot entry with sequence \(newer) beyond the snapshot's \(sequence)", path: dataPath,
                 offset: UInt64(span.offset))
         }
+        search.recordOffsets(i, payload)
         let (word, bit) = (i / 64, UInt64(1) << UInt64(i % 64))
         _ = lb_atomic_fetch_or_u64(checked + word, bit)
         return payload
@@ -191,11 +192,26 @@ final class SnapshotReader: @unchecked Sendable {
         let b = key.withUnsafeBytes { search.firstBlock(atOrAfter: $0) }
         guard b < blockCount else { return nil }
         let payload = try payload(b)
+        let span = search.spans[b]
         return key.withUnsafeBytes { k in
             // The block is checked: every entry's lengths lie within it.
             let p = payload.baseAddress!
             let end = payload.count
             var offset = 0
+            if span.offsets >= 0 {
+                // Binary search over the recorded entry offsets: the first entry >= key.
+                var low = 0
+                var high = span.count
+                while low < high {
+                    let mid = (low &+ high) &>> 1
+                    let at = search.entryOffset(span, mid)
+                    let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+                    let order = compareRaw(p + at + SnapshotFormat.entryHeaderSize, keyLength, k.baseAddress, k.count)
+                    if order < 0 { low = mid &+ 1 } else { high = mid }
+                }
+                guard low < span.count else { return nil }
+                offset = search.entryOffset(span, low)
+            }
             while offset &+ SnapshotFormat.entryHeaderSize <= end {
                 let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
                 let valueLength = Int(
@@ -228,6 +244,9 @@ struct SearchIndex {
         var offset: Int
         var length: Int
         var count: Int
+        /// First word of the block's entry offsets in `SearchIndex.entryOffsets`; -1 when the
+        /// block keeps none (one entry, or too long for 16-bit offsets).
+        var offsets: Int
     }
 
     let count: Int
@@ -239,6 +258,11 @@ struct SearchIndex {
     private let ends: UnsafeMutablePointer<Int>
     /// Length of the prefix every last key shares.
     private let prefixLength: Int
+    /// Where each entry of a block starts in its payload, four 16-bit offsets to a word, filled
+    /// when the block is checked (before it is marked checked) so that a look-up binary-searches
+    /// the block instead of walking it. Atomic word access: threads that check one block at
+    /// the same time store the same values.
+    private let entryOffsets: UnsafeMutablePointer<UInt64>
 
     init(_ blocks: [SnapshotFormat.BlockHandle]) {
         count = blocks.count
@@ -246,11 +270,21 @@ struct SearchIndex {
         words = .allocate(capacity: max(1, count))
         ends = .allocate(capacity: max(1, count))
         var total = 0
+        var offsetWords = 0
         for (i, block) in blocks.enumerated() {
-            spans[i] = Span(offset: Int(block.offset), length: Int(block.length), count: Int(block.count))
+            // Offsets only for blocks that can hold their claimed count (an entry takes at least
+            // 15 bytes), so a damaged index cannot make this allocate more than the data's size.
+            let count = Int(block.count)
+            let indexed = count > 1 && block.length <= UInt32(UInt16.max) && count <= Int(block.length) / 15
+            spans[i] = Span(
+                offset: Int(block.offset), length: Int(block.length), count: count,
+                offsets: indexed ? offsetWords : -1)
+            if indexed { offsetWords += (count + 3) / 4 }
             total += block.lastKey.count
             ends[i] = total
         }
+        entryOffsets = .allocate(capacity: max(1, offsetWords))
+        entryOffsets.initialize(repeating: 0, count: max(1, offsetWords))
         keys = .allocate(byteCount: max(1, total), alignment: 8)
         var prefix = 0
         if let first = blocks.first?.lastKey, let last = blocks.last?.lastKey {
@@ -269,6 +303,7 @@ struct SearchIndex {
     }
 
     func deallocate() {
+        entryOffsets.deallocate()
         spans.deallocate()
         words.deallocate()
         keys.deallocate()
@@ -281,6 +316,11 @@ struct SearchIndex {
     private static func word(_ key: UnsafeRawBufferPointer, from: Int) -> UInt64 {
         let available = key.count - from
         if available >= 8 { return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: from, as: UInt64.self)) }
+        if available > 0 && key.count >= 8 {
+            // The last eight bytes of the key, shifted so that its byte `from` leads.
+            let tail = UInt64(bigEndian: key.loadUnaligned(fromByteOffset: key.count - 8, as: UInt64.self))
+            return tail &<< UInt64(8 * (8 - available))
+        }
         var word: UInt64 = 0
         var i = 0
         while i < available {
@@ -297,6 +337,33 @@ struct SearchIndex {
         return UnsafeRawBufferPointer(start: keys + start, count: ends[i] - start)
     }
 
+    /// Records where the entries of block `i` start in `payload` (checked: well framed, with
+    /// the span's count of entries).
+    func recordOffsets(_ i: Int, _ payload: UnsafeRawBufferPointer) {
+        let span = spans[i]
+        guard span.offsets >= 0 else { return }
+        var word: UInt64 = 0
+        var offset = 0
+        for j in 0..<span.count {
+            word |= UInt64(offset) << UInt64(16 * (j % 4))
+            if j % 4 == 3 || j == span.count - 1 {
+                lb_atomic_store_u64(entryOffsets + span.offsets + j / 4, word)
+                word = 0
+            }
+            let keyLength = Int(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+            let valueLength = Int(
+                UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self)))
+            offset += SnapshotFormat.entryHeaderSize + keyLength + valueLength
+        }
+    }
+
+    /// Start of entry `j` of a block whose span has offsets (recorded: the block is checked).
+    @inline(__always)
+    func entryOffset(_ span: Span, _ j: Int) -> Int {
+        let word = lb_atomic_load_u64(entryOffsets + span.offsets + (j &>> 2))
+        return Int(truncatingIfNeeded: (word &>> UInt64(16 * (j & 3))) & 0xFFFF)
+    }
+
     /// Index of the first block whose last key is >= `key` (`count` when none).
     func firstBlock(atOrAfter key: UnsafeRawBufferPointer) -> Int {
         guard count > 0 else { return 0 }
@@ -309,7 +376,7 @@ struct SearchIndex {
         var low = 0
         var high = count
         while low < high {
-            let mid = (low + high) / 2
+            let mid = (low &+ high) &>> 1
             let w = words[mid]
             if w < target {
                 low = mid + 1
