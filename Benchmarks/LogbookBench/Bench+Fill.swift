@@ -89,7 +89,7 @@ extension Bench {
         let lookups = hits + Double(after.cacheMisses - before.cacheMisses)
         let cache =
             lookups == 0
-            ? "all keys in memory (no snapshot)"
+            ? "value cache not consulted (it serves snapshot values of 16 KiB or more, or paranoid mode)"
             : "\(Format.decimal(100 * lookups / Double(keys.count)))% of gets reached the snapshot, "
                 + "value cache hit rate \(Format.decimal(100 * hits / lookups))%"
         let p = latencies(keys) { key in _ = must("get") { try store.get(key) } }

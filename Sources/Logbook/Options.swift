@@ -26,6 +26,8 @@ public struct StoreOptions: Sendable {
     public var autoCompactLogBytes: UInt64?
     /// Bytes of values read from the snapshot that each handle keeps in its LRU value cache
     /// (each entry costs its key and value plus 64 bytes). 0 turns the cache off. Default 8 MiB.
+    /// The cache serves every snapshot read in `paranoid` mode, otherwise values of at least
+    /// 16 KiB; shorter values are copied straight from the mapped snapshot, which costs less.
     /// Values written since the snapshot are in memory already and are not cached.
     public var cacheBytes: Int
     /// Seconds a cached value may be served before it is read from the snapshot again; nil: no

@@ -118,7 +118,8 @@ extension Store {
                 try files.syncDirectory(path)
             }
             if options.durability == .paranoid {
-                let reader = try SnapshotReader(files: files, directory: path, number: number, cacheBytes: 0)
+                let reader = try SnapshotReader(
+                    files: files, directory: path, number: number, sequence: sequence, cacheBytes: 0)
                 var keys: UInt64 = 0
                 for block in 0..<reader.blockCount { keys += UInt64(try reader.readBlock(block).count) }
                 guard keys == index.keyCount else {

@@ -167,7 +167,8 @@ extension Store {
         if manifest.snapshot > 0 {
             snapshot = try SnapshotReader(
                 files: files, directory: context.directory, number: manifest.snapshot,
-                cacheBytes: context.options.cacheBytes, cacheTimeToLive: context.options.cacheTimeToLive,
+                sequence: manifest.snapshotSequence, cacheBytes: context.options.cacheBytes,
+                cacheTimeToLive: context.options.cacheTimeToLive,
                 paranoid: context.options.durability == .paranoid)
         }
         // The whole log goes into an empty view: collected, then built sorted in one pass.

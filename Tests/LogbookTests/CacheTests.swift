@@ -37,6 +37,80 @@ import Testing
             #expect(cache.bytes <= 1000)
         }
         #expect(cache._keysByRecency().count == cache.count)
+        #expect(cache._checkInvariants())
+    }
+
+    @Test func mappedSnapshotCachesOnlyLongValues() throws {
+        // Not paranoid: values in checked blocks are copied straight out of the mapping, except
+        // those of at least `cachedValueMinimum` bytes, which the cache shares instead.
+        let dir = "/tmp/lb-cache-long-\(UInt64.random(in: 0...UInt64.max))"
+        defer { Disk.removeTree(dir) }
+        let long = SnapshotReader.cachedValueMinimum
+        let options = StoreOptions(durability: .relaxed, autoCompactLogBytes: nil, cacheBytes: 4 * (64 + 2 + long))
+        let store = try Store(path: dir, options: options)
+        let short = [UInt8](repeating: 1, count: long - 1)
+        let longValues = (0..<6).map { [UInt8](repeating: UInt8($0), count: long + $0) }
+        try store.put("s", short)
+        for (i, value) in longValues.enumerated() { try store.put("l\(i)", value) }
+        try store.compact()
+        for _ in 0..<3 { #expect(try store.get("s") == short) }
+        #expect(try store.get("absent") == nil)
+        var stats = try store.stats()
+        #expect(stats.cacheHits == 0)
+        #expect(stats.cacheMisses == 0)
+        #expect(stats.cacheBytes == 0)
+        #expect(try store.get("l0") == longValues[0])
+        #expect(try store.get("l0") == longValues[0])
+        stats = try store.stats()
+        #expect(stats.cacheHits == 1)
+        #expect(stats.cacheMisses == 1)
+        #expect(stats.cacheBytes == 64 + 2 + long)
+        // Six long values through a cache of about four: the first ones are evicted.
+        for (i, value) in longValues.enumerated() { #expect(try store.get("l\(i)") == value) }
+        stats = try store.stats()
+        #expect(stats.cacheHits == 2)
+        #expect(stats.cacheMisses == 6)
+        #expect(stats.cacheEvictions == 3)
+        #expect(stats.cacheBytes <= options.cacheBytes)
+        #expect(try store.get("l5") == longValues[5])  // most recent: still there
+        #expect(try store.stats().cacheHits == 3)
+        store.close()
+    }
+
+    /// A key whose hash the test chooses, to crowd the cache's table into long probe runs.
+    struct CollidingKey: Hashable {
+        var id: Int
+        var bucket: Int
+        func hash(into hasher: inout Hasher) { hasher.combine(bucket) }
+    }
+
+    @Test func collidingKeysSurviveEvictionsAndReplacements() {
+        // Every key in one of three hash buckets: removals from the middle of long probe runs
+        // must leave every other key reachable, in LRU order, against a model.
+        var cache = LRUCache<CollidingKey, Int>(capacity: 40)
+        var model: [Int] = []  // ids, most recent first
+        var rng = SplitMix(seed: 7)
+        for step in 0..<5_000 {
+            let id = Int(rng.next() % 60)
+            let key = CollidingKey(id: id, bucket: id % 3)
+            if rng.next() % 3 == 0 {
+                let expected = model.contains(id) ? id * 7 : nil
+                #expect(cache.get(key) == expected)
+                if expected != nil {
+                    model.removeAll { $0 == id }
+                    model.insert(id, at: 0)
+                }
+            } else {
+                cache.put(key, id * 7, cost: 2)
+                model.removeAll { $0 == id }
+                model.insert(id, at: 0)
+                if model.count > 20 { model.removeLast(model.count - 20) }
+            }
+            if step % 97 == 0 { #expect(cache._checkInvariants()) }
+        }
+        #expect(cache._keysByRecency().map(\.id) == model)
+        #expect(cache._checkInvariants())
+        #expect(cache.bytes == 2 * model.count)
     }
 
     @Test func expiredEntriesAreMisses() {
@@ -53,7 +127,11 @@ import Testing
         let dir = "/tmp/lb-cache-\(UInt64.random(in: 0...UInt64.max))"
         let options = StoreOptions(durability: .relaxed, autoCompactLogBytes: nil, cacheBytes: 64 << 10)
         let a = try Store(path: dir, options: options)
-        let b = try Store(path: dir, options: options)
+        // In paranoid mode every snapshot get goes through the cache (a hit skips checking the
+        // block again), whatever the value's size.
+        var paranoid = options
+        paranoid.durability = .paranoid
+        let b = try Store(path: dir, options: paranoid)
         let value = [UInt8](repeating: 1, count: 100)
         for i in 0..<2000 { try a.put(Array("k\(i + 10000)".utf8), value) }
         try a.compact()
@@ -77,5 +155,18 @@ import Testing
         try a.compact()
         #expect(try b.get("k10006") == nil)
         #expect(try b.string("k10005") == "newer")
+    }
+}
+
+/// A small deterministic generator for the cache tests.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -4,7 +4,7 @@ import CLogbookShims
 @inline(__always)
 func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int32 {
     a.withUnsafeBufferPointer { pa in
-        b.withUnsafeBufferPointer { pb in lb_compare_bytes(pa.baseAddress, pa.count, pb.baseAddress, pb.count) }
+        b.withUnsafeBufferPointer { pb in compareRaw(pa.baseAddress, pa.count, pb.baseAddress, pb.count) }
     }
 }
 
@@ -83,11 +83,37 @@ struct KeyMap: Sendable {
         }
     }
 
+    /// The entry for `key`, or nil. Both binary searches compare borrowed bytes in place: no
+    /// reference counting until the entry found is returned.
     func get(_ key: [UInt8]) -> Entry? {
-        guard !chunks.isEmpty else { return nil }
-        let c = chunkIndex(key)
-        let (i, found) = Self.search(chunks[c], key)
-        return found ? chunks[c][i] : nil
+        key.withUnsafeBufferPointer { k in
+            chunks.withUnsafeBufferPointer { chunks -> Entry? in
+                guard !chunks.isEmpty else { return nil }
+                var low = 0
+                var high = chunks.count - 1
+                while low < high {
+                    let mid = (low &+ high) &>> 1
+                    let order = chunks[mid].withUnsafeBufferPointer { chunk in
+                        chunk[chunk.count - 1].key.withUnsafeBufferPointer { last in
+                            compareRaw(last.baseAddress, last.count, k.baseAddress, k.count)
+                        }
+                    }
+                    if order < 0 { low = mid + 1 } else { high = mid }
+                }
+                return chunks[low].withUnsafeBufferPointer { chunk -> Entry? in
+                    var low = 0
+                    var high = chunk.count
+                    while low < high {
+                        let mid = (low &+ high) &>> 1
+                        let c = chunk[mid].key.withUnsafeBufferPointer { probe in
+                            compareRaw(probe.baseAddress, probe.count, k.baseAddress, k.count)
+                        }
+                        if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return chunk[mid] }
+                    }
+                    return nil
+                }
+            }
+        }
     }
 
     /// Inserts or replaces the entry for `key`.

@@ -12,8 +12,10 @@ struct View: Sendable {
     /// The live entry for `key`, or nil.
     func get(_ key: [UInt8]) throws(LogbookError) -> KeyMap.Entry? {
         if let entry = memtable.get(key) { return entry }
-        guard let snapshot, tombstones.get(key) == nil else { return nil }
-        return try snapshot.get(key)
+        // Borrowed, not bound: `guard let` copies the optional through a generic runtime call.
+        guard snapshot != nil else { return nil }
+        if tombstones.count > 0 && tombstones.get(key) != nil { return nil }
+        return try snapshot.unsafelyUnwrapped.get(key)
     }
 
     /// Applies one committed transaction.

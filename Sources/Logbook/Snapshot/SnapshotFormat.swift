@@ -101,6 +101,52 @@
         return entries
     }
 
+    /// What `checkBlock` found.
+    enum BlockCheck: Equatable {
+        case valid
+        /// Framing, lengths, order, entry count or last key do not match.
+        case malformed
+        /// Well formed, but an entry carries a sequence number beyond the snapshot's.
+        case newer(sequence: UInt64)
+    }
+
+    /// Checks a block payload (checksum already checked) without decoding it: the rules of
+    /// `decodeBlock`, plus that its last key is `lastKey` and no entry's sequence number
+    /// exceeds `maxSequence`. Never traps.
+    static func checkBlock(
+        _ payload: UnsafeRawBufferPointer, expectedCount: Int, lastKey: UnsafeRawBufferPointer, maxSequence: UInt64
+    ) -> BlockCheck {
+        var offset = 0
+        var count = 0
+        var previous = UnsafeRawBufferPointer(start: nil, count: 0)
+        var newer: UInt64? = nil
+        while offset < payload.count {
+            guard payload.count - offset >= entryHeaderSize else { return .malformed }
+            let keyLength = Int(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+            let valueLength = Int(
+                UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self)))
+            let sequence = UInt64(littleEndian: payload.loadUnaligned(fromByteOffset: offset + 6, as: UInt64.self))
+            let keyStart = offset + entryHeaderSize
+            guard keyLength >= 1, keyLength <= Limits.maxKeySize, valueLength <= Limits.maxValueSize,
+                payload.count - keyStart >= keyLength + valueLength
+            else { return .malformed }
+            let key = UnsafeRawBufferPointer(rebasing: payload[keyStart..<keyStart + keyLength])
+            if count > 0,
+                compareRaw(previous.baseAddress, previous.count, key.baseAddress, key.count) >= 0
+            {
+                return .malformed  // keys strictly ascending
+            }
+            if sequence > maxSequence, newer == nil { newer = sequence }
+            previous = key
+            count += 1
+            offset = keyStart + keyLength + valueLength
+        }
+        guard count > 0, count == expectedCount,
+            compareRaw(previous.baseAddress, previous.count, lastKey.baseAddress, lastKey.count) == 0
+        else { return .malformed }
+        return newer.map { .newer(sequence: $0) } ?? .valid
+    }
+
     /// `decodeBlock` for tests and fuzzers: the entries as (key, value, sequence); nil when malformed.
     @_spi(Testing) public static func decodeBlockEntries(
         _ payload: UnsafeRawBufferPointer, expectedCount: Int? = nil

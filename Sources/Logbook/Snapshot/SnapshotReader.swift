@@ -1,9 +1,9 @@
 import CLogbookShims
 
 /// An open snapshot: its index in memory, its data file mapped read-only (the kernel's page
-/// cache holds it, no system call per read). Each block is checked against its CRC and its
-/// index entry the first time it is used (every time in `paranoid` mode); values read from it
-/// go through an LRU value cache.
+/// cache holds it, no system call per read). Each block is checked against its CRC, its index
+/// entry and the snapshot's sequence number the first time it is used (every time in
+/// `paranoid` mode); an LRU value cache serves the reads it makes cheaper (see `get`).
 ///
 /// Shared by every view that uses this generation; the mapping stays valid (and readable even
 /// after compaction deletes the file) until the last view lets go.
@@ -12,6 +12,9 @@ final class SnapshotReader: @unchecked Sendable {
     let dataPath: String
     let indexPath: String
     let index: SnapshotFormat.Index
+    /// The snapshot's sequence number (the MANIFEST's): no entry in it may be newer.
+    let sequence: UInt64
+    let blockCount: Int
     private let files: any FileLayer
     private let fd: Int32
     private let paranoid: Bool
@@ -19,17 +22,22 @@ final class SnapshotReader: @unchecked Sendable {
     private let length: Int
     /// One bit per block: checked already.
     private let checked: UnsafeMutablePointer<UInt64>
-    private let cache: Locked<LRUCache<[UInt8], KeyMap.Entry>>
+    private let cache: Locked<LRUCache<HashedKey, KeyMap.Entry>>
     private let cacheBytes: Int
+    /// The index in flat memory for look-ups (no reference counting, no pointer chasing):
+    /// `search` (see `SearchIndex`).
+    private let search: SearchIndex
 
     /// Opens snapshot `number` in `directory`: loads and checks the index, checks the data
-    /// file's header and size, maps it.
+    /// file's header and size, maps it. `sequence`: the snapshot's sequence number from the
+    /// MANIFEST (`UInt64.max` when unknown): a block holding a newer entry is corrupt.
     init(
-        files: any FileLayer, directory: String, number: UInt64, cacheBytes: Int, cacheTimeToLive: Double? = nil,
-        paranoid: Bool = false
+        files: any FileLayer, directory: String, number: UInt64, sequence: UInt64 = .max, cacheBytes: Int,
+        cacheTimeToLive: Double? = nil, paranoid: Bool = false
     ) throws(LogbookError) {
         self.files = files
         self.number = number
+        self.sequence = sequence
         self.paranoid = paranoid
         dataPath = directory + "/" + SnapshotFormat.dataName(number)
         indexPath = directory + "/" + SnapshotFormat.indexName(number)
@@ -45,13 +53,15 @@ final class SnapshotReader: @unchecked Sendable {
             throw LogbookError.corrupted(error.reason, path: indexPath, offset: error.offset)
         }
         length = Int(index.dataSize)
-        let words = (index.blocks.count + 63) / 64
-        checked = .allocate(capacity: max(1, words))
-        checked.initialize(repeating: 0, count: max(1, words))
+        blockCount = index.blocks.count
         self.cacheBytes = cacheBytes
         cache = Locked(LRUCache(capacity: cacheBytes, timeToLive: cacheTimeToLive.map { ProcessLock.nanoseconds($0) }))
         let dataPath = dataPath
         fd = try io(dataPath) { () throws(SystemError) in try files.open(dataPath, .readOnly) }
+        search = SearchIndex(index.blocks)
+        let words = (index.blocks.count + 63) / 64
+        checked = .allocate(capacity: max(1, words))
+        checked.initialize(repeating: 0, count: max(1, words))
         // Every stored property is set: from here on a throw runs deinit, which cleans up.
         let (fd, files) = (fd, files)
         let header = try io(dataPath) { () throws(SystemError) in
@@ -74,34 +84,54 @@ final class SnapshotReader: @unchecked Sendable {
         if let base { files.unmap(UnsafeMutableRawPointer(mutating: base), length: length) }
         files.close(fd)
         checked.deallocate()
+        search.deallocate()
     }
 
-    var blockCount: Int { index.blocks.count }
-
-    /// The payload of block `i` in the mapping, checked (framing, CRC, structure, last key) the
-    /// first time, or every time in paranoid mode.
+    /// The payload of block `i` in the mapping, checked (framing, CRC, structure, last key,
+    /// sequence numbers) the first time, or every time in paranoid mode.
+    @inline(__always)
     func payload(_ i: Int) throws(LogbookError) -> UnsafeRawBufferPointer {
-        let handle = index.blocks[i]
-        let start = Int(handle.offset)
-        let size = SnapshotFormat.blockHeaderSize + Int(handle.length)
-        guard let base, start + size <= length else {
-            throw LogbookError.corrupted(
-                "snapshot block beyond the end of the file", path: dataPath, offset: handle.offset)
-        }
-        let block = UnsafeRawBufferPointer(start: base + start, count: size)
-        let payload = UnsafeRawBufferPointer(rebasing: block[SnapshotFormat.blockHeaderSize...])
+        let span = search.spans[i]
         let (word, bit) = (i / 64, UInt64(1) << UInt64(i % 64))
-        if paranoid || lb_atomic_load_u64(checked + word) & bit == 0 {
-            guard UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)) == handle.length,
-                UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self))
-                    == CRC32C.checksum(payload),
-                let entries = SnapshotFormat.decodeBlock(payload, expectedCount: Int(handle.count)),
-                entries.last?.key == handle.lastKey
-            else {
-                throw LogbookError.corrupted("snapshot block checksum mismatch", path: dataPath, offset: handle.offset)
-            }
-            _ = lb_atomic_fetch_or_u64(checked + word, bit)
+        if let base, !paranoid, lb_atomic_load_u64(checked + word) & bit != 0 {
+            return UnsafeRawBufferPointer(
+                start: base + span.offset + SnapshotFormat.blockHeaderSize, count: span.length)
         }
+        return try check(i)
+    }
+
+    /// Checks block `i` and marks it checked; its payload.
+    private func check(_ i: Int) throws(LogbookError) -> UnsafeRawBufferPointer {
+        let span = search.spans[i]
+        let size = SnapshotFormat.blockHeaderSize + span.length
+        guard let base, span.offset + size <= length else {
+            throw LogbookError.corrupted(
+                "snapshot block beyond the end of the file", path: dataPath, offset: UInt64(span.offset))
+        }
+        let block = UnsafeRawBufferPointer(start: base + span.offset, count: size)
+        let payload = UnsafeRawBufferPointer(rebasing: block[SnapshotFormat.blockHeaderSize...])
+        guard UInt32(littleEndian: block.loadUnaligned(as: UInt32.self)) == UInt32(span.length),
+            UInt32(littleEndian: block.loadUnaligned(fromByteOffset: 4, as: UInt32.self)) == CRC32C.checksum(payload)
+        else {
+            throw LogbookError.corrupted(
+                "snapshot block checksum mismatch", path: dataPath, offset: UInt64(span.offset))
+        }
+        switch SnapshotFormat.checkBlock(
+            payload, expectedCount: span.count, lastKey: search.lastKey(i), maxSequence: sequence)
+        {
+        case .valid:
+            break
+        case .malformed:
+            throw LogbookError.corrupted(
+                "snapshot block checksum mismatch", path: dataPath, offset: UInt64(span.offset))
+        case .newer(let newer):
+            throw LogbookError.corrupted(
+                "snapshot entry with sequence \(newer) beyond the snapshot's \(sequence)", path: dataPath,
+                offset: UInt64(span.offset))
+        }
+        search.recordOffsets(i, payload)
+        let (word, bit) = (i / 64, UInt64(1) << UInt64(i % 64))
+        _ = lb_atomic_fetch_or_u64(checked + word, bit)
         return payload
     }
 
@@ -120,38 +150,248 @@ final class SnapshotReader: @unchecked Sendable {
 
     /// Index of the first block whose last key is >= `key` (`blockCount` when none).
     func blockIndex(atOrAfter key: [UInt8]) -> Int {
-        var low = 0
-        var high = index.blocks.count
-        while low < high {
-            let mid = (low + high) / 2
-            if compareBytes(index.blocks[mid].lastKey, key) < 0 { low = mid + 1 } else { high = mid }
-        }
-        return low
+        key.withUnsafeBytes { search.firstBlock(atOrAfter: $0) }
     }
 
+    /// Values at least this long go through the value cache even when their block is checked
+    /// already: a hit hands out the cached array instead of copying the value out of the mapping.
+    /// Shorter ones cost less to copy than a cache look-up (and, at the hit rates of random
+    /// reads, much less than a miss's insertion).
+    static let cachedValueMinimum = 16 << 10
+
+    /// The entry for `key`, or nil. A checked block in the mapping is read in place and short
+    /// values are copied straight out of it; the value cache serves the gets that would cost
+    /// more without it: every get in `paranoid` mode (a hit skips checking the block again)
+    /// and values of at least `cachedValueMinimum` bytes (a hit skips the copy).
     func get(_ key: [UInt8]) throws(LogbookError) -> KeyMap.Entry? {
-        if cacheBytes > 0, let hit = cache.withLock({ $0.get(key) }) { return hit }
-        let b = blockIndex(atOrAfter: key)
-        guard b < blockCount else { return nil }
-        var cursor = BlockCursor(try payload(b))
-        while let position = cursor.nextPosition() {
-            let order = key.withUnsafeBufferPointer { k in
-                lb_compare_bytes(position.key.baseAddress, position.key.count, k.baseAddress, k.count)
-            }
-            if order == 0 {
-                let entry = KeyMap.Entry(key: key, value: Array(position.value), sequence: position.sequence)
-                if cacheBytes > 0 {
-                    cache.withLock { $0.put(key, entry, cost: 64 + key.count + entry.value.count) }
-                }
-                return entry
-            }
-            if order > 0 { return nil }
+        let useCache = cacheBytes > 0
+        if useCache && paranoid {
+            if let hit = cache.withLock({ $0.get(HashedKey(key)) }) { return hit }
+            guard let found = try find(key, copyingUpTo: .max) else { return nil }
+            return remember(key, found.value ?? [], found.sequence)
         }
-        return nil
+        guard let found = try find(key, copyingUpTo: useCache ? Self.cachedValueMinimum - 1 : .max) else { return nil }
+        if let value = found.value { return KeyMap.Entry(key: key, value: value, sequence: found.sequence) }
+        // A long value: the cache's copy if it has one, else a copy that it keeps.
+        if let hit = cache.withLock({ $0.get(HashedKey(key)) }) { return hit }
+        let value = try find(key, copyingUpTo: .max)?.value ?? []
+        return remember(key, value, found.sequence)
+    }
+
+    private func remember(_ key: [UInt8], _ value: [UInt8], _ sequence: UInt64) -> KeyMap.Entry {
+        let entry = KeyMap.Entry(key: key, value: value, sequence: sequence)
+        cache.withLock { $0.put(HashedKey(key), entry, cost: 64 + key.count + value.count) }
+        return entry
+    }
+
+    /// The sequence number of `key` in the snapshot and its value copied out of the mapping,
+    /// unless it is longer than `limit` bytes (then nil); nil when the key is absent.
+    private func find(
+        _ key: [UInt8], copyingUpTo limit: Int
+    ) throws(LogbookError) -> (value: [UInt8]?, sequence: UInt64)? {
+        let b = key.withUnsafeBytes { search.firstBlock(atOrAfter: $0) }
+        guard b < blockCount else { return nil }
+        let payload = try payload(b)
+        let span = search.spans[b]
+        return key.withUnsafeBytes { k in
+            // The block is checked: every entry's lengths lie within it.
+            let p = payload.baseAddress!
+            let end = payload.count
+            var offset = 0
+            if span.offsets >= 0 {
+                // Binary search over the recorded entry offsets: the first entry >= key.
+                var low = 0
+                var high = span.count
+                while low < high {
+                    let mid = (low &+ high) &>> 1
+                    let at = search.entryOffset(span, mid)
+                    let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+                    let order = compareRaw(p + at + SnapshotFormat.entryHeaderSize, keyLength, k.baseAddress, k.count)
+                    if order < 0 { low = mid &+ 1 } else { high = mid }
+                }
+                guard low < span.count else { return nil }
+                offset = search.entryOffset(span, low)
+            }
+            while offset &+ SnapshotFormat.entryHeaderSize <= end {
+                let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+                let valueLength = Int(
+                    UInt32(littleEndian: p.loadUnaligned(fromByteOffset: offset &+ 2, as: UInt32.self)))
+                let keyStart = offset &+ SnapshotFormat.entryHeaderSize
+                let valueStart = keyStart &+ keyLength
+                offset = valueStart &+ valueLength
+                let order = compareRaw(p + keyStart, keyLength, k.baseAddress, k.count)
+                if order < 0 { continue }
+                if order > 0 || offset > end { return nil }
+                let sequence = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: keyStart &- 8, as: UInt64.self))
+                guard valueLength <= limit else { return (nil, sequence) }
+                return ([UInt8](UnsafeRawBufferPointer(start: p + valueStart, count: valueLength)), sequence)
+            }
+            return nil
+        }
     }
 
     var cacheFigures: (bytes: Int, hits: UInt64, misses: UInt64, evictions: UInt64) {
         cache.withLock { ($0.bytes, $0.hits, $0.misses, $0.evictions) }
+    }
+}
+
+/// A snapshot index laid out for searching: each block's position in one array, its last key
+/// back to back with the others in one buffer, and the eight bytes of each last key after the
+/// prefix they all share as a big-endian word, so that most steps of the binary search compare
+/// two integers in one small array.
+struct SearchIndex {
+    struct Span {
+        var offset: Int
+        var length: Int
+        var count: Int
+        /// First word of the block's entry offsets in `SearchIndex.entryOffsets`; -1 when the
+        /// block keeps none (one entry, or too long for 16-bit offsets).
+        var offsets: Int
+    }
+
+    let count: Int
+    let spans: UnsafeMutablePointer<Span>
+    /// Bytes `prefixLength..<prefixLength + 8` of each last key (zero-padded), big-endian.
+    private let words: UnsafeMutablePointer<UInt64>
+    /// Every last key, back to back; key `i` ends at `ends[i]` and starts where key `i - 1` ends.
+    private let keys: UnsafeMutableRawPointer
+    private let ends: UnsafeMutablePointer<Int>
+    /// Length of the prefix every last key shares.
+    private let prefixLength: Int
+    /// Where each entry of a block starts in its payload, four 16-bit offsets to a word, filled
+    /// when the block is checked (before it is marked checked) so that a look-up binary-searches
+    /// the block instead of walking it. Atomic word access: threads that check one block at
+    /// the same time store the same values.
+    private let entryOffsets: UnsafeMutablePointer<UInt64>
+
+    init(_ blocks: [SnapshotFormat.BlockHandle]) {
+        count = blocks.count
+        spans = .allocate(capacity: max(1, count))
+        words = .allocate(capacity: max(1, count))
+        ends = .allocate(capacity: max(1, count))
+        var total = 0
+        var offsetWords = 0
+        for (i, block) in blocks.enumerated() {
+            // Offsets only for blocks that can hold their claimed count (an entry takes at least
+            // 15 bytes), so a damaged index cannot make this allocate more than the data's size.
+            let count = Int(block.count)
+            let indexed = count > 1 && block.length <= UInt32(UInt16.max) && count <= Int(block.length) / 15
+            spans[i] = Span(
+                offset: Int(block.offset), length: Int(block.length), count: count,
+                offsets: indexed ? offsetWords : -1)
+            if indexed { offsetWords += (count + 3) / 4 }
+            total += block.lastKey.count
+            ends[i] = total
+        }
+        entryOffsets = .allocate(capacity: max(1, offsetWords))
+        entryOffsets.initialize(repeating: 0, count: max(1, offsetWords))
+        keys = .allocate(byteCount: max(1, total), alignment: 8)
+        var prefix = 0
+        if let first = blocks.first?.lastKey, let last = blocks.last?.lastKey {
+            // Keys are sorted: what the first and last share, all share.
+            while prefix < min(first.count, last.count) && first[prefix] == last[prefix] { prefix += 1 }
+        }
+        prefixLength = prefix
+        var start = 0
+        for (i, block) in blocks.enumerated() {
+            block.lastKey.withUnsafeBytes { key in
+                (keys + start).copyMemory(from: key.baseAddress!, byteCount: key.count)
+                words[i] = Self.word(key, from: prefix)
+            }
+            start = ends[i]
+        }
+    }
+
+    func deallocate() {
+        entryOffsets.deallocate()
+        spans.deallocate()
+        words.deallocate()
+        keys.deallocate()
+        ends.deallocate()
+    }
+
+    /// Bytes `from..<from + 8` of `key` (zero past its end) as a big-endian number: if two keys
+    /// that share their first `from` bytes have different words, their words are in key order.
+    @inline(__always)
+    private static func word(_ key: UnsafeRawBufferPointer, from: Int) -> UInt64 {
+        let available = key.count - from
+        if available >= 8 { return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: from, as: UInt64.self)) }
+        if available > 0 && key.count >= 8 {
+            // The last eight bytes of the key, shifted so that its byte `from` leads.
+            let tail = UInt64(bigEndian: key.loadUnaligned(fromByteOffset: key.count - 8, as: UInt64.self))
+            return tail &<< UInt64(8 * (8 - available))
+        }
+        var word: UInt64 = 0
+        var i = 0
+        while i < available {
+            word |= UInt64(key[from + i]) << UInt64(56 - 8 * i)
+            i += 1
+        }
+        return word
+    }
+
+    /// Last key of block `i`.
+    @inline(__always)
+    func lastKey(_ i: Int) -> UnsafeRawBufferPointer {
+        let start = i == 0 ? 0 : ends[i - 1]
+        return UnsafeRawBufferPointer(start: keys + start, count: ends[i] - start)
+    }
+
+    /// Records where the entries of block `i` start in `payload` (checked: well framed, with
+    /// the span's count of entries).
+    func recordOffsets(_ i: Int, _ payload: UnsafeRawBufferPointer) {
+        let span = spans[i]
+        guard span.offsets >= 0 else { return }
+        var word: UInt64 = 0
+        var offset = 0
+        for j in 0..<span.count {
+            word |= UInt64(offset) << UInt64(16 * (j % 4))
+            if j % 4 == 3 || j == span.count - 1 {
+                lb_atomic_store_u64(entryOffsets + span.offsets + j / 4, word)
+                word = 0
+            }
+            let keyLength = Int(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+            let valueLength = Int(
+                UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self)))
+            offset += SnapshotFormat.entryHeaderSize + keyLength + valueLength
+        }
+    }
+
+    /// Start of entry `j` of a block whose span has offsets (recorded: the block is checked).
+    @inline(__always)
+    func entryOffset(_ span: Span, _ j: Int) -> Int {
+        let word = lb_atomic_load_u64(entryOffsets + span.offsets + (j &>> 2))
+        return Int(truncatingIfNeeded: (word &>> UInt64(16 * (j & 3))) & 0xFFFF)
+    }
+
+    /// Index of the first block whose last key is >= `key` (`count` when none).
+    func firstBlock(atOrAfter key: UnsafeRawBufferPointer) -> Int {
+        guard count > 0 else { return 0 }
+        // Against the shared prefix first: a key outside it is before or after every block.
+        let shared = min(prefixLength, key.count)
+        let order = compareRaw(key.baseAddress, shared, keys, shared)
+        if order < 0 || (order == 0 && key.count < prefixLength) { return 0 }
+        if order > 0 { return count }
+        let target = Self.word(key, from: prefixLength)
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low &+ high) &>> 1
+            let w = words[mid]
+            if w < target {
+                low = mid + 1
+            } else if w > target {
+                high = mid
+            } else {
+                let last = lastKey(mid)
+                if compareRaw(last.baseAddress, last.count, key.baseAddress, key.count) < 0 {
+                    low = mid + 1
+                } else {
+                    high = mid
+                }
+            }
+        }
+        return low
     }
 }
 
@@ -217,7 +457,7 @@ struct SnapshotCursor {
     }
 
     private static func compare(_ key: UnsafeRawBufferPointer, _ bound: [UInt8]) -> Int32 {
-        bound.withUnsafeBufferPointer { b in lb_compare_bytes(key.baseAddress, key.count, b.baseAddress, b.count) }
+        bound.withUnsafeBufferPointer { b in compareRaw(key.baseAddress, key.count, b.baseAddress, b.count) }
     }
 
     mutating func next() throws(LogbookError) -> KeyMap.Entry? {
