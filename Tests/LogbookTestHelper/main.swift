@@ -12,7 +12,7 @@
 //     logbook-test-helper die-mid-append-embedding DIR CUT
 //                                                       the same, with a value that holds the bytes
 //                                                       of a valid log record (sequence 5)
-//     logbook-test-helper big-loop DIR BYTES            commit BYTES-sized values forever (relaxed)
+//     logbook-test-helper big-loop DIR BYTES            commit BYTES-sized values forever (relaxed, no compaction)
 //
 // Exit status: 0 done, 2 bad arguments, 1 an engine error (message on stderr).
 
@@ -184,7 +184,8 @@ func dieMidAppend(directory: String, cut: Int, embedding: Bool = false) throws {
 /// `big-loop`: commits `big/i` with a value of `bytes` bytes forever and reports "i" after each,
 /// so a SIGKILL from outside is likely to land inside the write(2) of a record.
 func bigLoop(directory: String, bytes: Int) throws {
-    let store = try Store(path: directory, options: StoreOptions(durability: .relaxed))
+    // No automatic compaction: the kills are meant to land in log writes, not in merges.
+    let store = try Store(path: directory, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
     report("ready")
     let value = [UInt8](repeating: 0x5a, count: bytes)
     var i = 1
