@@ -146,14 +146,16 @@ extension Store {
         let prepared = try state.withLock { (s) throws(LogbookError) -> (AppendedBatch, [UInt8])? in
             try Self.checkWritable(s, path: path)
             try catchUpUnderLock(&s, settle: false)
-            var sequence = s.lastSequence
             // Later requests of the batch must see earlier ones' writes, and every request must
             // see the records others appended that no sync has covered yet: a working copy of the
-            // map (O(1) until written), made only when needed.
+            // map (O(1) until written), made only when needed. (`pendingRecords` may read the
+            // files and move the state on: where to write is known only after it.)
             var working: View? = nil
-            var start = s.appliedEnd
+            var (sequence, start): (UInt64, UInt64)
             if let pending = try pendingRecords(&s) {
                 (working, sequence, start) = pending
+            } else {
+                (sequence, start) = (s.lastSequence, s.appliedEnd)
             }
             var bytes: [UInt8] = []
             var records: [(CommitRequest, LogRecord)] = []

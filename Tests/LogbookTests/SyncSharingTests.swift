@@ -70,4 +70,48 @@ struct SyncSharingTests {
             reopened.close()
         }
     }
+
+    /// The LOCK page is a hint: when it claims appended records the log does not hold as such,
+    /// the next writer reads the files and appends after what is really there, overwriting nothing.
+    @Test func aWriterTrustsTheLogNotAStalePage() throws {
+        try withTemporaryDirectory("stale") { dir in
+            let options = StoreOptions(durability: .normal)
+            let writer = try Store(path: dir.store, options: options)
+            try writer.put("r1", "1")
+            let behind = try Store(path: dir.store, options: options)  // state ends after r1
+            #expect(try behind.string("r1") == "1")
+            let published = try Self.pageWord(dir.store, 16)
+            try writer.put("r2", "2")
+            try writer.put("r3", "3")
+            let end = try Self.pageWord(dir.store, 16)
+            // A stale page: only r1 published, and an append claimed past the log's real end.
+            try Self.setPageWord(dir.store, 16, published)
+            try Self.setPageWord(dir.store, 24, end + 10)
+            try Self.setPageWord(dir.store, 152, end + 10)
+            try behind.put("r4", "4")
+            #expect(try behind.verify().records == 4)
+            for store in [writer, behind] { store.close() }
+            let reopened = try Store(path: dir.store)
+            #expect(try reopened.scan().map { String(decoding: $0.value, as: UTF8.self) } == ["1", "2", "3", "4"])
+            reopened.close()
+        }
+    }
+
+    private static func withPage<T>(_ store: String, _ body: (UnsafeMutableRawPointer) -> T) throws -> T {
+        let fd = open(store + "/LOCK", O_RDWR)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let page = try #require(mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))
+        try #require(page != MAP_FAILED)
+        defer { munmap(page, 4096) }
+        return body(page)
+    }
+
+    private static func pageWord(_ store: String, _ offset: Int) throws -> UInt64 {
+        try withPage(store) { $0.load(fromByteOffset: offset, as: UInt64.self) }
+    }
+
+    private static func setPageWord(_ store: String, _ offset: Int, _ value: UInt64) throws {
+        try withPage(store) { $0.storeBytes(of: value, toByteOffset: offset, as: UInt64.self) }
+    }
 }
