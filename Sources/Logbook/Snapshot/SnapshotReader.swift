@@ -129,7 +129,7 @@ final class SnapshotReader: @unchecked Sendable {
                 "snapshot entry with sequence \(newer) beyond the snapshot's \(sequence)", path: dataPath,
                 offset: UInt64(span.offset))
         }
-        search.recordOffsets(i, payload)
+        search.recordEntries(i, payload)
         let (word, bit) = (i / 64, UInt64(1) << UInt64(i % 64))
         _ = lb_atomic_fetch_or_u64(checked + word, bit)
         return payload
@@ -199,18 +199,8 @@ final class SnapshotReader: @unchecked Sendable {
             let end = payload.count
             var offset = 0
             if span.offsets >= 0 {
-                // Binary search over the recorded entry offsets: the first entry >= key.
-                var low = 0
-                var high = span.count
-                while low < high {
-                    let mid = (low &+ high) &>> 1
-                    let at = search.entryOffset(span, mid)
-                    let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
-                    let order = compareRaw(p + at + SnapshotFormat.entryHeaderSize, keyLength, k.baseAddress, k.count)
-                    if order < 0 { low = mid &+ 1 } else { high = mid }
-                }
-                guard low < span.count else { return nil }
-                offset = search.entryOffset(span, low)
+                guard let position = search.entryPosition(span, atOrAfter: k, in: payload) else { return nil }
+                offset = position
             }
             while offset &+ SnapshotFormat.entryHeaderSize <= end {
                 let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
@@ -244,8 +234,8 @@ struct SearchIndex {
         var offset: Int
         var length: Int
         var count: Int
-        /// First word of the block's entry offsets in `SearchIndex.entryOffsets`; -1 when the
-        /// block keeps none (one entry, or too long for 16-bit offsets).
+        /// First of the block's words in `SearchIndex.entryWords`; -1 when the block keeps none
+        /// (one entry, or too long for 16-bit offsets).
         var offsets: Int
     }
 
@@ -258,11 +248,11 @@ struct SearchIndex {
     private let ends: UnsafeMutablePointer<Int>
     /// Length of the prefix every last key shares.
     private let prefixLength: Int
-    /// Where each entry of a block starts in its payload, four 16-bit offsets to a word, filled
-    /// when the block is checked (before it is marked checked) so that a look-up binary-searches
-    /// the block instead of walking it. Atomic word access: threads that check one block at
-    /// the same time store the same values.
-    private let entryOffsets: UnsafeMutablePointer<UInt64>
+    /// Per checked block (see `recordEntries`), filled when the block is checked, before it is
+    /// marked checked, so that a look-up binary-searches words in memory instead of walking
+    /// the block. Atomic word access: threads that check one block at the same time store the
+    /// same values. 8 bytes an entry, plus 8 a block.
+    private let entryWords: UnsafeMutablePointer<UInt64>
 
     init(_ blocks: [SnapshotFormat.BlockHandle]) {
         count = blocks.count
@@ -279,12 +269,12 @@ struct SearchIndex {
             spans[i] = Span(
                 offset: Int(block.offset), length: Int(block.length), count: count,
                 offsets: indexed ? offsetWords : -1)
-            if indexed { offsetWords += (count + 3) / 4 }
+            if indexed { offsetWords += 1 + count }
             total += block.lastKey.count
             ends[i] = total
         }
-        entryOffsets = .allocate(capacity: max(1, offsetWords))
-        entryOffsets.initialize(repeating: 0, count: max(1, offsetWords))
+        entryWords = .allocate(capacity: max(1, offsetWords))
+        entryWords.initialize(repeating: 0, count: max(1, offsetWords))
         keys = .allocate(byteCount: max(1, total), alignment: 8)
         var prefix = 0
         if let first = blocks.first?.lastKey, let last = blocks.last?.lastKey {
@@ -303,7 +293,7 @@ struct SearchIndex {
     }
 
     func deallocate() {
-        entryOffsets.deallocate()
+        entryWords.deallocate()
         spans.deallocate()
         words.deallocate()
         keys.deallocate()
@@ -337,31 +327,62 @@ struct SearchIndex {
         return UnsafeRawBufferPointer(start: keys + start, count: ends[i] - start)
     }
 
-    /// Records where the entries of block `i` start in `payload` (checked: well framed, with
-    /// the span's count of entries).
-    func recordOffsets(_ i: Int, _ payload: UnsafeRawBufferPointer) {
+    /// Records block `i`'s entries (checked: well framed, with the span's count of entries):
+    /// word 0 the length of the prefix all its keys share, then per entry the six key bytes
+    /// after that prefix (zero-padded, big-endian) over its 16-bit offset in the payload.
+    func recordEntries(_ i: Int, _ payload: UnsafeRawBufferPointer) {
         let span = spans[i]
         guard span.offsets >= 0 else { return }
-        var word: UInt64 = 0
+        let p = payload.baseAddress!
+        let firstLength = Int(UInt16(littleEndian: p.loadUnaligned(as: UInt16.self)))
+        let first = UnsafeRawBufferPointer(start: p + SnapshotFormat.entryHeaderSize, count: firstLength)
+        let last = lastKey(i)  // the block's last key, as checked
+        var shared = 0
+        while shared < min(first.count, last.count) && first[shared] == last[shared] { shared += 1 }
+        lb_atomic_store_u64(entryWords + span.offsets, UInt64(shared))
         var offset = 0
         for j in 0..<span.count {
-            word |= UInt64(offset) << UInt64(16 * (j % 4))
-            if j % 4 == 3 || j == span.count - 1 {
-                lb_atomic_store_u64(entryOffsets + span.offsets + j / 4, word)
-                word = 0
-            }
-            let keyLength = Int(UInt16(littleEndian: payload.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
-            let valueLength = Int(
-                UInt32(littleEndian: payload.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self)))
+            let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+            let valueLength = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self)))
+            let key = UnsafeRawBufferPointer(start: p + offset + SnapshotFormat.entryHeaderSize, count: keyLength)
+            let word = (Self.word(key, from: shared) & ~0xFFFF) | UInt64(offset)
+            lb_atomic_store_u64(entryWords + span.offsets + 1 + j, word)
             offset += SnapshotFormat.entryHeaderSize + keyLength + valueLength
         }
     }
 
-    /// Start of entry `j` of a block whose span has offsets (recorded: the block is checked).
+    /// Offset in the payload of the first entry of a recorded block whose key is >= `key`; nil
+    /// when every key is smaller. Binary search over the block's words in memory: the payload
+    /// is read only when a word cannot decide, and for the entry found.
     @inline(__always)
-    func entryOffset(_ span: Span, _ j: Int) -> Int {
-        let word = lb_atomic_load_u64(entryOffsets + span.offsets + (j &>> 2))
-        return Int(truncatingIfNeeded: (word &>> UInt64(16 * (j & 3))) & 0xFFFF)
+    func entryPosition(_ span: Span, atOrAfter key: UnsafeRawBufferPointer, in payload: UnsafeRawBufferPointer)
+        -> Int?
+    {
+        let words = UnsafePointer(entryWords + span.offsets)
+        let shared = Int(truncatingIfNeeded: lb_atomic_load_u64(words))
+        let p = payload.baseAddress!
+        // Every key of the block starts with `shared` bytes of its first key.
+        let n = min(shared, key.count)
+        let order = compareRaw(key.baseAddress, n, p + SnapshotFormat.entryHeaderSize, n)
+        if order < 0 || (order == 0 && key.count < shared) { return Int(lb_atomic_load_u64(words + 1) & 0xFFFF) }
+        if order > 0 { return nil }
+        let target = Self.word(key, from: shared) & ~0xFFFF
+        var low = 0
+        var high = span.count
+        while low < high {
+            let mid = (low &+ high) &>> 1
+            let word = lb_atomic_load_u64(words + 1 + mid)
+            let fragment = word & ~0xFFFF
+            var less = fragment < target
+            if fragment == target {
+                let at = Int(truncatingIfNeeded: word & 0xFFFF)
+                let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
+                less = compareRaw(p + at + SnapshotFormat.entryHeaderSize, keyLength, key.baseAddress, key.count) < 0
+            }
+            if less { low = mid &+ 1 } else { high = mid }
+        }
+        guard low < span.count else { return nil }
+        return Int(truncatingIfNeeded: lb_atomic_load_u64(words + 1 + low) & 0xFFFF)
     }
 
     /// Index of the first block whose last key is >= `key` (`count` when none).
