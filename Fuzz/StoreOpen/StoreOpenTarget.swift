@@ -108,8 +108,8 @@ enum StoreOpenTarget {
             if attempt({ try store.compact() }).value(or: verified ? "a verified store fails to compact" : nil) != nil {
                 changed = true
                 // Verified only when the store was: compaction keeps what it can read, and reads do
-                // not check what only `verify` does (a snapshot entry's sequence number beyond the
-                // snapshot's, say, carried into the new snapshot: reported, not fixed here).
+                // not check everything `verify` does (a log record's own damage is one thing a read
+                // meets only when it gets there).
                 expect(store, model, "after compaction", mustVerify: verified)
             }
         }
