@@ -108,8 +108,7 @@ enum StoreOpenTarget {
             if attempt({ try store.compact() }).value(or: verified ? "a verified store fails to compact" : nil) != nil {
                 changed = true
                 // Verified only when the store was: compaction keeps what it can read, and reads do
-                // not check everything `verify` does (a log record's own damage is one thing a read
-                // meets only when it gets there).
+                // not check everything `verify` does.
                 expect(store, model, "after compaction", mustVerify: verified)
             }
         }
