@@ -137,7 +137,9 @@ extension Store {
         /// The view after the batch (and after the records of others it was prepared on); nil
         /// when it is the state's view plus the batch's records.
         var working: View?
-        var records: [(CommitRequest, LogRecord)]
+        /// The records written, and the requests they decide (same order).
+        var records: [LogRecord]
+        var requests: [CommitRequest]
     }
 
     /// Under the writer lock: catch up, validate, append. In `relaxed` mode also apply and
@@ -158,7 +160,8 @@ extension Store {
                 (sequence, start) = (s.lastSequence, s.appliedEnd)
             }
             var bytes: [UInt8] = []
-            var records: [(CommitRequest, LogRecord)] = []
+            var records: [LogRecord] = []
+            var requests: [CommitRequest] = []
             for (index, request) in batch.enumerated() {
                 let mutations: [Mutation]
                 do throws(LogbookError) { mutations = try request.prepare!(working ?? s.view) } catch {
@@ -181,7 +184,8 @@ extension Store {
                     continue
                 }
                 sequence += 1
-                records.append((request, record))
+                records.append(record)
+                requests.append(request)
                 if index < batch.count - 1 || working != nil {
                     if working == nil { working = s.view }
                     working!.apply(record)
@@ -190,7 +194,7 @@ extension Store {
             guard !records.isEmpty else { return nil }
             let batch = AppendedBatch(
                 log: s.log!, start: start, end: start + UInt64(bytes.count), base: s.appliedEnd,
-                generation: s.seenGeneration, working: working, records: records)
+                generation: s.seenGeneration, working: working, records: records, requests: requests)
             return (batch, bytes)
         }
         guard let (prepared, bytes) = prepared else { return nil }
@@ -208,7 +212,7 @@ extension Store {
             let counter = processLock.publish(segment: prepared.log.number, end: prepared.end)
             if install(prepared, &s) { s.seenCounter = counter }
         }
-        for (request, _) in prepared.records { request.outcome = .success(()) }
+        for request in prepared.requests { request.outcome = .success(()) }
         return nil
     }
 
@@ -227,7 +231,7 @@ extension Store {
             install(batch, &s)
             if !covered { s.syncs += 1 }
         }
-        for (request, _) in batch.records { request.outcome = .success(()) }
+        for request in batch.requests { request.outcome = .success(()) }
     }
 
     /// Applies a written batch to the state. When the state moved on meanwhile (a read caught
@@ -241,10 +245,10 @@ extension Store {
             if let working = batch.working {
                 s.view = working
             } else {
-                for (_, record) in batch.records { s.view.apply(record) }
+                for record in batch.records { s.view.apply(record) }
             }
             s.appliedEnd = batch.end
-            s.lastSequence = batch.records[batch.records.count - 1].1.sequence
+            s.lastSequence = batch.records[batch.records.count - 1].sequence
         } else if s.appliedEnd < batch.end {
             // A failure here leaves the state behind; the next refresh or commit reads on.
             _ = try? Self.catchUp(&s, files: files, limit: batch.end)
