@@ -3,7 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#endif
 
 // ---- CRC32C ----------------------------------------------------------------
 // Reflected polynomial 0x82F63B78. The table is built once, on first use.
@@ -110,3 +117,23 @@ int lb_ofd_lock(int fd, int64_t start, int exclusive) {
 int lb_ofd_unlock(int fd, int64_t start) { return ofd_lock_command(fd, F_OFD_SETLK, F_UNLCK, start); }
 
 int lb_ofd_is_locked(int fd, int64_t start) { return ofd_lock_command(fd, F_OFD_GETLK, F_WRLCK, start); }
+
+void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
+#if defined(__linux__)
+    struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    syscall(SYS_futex, address, FUTEX_WAIT, expected, &timeout, NULL, 0);
+#else
+    (void)address;
+    (void)expected;
+    struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    nanosleep(&timeout, NULL);
+#endif
+}
+
+void lb_futex_wake(uint32_t *address) {
+#if defined(__linux__)
+    syscall(SYS_futex, address, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+#else
+    (void)address;
+#endif
+}

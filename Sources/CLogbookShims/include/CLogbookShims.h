@@ -30,6 +30,14 @@ int lb_ofd_unlock(int fd, int64_t start);
 /// conflicting write lock, 0 when free, -1 on error.
 int lb_ofd_is_locked(int fd, int64_t start);
 
+/// Waits (FUTEX_WAIT, shared between processes) while the 32-bit word at `address` holds
+/// `expected`, at most `timeout_ns`; returns early when woken, when the word differs, or on a
+/// signal. Any return means only "look again".
+void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns);
+
+/// Wakes every process and thread waiting on the word at `address` (FUTEX_WAKE).
+void lb_futex_wake(uint32_t *address);
+
 /// Atomic load (acquire) and store (release) of 64-bit words in shared memory.
 static inline uint64_t lb_atomic_load_u64(const uint64_t *address) {
     return __atomic_load_n(address, __ATOMIC_ACQUIRE);
@@ -42,6 +50,13 @@ static inline uint64_t lb_atomic_fetch_or_u64(uint64_t *address, uint64_t value)
 }
 static inline uint64_t lb_atomic_fetch_add_u64(uint64_t *address, uint64_t value) {
     return __atomic_fetch_add(address, value, __ATOMIC_ACQ_REL);
+}
+/// Atomic increment of a 32-bit word in shared memory.
+static inline void lb_atomic_increment_u32(uint32_t *address) {
+    __atomic_fetch_add(address, 1, __ATOMIC_ACQ_REL);
+}
+static inline uint32_t lb_atomic_load_u32(const uint32_t *address) {
+    return __atomic_load_n(address, __ATOMIC_ACQUIRE);
 }
 /// Raises the word to `value` if it is smaller; returns the value it held before.
 static inline uint64_t lb_atomic_max_u64(uint64_t *address, uint64_t value) {

@@ -26,6 +26,12 @@ import CLogbookShims
 ///             the next writer can append while it syncs; records between the published and
 ///             the appended end are written but maybe not yet durable: the next writer builds
 ///             on them, readers do not see them until a sync covers them and they are published.
+///    160   4  release counter: bumped by a writer that releases the lock while a waiter's
+///             heartbeat is fresh; waiters sleep on it (futex) between attempts, so a release
+///             wakes them at once instead of when their back-off runs out
+///
+/// The low 32 bits of the acquisition count (56) are a futex word too: a writer stepping aside
+/// for a waiter sleeps on it, and a waiter that got the lock after waiting wakes it.
 ///
 /// The page is a hint and a notice board, never the truth: after a power loss it may hold
 /// anything, and every reader treats it as such (a changed counter means "look at the log").
@@ -160,23 +166,33 @@ final class ProcessLock: @unchecked Sendable {
         // Hand-off: a writer that just released the lock and takes it again at once would starve a
         // process that polls for it. When another process is waiting, leave the lock free for at
         // least `handOffPause` (counted from the release: a sync done meanwhile counts) first.
+        // The pause ends early when the waiter got the lock (it wakes us, see below).
         let sinceRelease = start &- lastRelease
         if sinceRelease < Self.handOffPause, lb_atomic_load_u64(word(144)) != me, waiterIsFresh(start) {
-            System.sleep(nanoseconds: Self.handOffPause - sinceRelease)
+            lb_futex_wait(acquisitions, lb_atomic_load_u32(acquisitions), Self.handOffPause - sinceRelease)
         }
         var waited = false
         while true {
-            let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.writerByte) }
+            let released = lb_atomic_load_u32(releases)
+            var got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.writerByte) }
+            if !got {
+                // Announce the wait, then try once more: a release before the heartbeat was
+                // visible woke nobody, but it left the lock free for this attempt.
+                lb_atomic_store_u64(word(144), me)
+                lb_atomic_store_u64(word(136), System.monotonicNanoseconds())
+                got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.writerByte) }
+                waited = true
+            }
             if got {
-                if waited && lb_atomic_load_u64(word(144)) == me { lb_atomic_store_u64(word(136), 0) }
                 recordHolder(program: program)
+                if waited {
+                    if lb_atomic_load_u64(word(144)) == me { lb_atomic_store_u64(word(136), 0) }
+                    lb_futex_wake(acquisitions)  // a writer stepping aside for us may be waiting
+                }
                 depth = 1
                 return
             }
-            waited = true
             let now = System.monotonicNanoseconds()
-            lb_atomic_store_u64(word(144), me)
-            lb_atomic_store_u64(word(136), now)
             if now >= deadline {
                 let who = holder().map { "held by \($0.summary)" } ?? "held by another process"
                 throw LogbookError(
@@ -184,11 +200,17 @@ final class ProcessLock: @unchecked Sendable {
                     "writer lock on \(path) \(who); gave up after \(timeout) s (raise the lock time-out, or stop that process)",
                     path: path)
             }
+            // Sleep until a release wakes us, or the back-off runs out (a holder that dies
+            // releases nothing on the page: the kernel drops its lock, the back-off finds it).
             let jittered = UInt64(Double(backoff) * Double.random(in: 0.5...1.5))
-            System.sleep(nanoseconds: min(jittered, deadline - now))
+            lb_futex_wait(releases, released, min(jittered, deadline - now))
             backoff = min(backoff * 2, Self.maxBackoff)
         }
     }
+
+    /// The futex words (see the page layout).
+    private var releases: UnsafeMutablePointer<UInt32> { (page + 160).assumingMemoryBound(to: UInt32.self) }
+    private var acquisitions: UnsafeMutablePointer<UInt32> { (page + 56).assumingMemoryBound(to: UInt32.self) }
 
     /// Takes the compaction lock: waits up to `timeout` seconds, or returns false at once when
     /// `timeout` is nil and another process is compacting.
@@ -266,6 +288,10 @@ final class ProcessLock: @unchecked Sendable {
     private func unlock() {
         lb_atomic_store_u64(word(40), 0)
         files.unlock(fd, byte: Self.writerByte)
+        if waiterIsFresh(System.monotonicNanoseconds()) {
+            lb_atomic_increment_u32(releases)
+            lb_futex_wake(releases)
+        }
     }
 
     /// Whether a writer (of any handle) has tried to take the lock recently.
