@@ -292,16 +292,7 @@ enum TaskCommand: SubcommandGroup {
         defer { store.close() }
         let report = try board.verifyIndexes()
         if c.json {
-            var line = JSONLine()
-            line.raw("{")
-            line.field("ok", bool: report.isConsistent)
-            line.field("tasks", number: report.tasks)
-            line.field("decisions", number: report.decisions)
-            line.field("handoffs", number: report.handoffs)
-            line.field("derived_entries", number: report.derivedEntries)
-            line.field("problems", strings: report.problems)
-            line.raw("}\n")
-            try c.write(line)
+            try c.write(AgentRendering.json(report))
         } else {
             for problem in report.problems { try c.write(problem + "\n") }
             try c.write(
