@@ -44,11 +44,10 @@ enum BatchCommand: Command {
             defer { store.close() }
             for operation in operations {
                 try store.write { tx in try apply(operation, tx, store: store) }
-                var line = JSONLine()
-                line.raw("{")
-                line.field("committed", number: operation.line)
-                line.field("key", bytes: operation.key)
-                line.raw("}\n")
+                let line = JSONLine.object { line in
+                    line.field("committed", number: operation.line)
+                    line.field("key", bytes: operation.key)
+                }
                 try output.write(line.bytes)
                 try output.flush()
             }

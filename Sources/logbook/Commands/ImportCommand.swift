@@ -71,11 +71,10 @@ enum ImportCommand: Command {
             if showProgress { Terminal.progress(nil) }
         }
         if invocation.json {
-            var line = JSONLine()
-            line.raw("{")
-            line.field("imported", number: pairs.count)
-            line.field("batches", number: batches.count)
-            line.raw("}\n")
+            let line = JSONLine.object { line in
+                line.field("imported", number: pairs.count)
+                line.field("batches", number: batches.count)
+            }
             try output.write(line.bytes)
         } else {
             try output.write("imported \(pairs.count) pairs in \(batches.count) batches\n")
