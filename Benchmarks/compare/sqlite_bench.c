@@ -338,6 +338,24 @@ static double timed_puts(sqlite3 *db, sqlite3_stmt *insert, const dataset *d, in
 static dataset data;
 static unsigned char *hot_keys, *miss_keys;
 
+// Opens the database in `dir` and gets the first key of `data`, checking its value, then
+// closes it; returns the nanoseconds of the open and the get. Errors name `open_what` (opening)
+// or `what` (a wrong value).
+static uint64_t timed_open_get(const char *dir, const char *open_what, const char *what) {
+    unsigned char value[VALUE_SIZE];
+    uint64_t start = now_ns();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/kv.db", dir);
+    sqlite3 *db;
+    check(NULL, sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), open_what);
+    sqlite3_stmt *s = prepare(db, SELECT_SQL);
+    if (!get(db, s, data.keys, value) || memcmp(value, data.values, VALUE_SIZE)) die("%s: wrong value", what);
+    uint64_t elapsed = now_ns() - start;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return elapsed;
+}
+
 // fill_nosync, then read_hot, read_miss, scan_all, disk_bytes, reopen on the same database.
 static void filled_store(void) {
     char *dir = scratch("fill");
@@ -399,18 +417,7 @@ static void filled_store(void) {
 
     // reopen: open + one get after a clean close, median of 5.
     double times[16];
-    for (int t = 0; t < reopens; t++) {
-        start = now_ns();
-        char path[4096];
-        snprintf(path, sizeof path, "%s/kv.db", dir);
-        sqlite3 *again;
-        check(NULL, sqlite3_open_v2(path, &again, SQLITE_OPEN_READWRITE, NULL), "reopen");
-        sqlite3_stmt *s = prepare(again, SELECT_SQL);
-        if (!get(again, s, data.keys, value) || memcmp(value, data.values, VALUE_SIZE)) die("reopen: wrong value");
-        times[t] = (now_ns() - start) / 1e6;
-        sqlite3_finalize(s);
-        sqlite3_close(again);
-    }
+    for (int t = 0; t < reopens; t++) times[t] = timed_open_get(dir, "reopen", "reopen") / 1e6;
     qsort(times, reopens, sizeof(double), cmp_double);
     result reopen = make_result("reopen", times[(reopens - 1) / 2]);
     add_field(&reopen, "ms", times[(reopens - 1) / 2], 1);
@@ -614,17 +621,7 @@ static void recover(void) {
     int status;
     waitpid(pid, &status, 0);
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) die("recover: the child was not killed");
-    unsigned char value[VALUE_SIZE];
-    uint64_t start = now_ns();
-    char path[4096];
-    snprintf(path, sizeof path, "%s/kv.db", dir);
-    sqlite3 *db;
-    check(NULL, sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), "open");
-    sqlite3_stmt *s = prepare(db, SELECT_SQL);
-    if (!get(db, s, data.keys, value) || memcmp(value, data.values, VALUE_SIZE)) die("recover: wrong value");
-    double seconds = (now_ns() - start) / 1e9;
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    double seconds = timed_open_get(dir, "open", "recover") / 1e9;
     result r = make_result("recover", n_keys / seconds);
     add_field(&r, "ms", seconds * 1e3, 1);
     add_field(&r, "records_per_s", n_keys / seconds, 1);
