@@ -18,7 +18,11 @@ let package = Package(
             name: "LogbookBench", dependencies: ["Logbook", "LogbookAgents", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
         .executableTarget(
             name: "logbook-test-helper", dependencies: ["Logbook"], path: "Tests/LogbookTestHelper"),
-        .testTarget(name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims"], exclude: ["Fixtures"]),
+        // Test support shared by test targets (a file layer that dies, a seeded generator).
+        .target(name: "LogbookTestSupport", dependencies: ["Logbook"], path: "Tests/LogbookTestSupport"),
+        .testTarget(
+            name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims", "LogbookTestSupport"],
+            exclude: ["Fixtures"]),
         // Fuzzers (Fuzz/run.sh builds them with -sanitize=fuzzer -DFUZZING; a plain build makes
         // each a small program that replays the inputs named on its command line).
         .target(name: "CFuzzDriver", path: "Fuzz/Driver"),
@@ -34,7 +38,7 @@ let package = Package(
         .executableTarget(name: "fuzz-store-open", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/StoreOpen"),
         .testTarget(name: "LogbookCrashTests", dependencies: ["Logbook"]),
         .testTarget(name: "CLITests", dependencies: ["Logbook", "LogbookAgents"]),
-        .testTarget(name: "LogbookAgentsTests", dependencies: ["LogbookAgents", "Logbook"]),
+        .testTarget(name: "LogbookAgentsTests", dependencies: ["LogbookAgents", "Logbook", "LogbookTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -122,8 +122,7 @@ extension Worker {
         while read(3, &byte, 1) < 0 && errno == EINTR {}
         var claimed: UInt64 = 0
         while must("claimNextTask", { try board.claimNextTask(agent: "bench-\(index)") }) != nil { claimed += 1 }
-        Processes.writeWord(4, claimed)
-        Processes.writeWord(4, Clock.now())
+        Processes.writeWords(4, [claimed, Clock.now()])
         store.close()
         exit(0)
     }

@@ -78,11 +78,8 @@ extension Bench {
     /// from a second pass that reads the clock once per get.
     private func readHot(_ store: Store, _ data: FillData) -> Measurement {
         let keys = data.hotKeys
-        var found = 0
         let before = must("stats") { try store.stats() }
-        let start = Clock.now()
-        for key in keys where must("get", { try store.get(key) }) != nil { found += 1 }
-        let seconds = Clock.seconds(start, Clock.now())
+        let (found, seconds) = timeGets(store, keys)
         let after = must("stats") { try store.stats() }
         if found != keys.count { fail("read_hot: \(keys.count - found) existing keys not found") }
         let hits = Double(after.cacheHits - before.cacheHits)
@@ -92,35 +89,40 @@ extension Bench {
             ? "value cache not consulted (it serves snapshot values of 16 KiB or more, or paranoid mode)"
             : "\(Format.decimal(100 * lookups / Double(keys.count)))% of gets reached the snapshot, "
                 + "value cache hit rate \(Format.decimal(100 * hits / lookups))%"
-        let p = latencies(keys) { key in _ = must("get") { try store.get(key) } }
-        return Measurement(
-            workload: "read_hot",
-            fields: [
-                ("ops_per_s", Double(keys.count) / seconds), ("p50_ns", p.value(0.5)),
-                ("p99_ns", p.value(0.99)),
-            ],
-            figure: Double(keys.count) / seconds, unit: "ops/s",
-            details: "p50 \(Format.count(p.value(0.5))) ns, p99 \(Format.count(p.value(0.99))) ns; \(cache)",
-            floor: .lookup)
+        return getMeasurement("read_hot", store, keys, seconds: seconds, note: cache)
     }
 
     /// read_miss: n gets of absent keys that sort among the existing ones.
     private func readMiss(_ store: Store, _ data: FillData) -> Measurement {
         let keys = data.missKeys
+        let (found, seconds) = timeGets(store, keys)
+        if found != 0 { fail("read_miss: \(found) absent keys were found") }
+        return getMeasurement("read_miss", store, keys, seconds: seconds, note: nil)
+    }
+
+    /// One timed get of each of `keys`: how many were found, and the seconds they took.
+    private func timeGets(_ store: Store, _ keys: [[UInt8]]) -> (found: Int, seconds: Double) {
         var found = 0
         let start = Clock.now()
         for key in keys where must("get", { try store.get(key) }) != nil { found += 1 }
-        let seconds = Clock.seconds(start, Clock.now())
-        if found != 0 { fail("read_miss: \(found) absent keys were found") }
+        return (found, Clock.seconds(start, Clock.now()))
+    }
+
+    /// A get workload's result: ops/s from the timed run, then p50 and p99 from a second run of
+    /// `keys` timed one get at a time; `note` ends the details.
+    private func getMeasurement(
+        _ workload: String, _ store: Store, _ keys: [[UInt8]], seconds: Double, note: String?
+    ) -> Measurement {
         let p = latencies(keys) { key in _ = must("get") { try store.get(key) } }
         return Measurement(
-            workload: "read_miss",
+            workload: workload,
             fields: [
                 ("ops_per_s", Double(keys.count) / seconds), ("p50_ns", p.value(0.5)),
                 ("p99_ns", p.value(0.99)),
             ],
             figure: Double(keys.count) / seconds, unit: "ops/s",
-            details: "p50 \(Format.count(p.value(0.5))) ns, p99 \(Format.count(p.value(0.99))) ns",
+            details: "p50 \(Format.count(p.value(0.5))) ns, p99 \(Format.count(p.value(0.99))) ns"
+                + (note.map { "; " + $0 } ?? ""),
             floor: .lookup)
     }
 

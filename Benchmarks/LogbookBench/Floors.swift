@@ -20,28 +20,19 @@ enum Floor: String, CaseIterable {
 enum FloorRun {
     /// ops/s of `count` 128-byte appends (key, value, zero padding of the first `count` puts).
     static func append(count: Int, data: FillData, directory: String) -> Double {
-        let records = records(count: count, data: data)
-        let path = directory + "/append-floor"
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { fail("open \(path): \(String(cString: strerror(errno)))") }
-        defer {
-            close(fd)
-            unlink(path)
-        }
-        let start = Clock.now()
-        records.withUnsafeBytes { raw in
-            for i in 0..<count {
-                let n = write(fd, raw.baseAddress! + i * Floor.recordSize, Floor.recordSize)
-                if n != Floor.recordSize { fail("append floor: write: \(String(cString: strerror(errno)))") }
-            }
-        }
-        return Double(count) / Clock.seconds(start, Clock.now())
+        appends(count: count, data: data, directory: directory, name: "append", sync: false)
     }
 
     /// ops/s of `count` 128-byte appends each followed by fdatasync.
     static func sync(count: Int, data: FillData, directory: String) -> Double {
+        appends(count: count, data: data, directory: directory, name: "sync", sync: true)
+    }
+
+    /// ops/s of `count` 128-byte write(2)s to the O_APPEND file `NAME-floor`, with `sync` each
+    /// followed by fdatasync.
+    private static func appends(count: Int, data: FillData, directory: String, name: String, sync: Bool) -> Double {
         let records = records(count: count, data: data)
-        let path = directory + "/sync-floor"
+        let path = directory + "/\(name)-floor"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
         guard fd >= 0 else { fail("open \(path): \(String(cString: strerror(errno)))") }
         defer {
@@ -52,8 +43,10 @@ enum FloorRun {
         records.withUnsafeBytes { raw in
             for i in 0..<count {
                 let n = write(fd, raw.baseAddress! + i * Floor.recordSize, Floor.recordSize)
-                if n != Floor.recordSize { fail("sync floor: write: \(String(cString: strerror(errno)))") }
-                if fdatasync(fd) != 0 { fail("sync floor: fdatasync: \(String(cString: strerror(errno)))") }
+                if n != Floor.recordSize { fail("\(name) floor: write: \(String(cString: strerror(errno)))") }
+                if sync && fdatasync(fd) != 0 {
+                    fail("\(name) floor: fdatasync: \(String(cString: strerror(errno)))")
+                }
             }
         }
         return Double(count) / Clock.seconds(start, Clock.now())

@@ -82,10 +82,13 @@ enum Processes {
     }
 
     /// Writes one 64-bit word to `fd` (atomic on a pipe: below PIPE_BUF).
-    static func writeWord(_ fd: Int32, _ value: UInt64) {
-        var word = value
-        let n = withUnsafeBytes(of: &word) { write(fd, $0.baseAddress, 8) }
-        if n != 8 { fail("write to pipe: \(String(cString: strerror(errno)))") }
+    static func writeWord(_ fd: Int32, _ value: UInt64) { writeWords(fd, [value]) }
+
+    /// Writes `values` to `fd` in one write(2), so that on a pipe (below PIPE_BUF) no other
+    /// process's words come between them.
+    static func writeWords(_ fd: Int32, _ values: [UInt64]) {
+        let n = values.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n != 8 * values.count { fail("write to pipe: \(String(cString: strerror(errno)))") }
     }
 
     /// Runs `body(i)` on `count` threads at once and waits for all of them.

@@ -308,10 +308,53 @@ static int cmp_result(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+// Records workload `name` with figure and ops_per_s count / seconds, and the median and 99th
+// percentile of lat[0..count) (sorted here) as p50_us and p99_us (in_us) or p50_ns and p99_ns.
+static void record_with_latencies(const char *name, int count, double seconds, uint64_t *lat, int in_us) {
+    double unit_ns = in_us ? 1e3 : 1;
+    qsort(lat, count, sizeof *lat, cmp_u64);
+    result r = make_result(name, count / seconds);
+    add_field(&r, "ops_per_s", count / seconds, 1);
+    add_field(&r, in_us ? "p50_us" : "p50_ns", percentile(lat, count, 0.5) / unit_ns, 1);
+    add_field(&r, in_us ? "p99_us" : "p99_ns", percentile(lat, count, 0.99) / unit_ns, 1);
+    record(r);
+}
+
+// Puts the first `count` pairs of `d`, one autocommit transaction each; lat[i] gets the
+// nanoseconds of put i. Returns the seconds of the whole loop.
+static double timed_puts(sqlite3 *db, sqlite3_stmt *insert, const dataset *d, int count, uint64_t *lat) {
+    uint64_t start = now_ns(), previous = start;
+    for (int i = 0; i < count; i++) {
+        put(db, insert, d->keys + (size_t)i * KEY_SIZE, d->values + (size_t)i * VALUE_SIZE);
+        uint64_t t = now_ns();
+        lat[i] = t - previous;
+        previous = t;
+    }
+    return (previous - start) / 1e9;
+}
+
 // ---- workloads ----------------------------------------------------------------------------
 
 static dataset data;
 static unsigned char *hot_keys, *miss_keys;
+
+// Opens the database in `dir` and gets the first key of `data`, checking its value, then
+// closes it; returns the nanoseconds of the open and the get. Errors name `open_what` (opening)
+// or `what` (a wrong value).
+static uint64_t timed_open_get(const char *dir, const char *open_what, const char *what) {
+    unsigned char value[VALUE_SIZE];
+    uint64_t start = now_ns();
+    char path[4096];
+    snprintf(path, sizeof path, "%s/kv.db", dir);
+    sqlite3 *db;
+    check(NULL, sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), open_what);
+    sqlite3_stmt *s = prepare(db, SELECT_SQL);
+    if (!get(db, s, data.keys, value) || memcmp(value, data.values, VALUE_SIZE)) die("%s: wrong value", what);
+    uint64_t elapsed = now_ns() - start;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return elapsed;
+}
 
 // fill_nosync, then read_hot, read_miss, scan_all, disk_bytes, reopen on the same database.
 static void filled_store(void) {
@@ -319,21 +362,11 @@ static void filled_store(void) {
     sqlite3 *db = open_db(dir, 0);
     sqlite3_stmt *insert = prepare(db, INSERT_SQL);
     uint64_t *lat = malloc(sizeof(uint64_t) * n_keys);
-    uint64_t start = now_ns(), previous = start;
-    for (int i = 0; i < n_keys; i++) {
-        put(db, insert, data.keys + (size_t)i * KEY_SIZE, data.values + (size_t)i * VALUE_SIZE);
-        uint64_t t = now_ns();
-        lat[i] = t - previous;
-        previous = t;
-    }
+    double seconds = timed_puts(db, insert, &data, n_keys, lat);
     sqlite3_finalize(insert);
-    double seconds = (previous - start) / 1e9;
-    qsort(lat, n_keys, sizeof *lat, cmp_u64);
-    result r = make_result("fill_nosync", n_keys / seconds);
-    add_field(&r, "ops_per_s", n_keys / seconds, 1);
-    add_field(&r, "p50_us", percentile(lat, n_keys, 0.5) / 1e3, 1);
-    add_field(&r, "p99_us", percentile(lat, n_keys, 0.99) / 1e3, 1);
-    record(r);
+    record_with_latencies("fill_nosync", n_keys, seconds, lat, 1);
+    uint64_t start, previous;
+    result r;
 
     sqlite3_stmt *select = prepare(db, SELECT_SQL);
     unsigned char value[VALUE_SIZE];
@@ -351,12 +384,7 @@ static void filled_store(void) {
             lat[i] = t - previous;
             previous = t;
         }
-        qsort(lat, n_keys, sizeof *lat, cmp_u64);
-        r = make_result(miss ? "read_miss" : "read_hot", n_keys / seconds);
-        add_field(&r, "ops_per_s", n_keys / seconds, 1);
-        add_field(&r, "p50_ns", percentile(lat, n_keys, 0.5), 1);
-        add_field(&r, "p99_ns", percentile(lat, n_keys, 0.99), 1);
-        record(r);
+        record_with_latencies(miss ? "read_miss" : "read_hot", n_keys, seconds, lat, 0);
     }
     sqlite3_finalize(select);
 
@@ -389,18 +417,7 @@ static void filled_store(void) {
 
     // reopen: open + one get after a clean close, median of 5.
     double times[16];
-    for (int t = 0; t < reopens; t++) {
-        start = now_ns();
-        char path[4096];
-        snprintf(path, sizeof path, "%s/kv.db", dir);
-        sqlite3 *again;
-        check(NULL, sqlite3_open_v2(path, &again, SQLITE_OPEN_READWRITE, NULL), "reopen");
-        sqlite3_stmt *s = prepare(again, SELECT_SQL);
-        if (!get(again, s, data.keys, value) || memcmp(value, data.values, VALUE_SIZE)) die("reopen: wrong value");
-        times[t] = (now_ns() - start) / 1e6;
-        sqlite3_finalize(s);
-        sqlite3_close(again);
-    }
+    for (int t = 0; t < reopens; t++) times[t] = timed_open_get(dir, "reopen", "reopen") / 1e6;
     qsort(times, reopens, sizeof(double), cmp_double);
     result reopen = make_result("reopen", times[(reopens - 1) / 2]);
     add_field(&reopen, "ms", times[(reopens - 1) / 2], 1);
@@ -463,22 +480,10 @@ static void fill_sync(void) {
     sqlite3 *db = open_db(dir, 1);
     sqlite3_stmt *insert = prepare(db, INSERT_SQL);
     uint64_t *lat = malloc(sizeof(uint64_t) * sync_puts);
-    uint64_t start = now_ns(), previous = start;
-    for (int i = 0; i < sync_puts; i++) {
-        put(db, insert, d.keys + (size_t)i * KEY_SIZE, d.values + (size_t)i * VALUE_SIZE);
-        uint64_t t = now_ns();
-        lat[i] = t - previous;
-        previous = t;
-    }
-    double seconds = (previous - start) / 1e9;
+    double seconds = timed_puts(db, insert, &d, sync_puts, lat);
     sqlite3_finalize(insert);
     sqlite3_close(db);
-    qsort(lat, sync_puts, sizeof *lat, cmp_u64);
-    result r = make_result("fill_sync", sync_puts / seconds);
-    add_field(&r, "ops_per_s", sync_puts / seconds, 1);
-    add_field(&r, "p50_us", percentile(lat, sync_puts, 0.5) / 1e3, 1);
-    add_field(&r, "p99_us", percentile(lat, sync_puts, 0.99) / 1e3, 1);
-    record(r);
+    record_with_latencies("fill_sync", sync_puts, seconds, lat, 1);
     free(lat);
     free_dataset(&d);
     remove_tree(dir);
@@ -616,17 +621,7 @@ static void recover(void) {
     int status;
     waitpid(pid, &status, 0);
     if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGKILL) die("recover: the child was not killed");
-    unsigned char value[VALUE_SIZE];
-    uint64_t start = now_ns();
-    char path[4096];
-    snprintf(path, sizeof path, "%s/kv.db", dir);
-    sqlite3 *db;
-    check(NULL, sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), "open");
-    sqlite3_stmt *s = prepare(db, SELECT_SQL);
-    if (!get(db, s, data.keys, value) || memcmp(value, data.values, VALUE_SIZE)) die("recover: wrong value");
-    double seconds = (now_ns() - start) / 1e9;
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    double seconds = timed_open_get(dir, "open", "recover") / 1e9;
     result r = make_result("recover", n_keys / seconds);
     add_field(&r, "ms", seconds * 1e3, 1);
     add_field(&r, "records_per_s", n_keys / seconds, 1);

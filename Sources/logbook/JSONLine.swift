@@ -10,6 +10,15 @@ struct JSONLine {
 
     init() {}
 
+    /// One object and a newline, `{...}\n`, whose fields `body` adds.
+    static func object(_ body: (inout JSONLine) -> Void) -> JSONLine {
+        var line = JSONLine()
+        line.raw("{")
+        body(&line)
+        line.raw("}\n")
+        return line
+    }
+
     /// Appends raw JSON text; `{` starts a new object (the next field gets no comma).
     mutating func raw(_ text: String) {
         bytes.append(contentsOf: text.utf8)

@@ -1,4 +1,5 @@
 @_spi(Testing) import Logbook
+@_spi(Testing) import LogbookTestSupport
 import Testing
 
 @testable import LogbookAgents

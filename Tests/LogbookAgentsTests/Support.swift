@@ -1,8 +1,10 @@
 // Test support: a temporary store with a board and a clock the test moves, an in-memory
 // backend (a second implementation of the key-value protocol), a backend that counts what is
-// read, a file layer that dies after a number of disk changes, and a seeded generator.
+// read. The file layer that dies after a number of disk changes and the seeded generator are
+// in LogbookTestSupport.
 
 @_spi(Testing) import Logbook
+@_spi(Testing) import LogbookTestSupport
 import Synchronization
 import Testing
 
@@ -192,72 +194,6 @@ final class CountingBackend: KeyValueBackend, @unchecked Sendable {
             owner.scanned.add(pairs.count, ordering: .relaxed)
             return pairs
         }
-    }
-}
-
-/// A file layer whose disk changes fail, from the `budget`-th on, as if the process died
-/// there (what was written before stays).
-final class DyingFileLayer: ForwardingFileLayer, @unchecked Sendable {
-    let real = PosixFileLayer()
-    var base: any FileLayer { real }
-    private let budget: Atomic<Int>
-
-    init(changesBeforeDeath: Int) { budget = Atomic(changesBeforeDeath) }
-
-    var isDead: Bool { budget.load(ordering: .relaxed) <= 0 }
-
-    private func change(_ operation: String) throws(SystemError) {
-        if budget.subtract(1, ordering: .relaxed).newValue < 0 {
-            throw SystemError(operation: operation, errno: SystemError.eio)
-        }
-    }
-
-    func open(_ path: String, _ mode: OpenMode) throws(SystemError) -> Int32 {
-        if mode == .createReadWrite || mode == .createExclusive { try change("open") }
-        return try real.open(path, mode)
-    }
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
-        try change("pwrite")
-        return try real.write(fd, from: buffer, at: offset)
-    }
-    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
-        try change("fsync")
-        try real.sync(fd, dataOnly: dataOnly)
-    }
-    func truncate(_ fd: Int32, to size: UInt64) throws(SystemError) {
-        try change("ftruncate")
-        try real.truncate(fd, to: size)
-    }
-    func rename(_ from: String, _ to: String) throws(SystemError) {
-        try change("rename")
-        try real.rename(from, to)
-    }
-    func unlink(_ path: String) throws(SystemError) {
-        try change("unlink")
-        try real.unlink(path)
-    }
-    func makeDirectory(_ path: String) throws(SystemError) {
-        try change("mkdir")
-        try real.makeDirectory(path)
-    }
-    func syncDirectory(_ path: String) throws(SystemError) {
-        try change("fsync(dir)")
-        try real.syncDirectory(path)
-    }
-}
-
-/// A deterministic generator (SplitMix64) for random operation sequences.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

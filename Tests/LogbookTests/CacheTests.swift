@@ -1,3 +1,4 @@
+import LogbookTestSupport
 import Testing
 
 @_spi(Testing) @testable import Logbook
@@ -89,7 +90,7 @@ import Testing
         // must leave every other key reachable, in LRU order, against a model.
         var cache = LRUCache<CollidingKey, Int>(capacity: 40)
         var model: [Int] = []  // ids, most recent first
-        var rng = SplitMix(seed: 7)
+        var rng = SeededGenerator(seed: 7)
         for step in 0..<5_000 {
             let id = Int(rng.next() % 60)
             let key = CollidingKey(id: id, bucket: id % 3)
@@ -155,18 +156,5 @@ import Testing
         try a.compact()
         #expect(try b.get("k10006") == nil)
         #expect(try b.string("k10005") == "newer")
-    }
-}
-
-/// A small deterministic generator for the cache tests.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,63 +1,7 @@
+@_spi(Testing) import LogbookTestSupport
 import Testing
 
 @_spi(Testing) @testable import Logbook
-
-/// A file layer that "dies" after a given number of operations that change the disk: that
-/// operation and every later one fail without touching anything, as if the process had been
-/// killed right there (the kernel keeps what was already written).
-final class DyingFileLayer: ForwardingFileLayer, @unchecked Sendable {
-    let real: any FileLayer
-    var base: any FileLayer { real }
-    private let budget: Locked<Int>
-    /// `base`: the layer the living process uses (the real one, or PowerLossFileLayer).
-    init(changesBeforeDeath: Int, base: any FileLayer = PosixFileLayer()) {
-        budget = Locked(changesBeforeDeath)
-        real = base
-    }
-
-    var isDead: Bool { budget.withLock { $0 <= 0 } }
-
-    private func change(_ operation: String) throws(SystemError) {
-        let alive = budget.withLock { (left: inout Int) -> Bool in
-            left -= 1
-            return left >= 0
-        }
-        if !alive { throw SystemError(operation: operation, errno: SystemError.eio) }
-    }
-
-    func open(_ path: String, _ mode: OpenMode) throws(SystemError) -> Int32 {
-        if mode == .createReadWrite || mode == .createExclusive { try change("open") }
-        return try real.open(path, mode)
-    }
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
-        try change("pwrite")
-        return try real.write(fd, from: buffer, at: offset)
-    }
-    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
-        try change("fsync")
-        try real.sync(fd, dataOnly: dataOnly)
-    }
-    func truncate(_ fd: Int32, to size: UInt64) throws(SystemError) {
-        try change("ftruncate")
-        try real.truncate(fd, to: size)
-    }
-    func rename(_ from: String, _ to: String) throws(SystemError) {
-        try change("rename")
-        try real.rename(from, to)
-    }
-    func unlink(_ path: String) throws(SystemError) {
-        try change("unlink")
-        try real.unlink(path)
-    }
-    func makeDirectory(_ path: String) throws(SystemError) {
-        try change("mkdir")
-        try real.makeDirectory(path)
-    }
-    func syncDirectory(_ path: String) throws(SystemError) {
-        try change("fsync(dir)")
-        try real.syncDirectory(path)
-    }
-}
 
 @Suite struct CompactionCrashTests {
     /// Dies at every disk-changing operation of a workload that compacts twice, in each mode:

@@ -12,6 +12,7 @@
 // make longer hunts: Scripts/crash-hunt.sh.
 
 import Glibc
+@_spi(Testing) import LogbookTestSupport
 import Testing
 
 @_spi(Testing) @testable import Logbook

@@ -1,3 +1,4 @@
+import LogbookTestSupport
 import Testing
 
 @_spi(Testing) @testable import Logbook
@@ -6,7 +7,7 @@ import Testing
 /// checks a block passes before its first use.
 @Suite struct SnapshotReadTests {
     @Test func compareRawIsLexicographicOrder() {
-        var random = Random(seed: 11)
+        var random = SeededGenerator(seed: 11)
         let alphabet: [UInt8] = [0, 1, 0x7F, 0x80, 0xFF]
         for _ in 0..<20_000 {
             // Short strings over a small alphabet, so that long shared prefixes and equal
@@ -27,7 +28,7 @@ import Testing
     }
 
     @Test func searchIndexFindsTheFirstBlockAtOrAfterAnyKey() {
-        var random = Random(seed: 12)
+        var random = SeededGenerator(seed: 12)
         let alphabet: [UInt8] = [0, 1, 0x61, 0xFF]
         for round in 0..<60 {
             // Last keys that share a prefix of 0...12 bytes (so the word compared after it
@@ -71,7 +72,7 @@ import Testing
         defer { Disk.removeTree(dir) }
         let store = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
         defer { store.close() }
-        var random = Random(seed: 13)
+        var random = SeededGenerator(seed: 13)
         var model: [[UInt8]: [UInt8]] = [:]
         for i in 0..<3000 {
             let key = Array("user/\(i * 2)/\(String(repeating: "x", count: Int(random.next() % 5)))".utf8)
@@ -157,18 +158,5 @@ import Testing
         } catch let error as LogbookError {
             #expect(error.code == .corrupted)
         }
-    }
-}
-
-/// SplitMix64, for reproducible inputs.
-private struct Random {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -23,6 +23,21 @@ extension JSONLine {
         raw("]")
     }
 
+    /// `"name":[{...},{...}]`, one object per element of `values`, whose fields `body` adds.
+    mutating func field<Element>(
+        _ name: String, objects values: [Element], _ body: (inout JSONLine, Element) -> Void
+    ) {
+        key(name)
+        raw("[")
+        for (i, value) in values.enumerated() {
+            if i > 0 { raw(",") }
+            raw("{")
+            body(&self, value)
+            raw("}")
+        }
+        raw("]")
+    }
+
     /// `"name":"2025-12-26T11:27:25.123Z"`, or null.
     mutating func field(_ name: String, time value: Timestamp?) {
         field(name, optional: value?.iso8601)
@@ -34,108 +49,100 @@ enum AgentRendering {
 
     /// A task as one JSON object (and a newline). `extra` adds fields only `show` computes.
     static func json(_ task: TaskRecord, blocks: [String]? = nil, ready: Bool? = nil) -> JSONLine {
-        var line = JSONLine()
-        line.raw("{")
-        line.field("id", string: task.id)
-        line.field("title", string: task.title)
-        line.field("status", string: task.status.rawValue)
-        line.field("priority", number: task.priority)
-        line.field("assignee", optional: task.assignee)
-        line.field("labels", strings: task.labels)
-        line.field("depends_on", strings: task.dependsOn)
-        if let blocks { line.field("blocks", strings: blocks) }
-        if let ready { line.field("ready", bool: ready) }
-        line.field("description", string: task.description)
-        line.field("created_at", time: task.createdAt)
-        line.field("created_by", string: task.createdBy)
-        line.field("updated_at", time: task.updatedAt)
-        line.field("revision", number: task.revision)
-        line.field("claimed_at", time: task.claimedAt)
-        line.field("lease_expires_at", time: task.leaseExpiresAt)
-        line.field("blocked_reason", optional: task.blockedReason)
-        line.field("blocker", optional: task.blocker)
-        line.field("retrospective", optional: task.retrospective)
-        line.field("closed_at", time: task.closedAt)
-        line.key("notes")
-        line.raw("[")
-        for (i, note) in task.notes.enumerated() {
-            if i > 0 { line.raw(",") }
-            line.raw("{")
-            line.field("at", time: note.at)
-            line.field("by", string: note.by)
-            line.field("text", string: note.text)
-            line.raw("}")
+        JSONLine.object { line in
+            line.field("id", string: task.id)
+            line.field("title", string: task.title)
+            line.field("status", string: task.status.rawValue)
+            line.field("priority", number: task.priority)
+            line.field("assignee", optional: task.assignee)
+            line.field("labels", strings: task.labels)
+            line.field("depends_on", strings: task.dependsOn)
+            if let blocks { line.field("blocks", strings: blocks) }
+            if let ready { line.field("ready", bool: ready) }
+            line.field("description", string: task.description)
+            line.field("created_at", time: task.createdAt)
+            line.field("created_by", string: task.createdBy)
+            line.field("updated_at", time: task.updatedAt)
+            line.field("revision", number: task.revision)
+            line.field("claimed_at", time: task.claimedAt)
+            line.field("lease_expires_at", time: task.leaseExpiresAt)
+            line.field("blocked_reason", optional: task.blockedReason)
+            line.field("blocker", optional: task.blocker)
+            line.field("retrospective", optional: task.retrospective)
+            line.field("closed_at", time: task.closedAt)
+            line.field("notes", objects: task.notes) { line, note in
+                line.field("at", time: note.at)
+                line.field("by", string: note.by)
+                line.field("text", string: note.text)
+            }
         }
-        line.raw("]}\n")
-        return line
     }
 
     static func json(_ decision: DecisionRecord) -> JSONLine {
-        var line = JSONLine()
-        line.raw("{")
-        line.field("id", string: decision.id)
-        line.field("text", string: decision.text)
-        line.field("rationale", string: decision.rationale)
-        line.field("alternatives", strings: decision.alternatives)
-        line.field("affects", strings: decision.affects)
-        line.field("created_at", time: decision.createdAt)
-        line.field("created_by", string: decision.createdBy)
-        line.field("revision", number: decision.revision)
-        line.raw("}\n")
-        return line
+        JSONLine.object { line in
+            line.field("id", string: decision.id)
+            line.field("text", string: decision.text)
+            line.field("rationale", string: decision.rationale)
+            line.field("alternatives", strings: decision.alternatives)
+            line.field("affects", strings: decision.affects)
+            line.field("created_at", time: decision.createdAt)
+            line.field("created_by", string: decision.createdBy)
+            line.field("revision", number: decision.revision)
+        }
     }
 
     static func json(_ handoff: HandoffRecord) -> JSONLine {
-        var line = JSONLine()
-        line.raw("{")
-        line.field("id", string: handoff.id)
-        line.field("from", string: handoff.from)
-        line.field("to", string: handoff.to)
-        line.field("task", optional: handoff.task)
-        line.field("instructions", string: handoff.instructions)
-        line.field("status", string: handoff.status.rawValue)
-        line.field("result", optional: handoff.result)
-        line.field("reason", optional: handoff.reason)
-        line.field("created_at", time: handoff.createdAt)
-        line.field("updated_at", time: handoff.updatedAt)
-        line.field("revision", number: handoff.revision)
-        line.raw("}\n")
-        return line
+        JSONLine.object { line in
+            line.field("id", string: handoff.id)
+            line.field("from", string: handoff.from)
+            line.field("to", string: handoff.to)
+            line.field("task", optional: handoff.task)
+            line.field("instructions", string: handoff.instructions)
+            line.field("status", string: handoff.status.rawValue)
+            line.field("result", optional: handoff.result)
+            line.field("reason", optional: handoff.reason)
+            line.field("created_at", time: handoff.createdAt)
+            line.field("updated_at", time: handoff.updatedAt)
+            line.field("revision", number: handoff.revision)
+        }
     }
 
     static func json(_ entry: HistoryEntry) -> JSONLine {
-        var line = JSONLine()
-        line.raw("{")
-        line.field("id", string: entry.recordID)
-        line.field("revision", number: entry.revision)
-        line.field("at", time: entry.at)
-        line.field("by", string: entry.by)
-        line.field("action", string: entry.action)
-        line.key("changes")
-        line.raw("[")
-        for (i, change) in entry.changes.enumerated() {
-            if i > 0 { line.raw(",") }
-            line.raw("{")
-            line.field("field", string: change.field)
-            line.field("old", optional: change.old)
-            line.field("new", optional: change.new)
-            line.raw("}")
+        JSONLine.object { line in
+            line.field("id", string: entry.recordID)
+            line.field("revision", number: entry.revision)
+            line.field("at", time: entry.at)
+            line.field("by", string: entry.by)
+            line.field("action", string: entry.action)
+            line.field("changes", objects: entry.changes) { line, change in
+                line.field("field", string: change.field)
+                line.field("old", optional: change.old)
+                line.field("new", optional: change.new)
+            }
         }
-        line.raw("]}\n")
-        return line
+    }
+
+    /// What `task verify --json` prints.
+    static func json(_ report: BoardReport) -> JSONLine {
+        JSONLine.object { line in
+            line.field("ok", bool: report.isConsistent)
+            line.field("tasks", number: report.tasks)
+            line.field("decisions", number: report.decisions)
+            line.field("handoffs", number: report.handoffs)
+            line.field("derived_entries", number: report.derivedEntries)
+            line.field("problems", strings: report.problems)
+        }
     }
 
     // MARK: text
 
     /// The header and rows of a task table.
     static func table(_ tasks: [TaskRecord]) -> String {
-        var out = pad("ID", 26) + "  P  " + pad("STATUS", 11) + "  " + pad("ASSIGNEE", 14) + "  TITLE\n"
-        for task in tasks {
-            out +=
-                pad(task.id, 26) + "  \(task.priority)  " + pad(task.status.rawValue, 11) + "  "
-                + pad(cut(task.assignee ?? "-", 14), 14) + "  " + cut(task.title, 60) + "\n"
-        }
-        return out
+        table(
+            ["ID", "P", "STATUS", "ASSIGNEE", "TITLE"], widths: [26, 1, 11, 14],
+            tasks.map { task in
+                [task.id, "\(task.priority)", task.status.rawValue, cut(task.assignee ?? "-", 14), cut(task.title, 60)]
+            })
     }
 
     /// `ID STATUS TITLE` on one line: what a write subcommand prints.
@@ -169,13 +176,14 @@ enum AgentRendering {
     }
 
     static func table(_ decisions: [DecisionRecord]) -> String {
-        var out = pad("ID", 26) + "  " + pad("BY", 14) + "  DECISION\n"
-        for decision in decisions {
-            out +=
-                pad(decision.id, 26) + "  " + pad(cut(decision.createdBy, 14), 14) + "  "
-                + cut(decision.text.split(separator: "\n").first.map(String.init) ?? "", 70) + "\n"
-        }
-        return out
+        table(
+            ["ID", "BY", "DECISION"], widths: [26, 14],
+            decisions.map { decision in
+                [
+                    decision.id, cut(decision.createdBy, 14),
+                    cut(decision.text.split(separator: "\n").first.map(String.init) ?? "", 70),
+                ]
+            })
     }
 
     static func details(_ decision: DecisionRecord) -> String {
@@ -189,17 +197,11 @@ enum AgentRendering {
     }
 
     static func table(_ handoffs: [HandoffRecord]) -> String {
-        var out =
-            pad("ID", 26) + "  " + pad("STATUS", 9) + "  " + pad("FROM", 12) + "  " + pad("TO", 12)
-            + "  TASK\n"
-        for handoff in handoffs {
-            out +=
-                pad(handoff.id, 26) + "  " + pad(handoff.status.rawValue, 9) + "  "
-                + pad(cut(handoff.from, 12), 12) + "  " + pad(cut(handoff.to, 12), 12) + "  "
-                + (handoff.task ?? "-")
-                + "\n"
-        }
-        return out
+        table(
+            ["ID", "STATUS", "FROM", "TO", "TASK"], widths: [26, 9, 12, 12],
+            handoffs.map { handoff in
+                [handoff.id, handoff.status.rawValue, cut(handoff.from, 12), cut(handoff.to, 12), handoff.task ?? "-"]
+            })
     }
 
     static func line(_ handoff: HandoffRecord) -> String {
@@ -231,6 +233,14 @@ enum AgentRendering {
             }
             return "\(entry.revision)  \(entry.at.short)  \(entry.by)  \(entry.action)"
                 + (changes.isEmpty ? "" : "  " + changes.joined(separator: "; ")) + "\n"
+        }.joined()
+    }
+
+    /// The header and one line per row: each cell but the last padded to the width of its
+    /// column (never cut: callers cut what must fit), two spaces between columns.
+    private static func table(_ header: [String], widths: [Int], _ rows: [[String]]) -> String {
+        ([header] + rows).map { cells in
+            zip(cells, widths).map { pad($0, $1) + "  " }.joined() + cells[widths.count] + "\n"
         }.joined()
     }
 

@@ -44,11 +44,10 @@ enum BatchCommand: Command {
             defer { store.close() }
             for operation in operations {
                 try store.write { tx in try apply(operation, tx, store: store) }
-                var line = JSONLine()
-                line.raw("{")
-                line.field("committed", number: operation.line)
-                line.field("key", bytes: operation.key)
-                line.raw("}\n")
+                let line = JSONLine.object { line in
+                    line.field("committed", number: operation.line)
+                    line.field("key", bytes: operation.key)
+                }
                 try output.write(line.bytes)
                 try output.flush()
             }
@@ -83,77 +82,33 @@ enum BatchCommand: Command {
 
     /// Parses and validates every line; throws a usage error naming the first bad one.
     static func parse(_ input: [UInt8]) throws(CLIError) -> [Operation] {
-        var operations: [Operation] = []
-        var lineNumber = 0
-        var start = 0
-        while start < input.count {
-            let end = input[start...].firstIndex(of: 0x0A) ?? input.count
-            lineNumber += 1
-            let line = Array(input[start..<end])
-            start = end + 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            operations.append(try parseLine(line, number: lineNumber))
-        }
-        return operations
+        try JSONInputObject.parseLines(input, parseLine)
     }
 
     private static func parseLine(_ line: [UInt8], number: Int) throws(CLIError) -> Operation {
-        let place = "line \(number) of the batch input: "
-        func bad(_ message: String) -> CLIError { CLIError.usage(place + message + "; nothing was written") }
-        let parsed: JSONValue
-        do {
-            parsed = try JSONParser.parse(line)
-        } catch {
-            throw bad("malformed JSON at column \(error.offset + 1): \(error.message)")
-        }
-        guard case .object(let members) = parsed else { throw bad("expected a JSON object") }
-        var fields: [String: JSONValue] = [:]
-        for member in members {
-            let name = String(decoding: member.name, as: UTF8.self)
-            guard ["op", "key", "key_base64", "value", "value_base64"].contains(name) else {
-                throw bad("unknown field \(Show.quoted(member.name))")
-            }
-            fields[name] = member.value
-        }
-        guard case .string(let opName)? = fields["op"] else { throw bad("\"op\" must be a string") }
+        let object = try JSONInputObject(
+            line, allowed: ["op", "key", "key_base64", "value", "value_base64"],
+            place: "line \(number) of the batch input: ", consequence: "nothing was written")
+        guard case .string(let opName)? = object["op"] else { throw object.error("\"op\" must be a string") }
         guard let kind = Operation.Kind(rawValue: String(decoding: opName, as: UTF8.self)) else {
-            throw bad("unknown op \(Show.quoted(opName)); expected put, delete or check")
+            throw object.error("unknown op \(Show.quoted(opName)); expected put, delete or check")
         }
-        func bytes(_ name: String, nullable: Bool) throws(CLIError) -> [UInt8]?? {
-            let plain = fields[name]
-            let encoded = fields[name + "_base64"]
-            if plain != nil && encoded != nil {
-                throw bad("give \"\(name)\" or \"\(name)_base64\", not both")
-            }
-            switch (plain, encoded) {
-            case (nil, nil): return nil
-            case (.string(let s)?, nil): return .some(s)
-            case (.null?, nil) where nullable: return .some(nil)
-            case (nil, .string(let s)?):
-                guard let decoded = Base64.decode(s) else {
-                    throw bad("\"\(name)_base64\" is not valid base64")
-                }
-                return .some(decoded)
-            case (_, nil): throw bad("\"\(name)\" must be a string" + (nullable ? " or null" : ""))
-            default: throw bad("\"\(name)_base64\" must be a string")
-            }
+        guard case .some(.some(let key)) = try object.bytes("key") else {
+            throw object.error("\"key\" is missing")
         }
-        guard case .some(.some(let key)) = try bytes("key", nullable: false) else {
-            throw bad("\"key\" is missing")
-        }
-        _ = try Validate.key(key, place)
-        let value = try bytes("value", nullable: kind == .check)
+        _ = try Validate.key(key, object.place)
+        let value = try object.bytes("value", nullable: kind == .check)
         switch kind {
         case .put:
-            guard case .some(.some(let v)) = value else { throw bad("put needs \"value\"") }
-            _ = try Validate.value(v, place)
+            guard case .some(.some(let v)) = value else { throw object.error("put needs \"value\"") }
+            _ = try Validate.value(v, object.place)
             return Operation(line: number, kind: .put, key: key, value: v)
         case .delete:
-            guard value == nil else { throw bad("delete takes no \"value\"") }
+            guard value == nil else { throw object.error("delete takes no \"value\"") }
             return Operation(line: number, kind: .delete, key: key, value: nil)
         case .check:
             guard case .some(let expected) = value else {
-                throw bad("check needs \"value\" (null to require that the key is absent)")
+                throw object.error("check needs \"value\" (null to require that the key is absent)")
             }
             return Operation(line: number, kind: .check, key: key, value: expected)
         }

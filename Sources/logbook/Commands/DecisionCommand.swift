@@ -2,18 +2,9 @@ import LogbookAgents
 
 /// `logbook decision SUBCOMMAND ...`: decisions agents log (text, rationale, alternatives, the
 /// tasks they affect), and `why TASK`. Decisions are never changed once logged.
-enum DecisionCommand: Command {
+enum DecisionCommand: SubcommandGroup {
     static let name = "decision"
-    static let synopsis = "SUBCOMMAND ... (logbook help decision)"
     static let summary = "decisions: log, list, show, why TASK"
-    static let positionals = 1...Int.max
-    static var flags: [String] { Subcommand.flags(table) }
-    static var valueOptions: [String] { Subcommand.valueOptions(table) }
-    static var details: [String] { Subcommand.details(name, table) }
-
-    static func run(_ invocation: Invocation, _ output: Output) throws {
-        try Subcommand.dispatch(name, table, invocation, output)
-    }
 
     static let table: [Subcommand] = [
         Subcommand(

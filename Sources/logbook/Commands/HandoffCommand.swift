@@ -2,18 +2,9 @@ import LogbookAgents
 
 /// `logbook handoff SUBCOMMAND ...`: work passed from one agent to another. A hand-off moves
 /// initiated → accepted → completed, or to rejected; accepting one gives its task to the receiver.
-enum HandoffCommand: Command {
+enum HandoffCommand: SubcommandGroup {
     static let name = "handoff"
-    static let synopsis = "SUBCOMMAND ... (logbook help handoff)"
     static let summary = "hand-offs between agents: initiate, accept, complete, reject, list, show"
-    static let positionals = 1...Int.max
-    static var flags: [String] { Subcommand.flags(table) }
-    static var valueOptions: [String] { Subcommand.valueOptions(table) }
-    static var details: [String] { Subcommand.details(name, table) }
-
-    static func run(_ invocation: Invocation, _ output: Output) throws {
-        try Subcommand.dispatch(name, table, invocation, output)
-    }
 
     static let table: [Subcommand] = [
         Subcommand(

@@ -71,11 +71,10 @@ enum ImportCommand: Command {
             if showProgress { Terminal.progress(nil) }
         }
         if invocation.json {
-            var line = JSONLine()
-            line.raw("{")
-            line.field("imported", number: pairs.count)
-            line.field("batches", number: batches.count)
-            line.raw("}\n")
+            let line = JSONLine.object { line in
+                line.field("imported", number: pairs.count)
+                line.field("batches", number: batches.count)
+            }
             try output.write(line.bytes)
         } else {
             try output.write("imported \(pairs.count) pairs in \(batches.count) batches\n")
@@ -84,56 +83,25 @@ enum ImportCommand: Command {
 
     /// Parses and validates every line; throws a usage error naming the first bad one.
     static func parse(_ input: [UInt8], name: String) throws(CLIError) -> [KeyValue] {
-        var pairs: [KeyValue] = []
-        var lineNumber = 0
-        var start = 0
-        while start < input.count {
-            let end = input[start...].firstIndex(of: 0x0A) ?? input.count
-            lineNumber += 1
-            let line = Array(input[start..<end])
-            start = end + 1
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            pairs.append(try parseLine(line, number: lineNumber, name: name))
+        try JSONInputObject.parseLines(input) { line, number throws(CLIError) in
+            try parseLine(line, number: number, name: name)
         }
-        return pairs
     }
 
     private static func parseLine(_ line: [UInt8], number: Int, name: String) throws(CLIError) -> KeyValue {
-        let place = "line \(number) of \(name): "
-        func bad(_ message: String) -> CLIError { CLIError.usage(place + message + "; nothing was imported") }
-        let parsed: JSONValue
-        do {
-            parsed = try JSONParser.parse(line)
-        } catch {
-            throw bad("malformed JSON at column \(error.offset + 1): \(error.message)")
-        }
-        guard case .object(let members) = parsed else { throw bad("expected a JSON object") }
-        var fields: [String: JSONValue] = [:]
-        for member in members {
-            let field = String(decoding: member.name, as: UTF8.self)
-            guard ["key", "key_base64", "value", "value_base64"].contains(field) else {
-                throw bad("unknown field \(Show.quoted(member.name))")
-            }
-            fields[field] = member.value
-        }
+        let object = try JSONInputObject(
+            line, allowed: ["key", "key_base64", "value", "value_base64"], place: "line \(number) of \(name): ",
+            consequence: "nothing was imported")
         func bytes(_ field: String) throws(CLIError) -> [UInt8] {
-            switch (fields[field], fields[field + "_base64"]) {
-            case (nil, nil): throw bad("\"\(field)\" is missing")
-            case (.string(let s)?, nil): return s
-            case (nil, .string(let s)?):
-                guard let decoded = Base64.decode(s) else {
-                    throw bad("\"\(field)_base64\" is not valid base64")
-                }
-                return decoded
-            case (_?, _?): throw bad("give \"\(field)\" or \"\(field)_base64\", not both")
-            case (_?, nil): throw bad("\"\(field)\" must be a string")
-            case (nil, _?): throw bad("\"\(field)_base64\" must be a string")
+            guard case .some(.some(let bytes)) = try object.bytes(field) else {
+                throw object.error("\"\(field)\" is missing")
             }
+            return bytes
         }
         let key = try bytes("key")
         let value = try bytes("value")
         do throws(CLIError) {
-            return KeyValue(key: try Validate.key(key, place), value: try Validate.value(value, place))
+            return KeyValue(key: try Validate.key(key, object.place), value: try Validate.value(value, object.place))
         } catch {
             throw CLIError.usage(error.message + "; nothing was imported")
         }

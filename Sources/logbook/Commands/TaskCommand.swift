@@ -3,19 +3,10 @@ import LogbookAgents
 /// `logbook task SUBCOMMAND ...`: tasks on the agent board (see Docs/Agents.md). Writes are one
 /// transaction each; `claim` is atomic across processes. Exit codes as for the key-value
 /// commands: 1 unknown id or nothing ready, 2 bad input, 3 claim lost or a forbidden move.
-enum TaskCommand: Command {
+enum TaskCommand: SubcommandGroup {
     static let name = "task"
-    static let synopsis = "SUBCOMMAND ... (logbook help task)"
     static let summary =
         "tasks: create, show, list, ready, update, start, complete, block, depends, delete, history, claim, release, verify"
-    static let positionals = 1...Int.max
-    static var flags: [String] { Subcommand.flags(table) }
-    static var valueOptions: [String] { Subcommand.valueOptions(table) }
-    static var details: [String] { Subcommand.details(name, table) }
-
-    static func run(_ invocation: Invocation, _ output: Output) throws {
-        try Subcommand.dispatch(name, table, invocation, output)
-    }
 
     static let table: [Subcommand] = [
         Subcommand(
@@ -301,16 +292,7 @@ enum TaskCommand: Command {
         defer { store.close() }
         let report = try board.verifyIndexes()
         if c.json {
-            var line = JSONLine()
-            line.raw("{")
-            line.field("ok", bool: report.isConsistent)
-            line.field("tasks", number: report.tasks)
-            line.field("decisions", number: report.decisions)
-            line.field("handoffs", number: report.handoffs)
-            line.field("derived_entries", number: report.derivedEntries)
-            line.field("problems", strings: report.problems)
-            line.raw("}\n")
-            try c.write(line)
+            try c.write(AgentRendering.json(report))
         } else {
             for problem in report.problems { try c.write(problem + "\n") }
             try c.write(
