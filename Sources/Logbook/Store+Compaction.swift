@@ -87,8 +87,7 @@ extension Store {
                 throw error
             }
             let frozen = s.view
-            files.close(log.fd)
-            s.log = ActiveLog(number: next, fd: fd, path: context.logPath(next))
+            s.log = ActiveLog(number: next, fd: fd, path: context.logPath(next), files: files)
             s.sealedLogBytes += s.appliedEnd
             s.appliedEnd = UInt64(LogFormat.segmentHeaderSize)
             s.fileEnd = s.appliedEnd

@@ -201,8 +201,7 @@ extension Store {
             }
             if number == manifest.lastLog {
                 keep = true
-                if let old = s.log { files.close(old.fd) }
-                s.log = ActiveLog(number: number, fd: fd, path: path)
+                s.log = ActiveLog(number: number, fd: fd, path: path, files: files)
                 s.appliedEnd = parsed.validEnd
                 s.fileEnd = size
             } else {

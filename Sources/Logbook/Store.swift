@@ -63,8 +63,7 @@ public final class Store: Sendable {
                 if case .closed = s.lifecycle { return }
                 s.lifecycle = .closed
                 s.view = View()
-                if let log = s.log { files.close(log.fd) }
-                s.log = nil
+                s.log = nil  // closes the segment (see `OpenFile`)
                 processLock.releaseKept()
                 processLock.close()
             }
@@ -252,8 +251,29 @@ enum Lifecycle {
 /// The log segment writers append to, open.
 struct ActiveLog {
     var number: UInt64
-    var fd: Int32
+    var file: OpenFile
     var path: String
+    var fd: Int32 { file.fd }
+
+    init(number: UInt64, fd: Int32, path: String, files: any FileLayer) {
+        self.number = number
+        file = OpenFile(fd, files: files)
+        self.path = path
+    }
+}
+
+/// A file descriptor closed when its last user lets go: a batch still syncing a log segment
+/// keeps it open after a compaction sealed it, a reload replaced it, or the handle closed.
+final class OpenFile: Sendable {
+    let fd: Int32
+    private let files: any FileLayer
+
+    init(_ fd: Int32, files: any FileLayer) {
+        self.fd = fd
+        self.files = files
+    }
+
+    deinit { files.close(fd) }
 }
 
 /// Everything mutable in a `Store`, guarded by one lock.

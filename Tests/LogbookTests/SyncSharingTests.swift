@@ -71,6 +71,42 @@ struct SyncSharingTests {
         }
     }
 
+    /// While a writer syncs without the lock, another handle may compact and this handle's
+    /// reads may reload the new generation: the segment being synced must stay open until the
+    /// sync is done (it is closed by its last user), so the commit still succeeds.
+    @Test func aCompactionAndAReloadDuringASyncDoNotCloseTheSegmentUnderIt() throws {
+        try withTemporaryDirectory("reload") { dir in
+            let gate = GatedSyncLayer()
+            var options = StoreOptions(durability: .normal, lockTimeout: 10, autoCompactLogBytes: nil)
+            options.fileLayer = gate
+            let slow = try Store(path: dir.store, options: options)
+            let other = try Store(
+                path: dir.store, options: StoreOptions(durability: .normal, autoCompactLogBytes: nil))
+            try slow.put("before", "0")
+            gate.arm()
+            let errors = runOnThreads(2) { index in
+                if index == 0 {
+                    try slow.put("slow", "1")  // waits in its sync until the gate opens
+                    return
+                }
+                defer { gate.open() }
+                while !gate.isInside { usleep(200) }
+                _ = try other.compact()
+                // This handle's read sees the new generation and reloads: a new active segment.
+                try check(try slow.string("before") == "0", "the reload lost a committed key")
+                try check(gate.isInside, "the sync finished early; the test proves nothing")
+            }
+            #expect(errors.isEmpty, "\(errors)")
+            #expect(try slow.string("slow") == "1")
+            #expect(try other.string("slow") == "1")
+            try slow.put("after", "2")  // the handle did not fail-stop
+            for store in [slow, other] { store.close() }
+            let reopened = try Store(path: dir.store)
+            #expect(try reopened.scan().count == 3)
+            reopened.close()
+        }
+    }
+
     /// The LOCK page is a hint: when it claims appended records the log does not hold as such,
     /// the next writer reads the files and appends after what is really there, overwriting nothing.
     @Test func aWriterTrustsTheLogNotAStalePage() throws {
