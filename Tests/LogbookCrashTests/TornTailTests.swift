@@ -193,4 +193,28 @@ struct TornTailTests {
         }
         #expect(torn, "none of \(attempts) kills landed inside a write; seed \(random.seed)")
     }
+
+    /// In `normal` mode a writer releases the lock before its sync. Killed inside that sync, it
+    /// leaves a whole record nobody published: no reader sees it, and the next writer builds on
+    /// it and its sync makes both durable and visible.
+    @Test("a writer killed inside its sync leaves a record that stays invisible until the next writer's sync")
+    func killedInsideTheSync() throws {
+        let directory = try TemporaryDirectory()
+        let reader = try Store(path: directory.store)
+        let child = try ChildProcess(["die-in-sync", directory.store])
+        let termination = child.wait()
+        #expect(termination == .signaled(SIGKILL), "\(child) \(termination): \(child.stderrText)")
+        #expect(child.lines == ["synced"])
+        #expect(try reader.string("synced") == "1")
+        #expect(try reader.string("unsynced") == nil, "a record nobody synced is visible")
+        let writer = try Store(path: directory.store, options: StoreOptions(lockTimeout: 1))
+        #expect(try writer.string("unsynced") == "2", "a fresh open reads the whole log (documented)")
+        try reader.put("after", "3")  // its sync covers the dead writer's record
+        #expect(try reader.string("unsynced") == "2")
+        let report = try reader.verify()
+        #expect(report.records == 3)
+        #expect(report.tornTail == nil)
+        for store in [reader, writer] { store.close() }
+        #expect(try Store(path: directory.store).scan().count == 3)
+    }
 }

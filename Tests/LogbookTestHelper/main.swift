@@ -13,6 +13,8 @@
 //                                                       the same, with a value that holds the bytes
 //                                                       of a valid log record (sequence 5)
 //     logbook-test-helper big-loop DIR BYTES            commit BYTES-sized values forever (relaxed, no compaction)
+//     logbook-test-helper die-in-sync DIR               commit `synced` (normal), then commit `unsynced` and
+//                                                       SIGKILL self when that commit syncs the log
 //
 // Exit status: 0 done, 2 bad arguments, 1 an engine error (message on stderr).
 
@@ -41,7 +43,7 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 func usage() -> Never {
     fail(
         "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
-            + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES)", status: 2)
+            + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES | die-in-sync DIR)", status: 2)
 }
 
 func sleep(seconds: Double) {
@@ -72,6 +74,36 @@ final class DyingFileLayer: ForwardingFileLayer, @unchecked Sendable {  // one t
         while true { pause() }
     }
 
+}
+
+/// A file layer that kills its own process with SIGKILL at the first log sync after it is armed:
+/// the record is written and the writer lock released (normal mode syncs without it), but
+/// nothing made the record durable or published it.
+final class DieInSyncFileLayer: ForwardingFileLayer, @unchecked Sendable {  // one thread uses it
+    let real = PosixFileLayer()
+    var base: any FileLayer { real }
+    var armed = false
+
+    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
+        if armed {
+            kill(getpid(), SIGKILL)
+            while true { pause() }
+        }
+        try real.sync(fd, dataOnly: dataOnly)
+    }
+}
+
+/// `die-in-sync`: see the usage at the top. Reports "synced" once the first commit returned.
+func dieInSync(directory: String) throws {
+    let layer = DieInSyncFileLayer()
+    var options = StoreOptions(durability: .normal)
+    options.fileLayer = layer
+    let store = try Store(path: directory, options: options)
+    try store.put("synced", "1")
+    report("synced")
+    layer.armed = true
+    try store.put("unsynced", "2")
+    fail("the armed sync did not kill the process")
 }
 
 /// `commit-loop`: transaction i puts `a/i`, `b/i`, `c/i` and `last`, all with value "i", then
@@ -197,7 +229,9 @@ func bigLoop(directory: String, bytes: Int) throws {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.count == (arguments.first == "commit-loop" ? 4 : 3) else { usage() }
+guard arguments.count == (arguments.first == "commit-loop" ? 4 : arguments.first == "die-in-sync" ? 2 : 3) else {
+    usage()
+}
 let directory = arguments[1]
 do {
     switch arguments[0] {
@@ -226,6 +260,8 @@ do {
     case "die-mid-append-embedding":
         guard let cut = Int(arguments[2]), cut >= 0 else { usage() }
         try dieMidAppend(directory: directory, cut: cut, embedding: true)
+    case "die-in-sync":
+        try dieInSync(directory: directory)
     case "big-loop":
         guard let bytes = Int(arguments[2]), bytes > 0 else { usage() }
         try bigLoop(directory: directory, bytes: bytes)
