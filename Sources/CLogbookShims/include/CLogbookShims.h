@@ -1,6 +1,6 @@
 // C shims for what Swift cannot reach directly: the SSE4.2 CRC32C instruction,
 // `_GNU_SOURCE` fcntl commands (open file description locks), and atomic access
-// to memory shared between processes through mmap.
+// to memory shared between processes through mmap, and futex waits on it.
 #ifndef CLOGBOOK_SHIMS_H
 #define CLOGBOOK_SHIMS_H
 
