@@ -72,19 +72,36 @@ extension Store {
             defer { queue.waiting = [] }
             return .lead(queue.waiting)
         }
-        if case .lead(let batch) = turn {
+        guard case .lead(var batch) = turn else { return request.outcome! }
+        // A leader that finds more requests queued when its batch is done leads the next batch
+        // too (up to `leaderRounds` batches): it is already running, where handing over would
+        // wait for another thread to be scheduled.
+        var rounds = 0
+        while true {
             writer.withLock { leader in
                 leader.batches &+= 1
                 runBatch(batch, &leader)
             }
             for member in batch { member.prepare = nil }
-            commitQueue.updateAndBroadcast { queue in
-                queue.leaderActive = false
-                for member in batch { member.decided = true }
+            rounds += 1
+            let finished = batch
+            let next = commitQueue.updateAndBroadcast { queue -> [CommitRequest]? in
+                for member in finished { member.decided = true }
+                guard rounds < Self.leaderRounds, !queue.waiting.isEmpty else {
+                    queue.leaderActive = false
+                    return nil
+                }
+                defer { queue.waiting = [] }
+                return queue.waiting
             }
+            guard let next else { break }
+            batch = next
         }
         return request.outcome!
     }
+
+    /// How many batches in a row one leader commits while requests keep arriving.
+    static let leaderRounds = 4
 
     /// Commits a batch of requests as the leader; decides every one of them.
     ///

@@ -96,11 +96,13 @@ final class LockedCondition<Value>: @unchecked Sendable {
         }
     }
 
-    /// Changes the value and wakes every waiter.
-    func updateAndBroadcast(_ body: (inout Value) -> Void) {
+    /// Changes the value and wakes every waiter; returns what `body` returns.
+    @discardableResult
+    func updateAndBroadcast<T>(_ body: (inout Value) -> T) -> T {
         pthread_mutex_lock(mutex)
-        body(&value.pointee)
+        let result = body(&value.pointee)
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
+        return result
     }
 }
