@@ -15,12 +15,65 @@ final class CommitRequest: @unchecked Sendable {
     init(_ prepare: @escaping (View) throws(LogbookError) -> [Mutation]) { self.prepare = prepare }
 }
 
+/// The transactions of one batch as the commit path sees them: the requests a leader took from
+/// the queue, or the caller's own transaction when it commits alone (`SoloCommit`).
+protocol CommitBatch {
+    /// Transactions in the batch.
+    var count: Int { get }
+    /// The `index`-th transaction's mutations, computed on `view` (the latest state with the
+    /// batch's earlier records applied).
+    mutating func prepare(_ index: Int, on view: View) throws(LogbookError) -> [Mutation]
+    /// Decides the `index`-th transaction.
+    mutating func decide(_ index: Int, _ outcome: Result<Void, LogbookError>)
+    func isDecided(_ index: Int) -> Bool
+}
+
+extension CommitBatch {
+    /// Decides every transaction not decided yet (those written, when the batch ends).
+    mutating func decideRest(_ outcome: Result<Void, LogbookError>) {
+        for index in 0..<count where !isDecided(index) { decide(index, outcome) }
+    }
+}
+
+extension Array: CommitBatch where Element == CommitRequest {
+    func prepare(_ index: Int, on view: View) throws(LogbookError) -> [Mutation] { try self[index].prepare!(view) }
+    func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) { self[index].outcome = outcome }
+    func isDecided(_ index: Int) -> Bool { self[index].outcome != nil }
+}
+
+/// A batch of one transaction, committed by its own thread: no queued request, no closure or
+/// result on the heap. The result goes to the caller's `slot`, so that no field's layout depends
+/// on `R` (destroying the batch then needs no generic runtime call).
+struct SoloCommit<R>: CommitBatch {
+    let body: (View) throws(LogbookError) -> (mutations: [Mutation], result: R)
+    let slot: UnsafeMutablePointer<R?>
+    var decided = false
+    var error: LogbookError? = nil
+
+    var count: Int { 1 }
+
+    func prepare(_ index: Int, on view: View) throws(LogbookError) -> [Mutation] {
+        let (mutations, value) = try body(view)
+        slot.pointee = value
+        return mutations
+    }
+
+    mutating func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) {
+        decided = true
+        if case .failure(let error) = outcome { self.error = error }
+    }
+
+    func isDecided(_ index: Int) -> Bool { decided }
+}
+
 /// What the holder of a handle's leader mutex (`Store.writer`) owns besides the right to lead.
 struct Leader {
     /// Batches committed by this handle.
     var batches: UInt64 = 0
     /// Gives back the writer lock this handle keeps between commits; started when first needed.
     var keeper: LockKeeper?
+    /// Where a batch's records are encoded before they are written.
+    let records = RecordBuffer()
 }
 
 /// The requests waiting to be committed, and whether a leader is committing a batch now.
@@ -37,22 +90,63 @@ extension Store {
     /// a torn tail a crashed writer left), runs every waiting request's `prepare` in turn (each
     /// sees the writes of those before it), appends all their records with one write, syncs once
     /// per the durability mode, applies and publishes them, and releases the lock. Each caller
-    /// gets its own result; a failed write or sync fails the whole batch.
+    /// gets its own result; a failed write or sync fails the whole batch. A caller that finds no
+    /// leader and no queue commits alone, the same way, without queueing a request.
     /// `prepare` returns no mutations to write nothing.
     func commit<R>(_ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R))
         throws(LogbookError) -> R
     {
-        var result: R? = nil
-        let outcome = withoutActuallyEscaping(prepare) { prepare in
-            let request = CommitRequest { (view) throws(LogbookError) in
-                let (mutations, value) = try prepare(view)
-                result = value
-                return mutations
-            }
-            return submit(request)
+        let alone = commitQueue.withLock { queue in
+            guard !queue.leaderActive, queue.waiting.isEmpty else { return false }
+            queue.leaderActive = true
+            return true
         }
-        try outcome.get()
+        let result: R
+        if alone {
+            result = try commitAlone(prepare)
+        } else {
+            var value: R? = nil
+            let outcome = withoutActuallyEscaping(prepare) { prepare in
+                let request = CommitRequest { (view) throws(LogbookError) in
+                    let (mutations, result) = try prepare(view)
+                    value = result
+                    return mutations
+                }
+                return submit(request)
+            }
+            try outcome.get()
+            result = value!
+        }
         compactIfDue()
+        return result
+    }
+
+    /// The caller's transaction as a batch of its own, led by the caller (who holds the
+    /// leadership); then the requests queued meanwhile are led, or the leadership is given up.
+    private func commitAlone<R>(_ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R))
+        throws(LogbookError) -> R
+    {
+        var result: R? = nil
+        let error = withUnsafeMutablePointer(to: &result) { slot in
+            withoutActuallyEscaping(prepare) { prepare in
+                var solo = SoloCommit(body: prepare, slot: slot)
+                writer.withLock { leader in
+                    leader.batches &+= 1
+                    runBatch(&solo, &leader)
+                }
+                return solo.error
+            }
+        }
+        let queued = commitQueue.withLock { queue -> [CommitRequest]? in
+            guard !queue.waiting.isEmpty else {
+                queue.leaderActive = false
+                return nil
+            }
+            defer { queue.waiting = [] }
+            return queue.waiting
+        }
+        if let queued { lead(queued) }
+        if let error { throw error }
         return result!
     }
 
@@ -72,15 +166,20 @@ extension Store {
             defer { queue.waiting = [] }
             return .lead(queue.waiting)
         }
-        guard case .lead(var batch) = turn else { return request.outcome! }
-        // A leader that finds more requests queued when its batch is done leads the next batch
-        // too (up to `leaderRounds` batches): it is already running, where handing over would
-        // wait for another thread to be scheduled.
+        if case .lead(let batch) = turn { lead(batch) }
+        return request.outcome!
+    }
+
+    /// Commits `first` as the leader, then (up to `leaderRounds` batches in all) the requests
+    /// that queued meanwhile: the leader is already running, where handing over would wait for
+    /// another thread to be scheduled. Gives up the leadership at the end.
+    private func lead(_ first: [CommitRequest]) {
+        var batch = first
         var rounds = 0
         while true {
             writer.withLock { leader in
                 leader.batches &+= 1
-                runBatch(batch, &leader)
+                runBatch(&batch, &leader)
             }
             for member in batch { member.prepare = nil }
             rounds += 1
@@ -94,33 +193,33 @@ extension Store {
                 defer { queue.waiting = [] }
                 return queue.waiting
             }
-            guard let next else { break }
+            guard let next else { return }
             batch = next
         }
-        return request.outcome!
     }
 
     /// How many batches in a row one leader commits while requests keep arriving.
     static let leaderRounds = 4
 
-    /// Commits a batch of requests as the leader; decides every one of them.
+    /// Commits a batch as the leader; decides every transaction in it.
     ///
     /// In `normal` and `paranoid` mode the writer lock is released before the sync: the next
     /// writer, in any process, appends while this one syncs, and whichever sync runs later covers
     /// both (see `ProcessLock`, word 152).
-    private func runBatch(_ batch: [CommitRequest], _ leader: inout Leader) {
+    private func runBatch<Batch: CommitBatch>(_ batch: inout Batch, _ leader: inout Leader) {
         do throws(LogbookError) {
             try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             let appended: AppendedBatch?
-            do throws(LogbookError) { appended = try appendBatch(batch) } catch {
+            do throws(LogbookError) { appended = try appendBatch(&batch, into: leader.records) } catch {
                 keepOrRelease(&leader)
                 throw error
             }
             keepOrRelease(&leader)
             if let appended { try finishBatch(appended) }
+            batch.decideRest(.success(()))
         } catch {
-            for request in batch where request.outcome == nil { request.outcome = .failure(error) }
+            batch.decideRest(.failure(error))
         }
     }
 
@@ -154,18 +253,23 @@ extension Store {
         /// The view after the batch (and after the records of others it was prepared on); nil
         /// when it is the state's view plus the batch's records.
         var working: View?
-        /// The records written, and the requests they decide (same order).
+        /// The records written.
         var records: [LogRecord]
-        var requests: [CommitRequest]
     }
 
-    /// Under the writer lock: catch up, validate, append. In `relaxed` mode also apply and
-    /// publish, and return nil; otherwise return the batch for `finishBatch`.
-    func appendBatch(_ batch: [CommitRequest]) throws(LogbookError) -> AppendedBatch? {
-        let prepared = try state.withLock { (s) throws(LogbookError) -> (AppendedBatch, [UInt8])? in
+    /// Under the writer lock: catch up, prepare every transaction of `batch`, encode their
+    /// records into `buffer` and append them. A transaction whose `prepare` fails, whose record is
+    /// too large or that writes nothing is decided here; the others are written. In `relaxed`
+    /// mode also apply and publish, and return nil; otherwise return the batch for `finishBatch`.
+    /// The caller decides the written transactions by the outcome.
+    func appendBatch<Batch: CommitBatch>(_ batch: inout Batch, into buffer: RecordBuffer)
+        throws(LogbookError) -> AppendedBatch?
+    {
+        buffer.reset()
+        let prepared = try state.withLock { (s) throws(LogbookError) -> AppendedBatch? in
             try Self.checkWritable(s, path: path)
             try catchUpUnderLock(&s, settle: false)
-            // Later requests of the batch must see earlier ones' writes, and every request must
+            // Later transactions of the batch must see earlier ones' writes, and every one must
             // see the records others appended that no sync has covered yet: a working copy of the
             // map (O(1) until written), made only when needed. (`pendingRecords` may read the
             // files and move the state on: where to write is known only after it.)
@@ -176,48 +280,44 @@ extension Store {
             } else {
                 (sequence, start) = (s.lastSequence, s.appliedEnd)
             }
-            var bytes: [UInt8] = []
             var records: [LogRecord] = []
-            var requests: [CommitRequest] = []
-            for (index, request) in batch.enumerated() {
+            for index in 0..<batch.count {
                 let mutations: [Mutation]
-                do throws(LogbookError) { mutations = try request.prepare!(working ?? s.view) } catch {
-                    request.outcome = .failure(error)
+                do throws(LogbookError) { mutations = try batch.prepare(index, on: working ?? s.view) } catch {
+                    batch.decide(index, .failure(error))
                     continue
                 }
                 guard !mutations.isEmpty else {
-                    request.outcome = .success(())
+                    batch.decide(index, .success(()))
                     continue
                 }
                 let record = LogRecord(sequence: sequence + 1, mutations: mutations)
-                let recordStart = bytes.count
-                LogFormat.appendRecord(record, to: &bytes)
+                let recordStart = buffer.count
                 // Writers enforce the documented limit; readers accept up to `maxPayload` (slack).
-                let payload = bytes.count - recordStart - LogFormat.recordHeaderSize
+                let payload = buffer.append(record) - LogFormat.recordHeaderSize
                 guard payload <= Limits.maxTransactionSize else {
-                    bytes.removeSubrange(recordStart...)
-                    request.outcome = .failure(
-                        .invalid("transaction is \(payload) bytes; the limit is \(Limits.maxTransactionSize)"))
+                    buffer.truncate(to: recordStart)
+                    batch.decide(
+                        index,
+                        .failure(.invalid("transaction is \(payload) bytes; the limit is \(Limits.maxTransactionSize)")))
                     continue
                 }
                 sequence += 1
                 records.append(record)
-                requests.append(request)
                 if index < batch.count - 1 || working != nil {
                     if working == nil { working = s.view }
                     working!.apply(record)
                 }
             }
             guard !records.isEmpty else { return nil }
-            let batch = AppendedBatch(
-                log: s.log!, start: start, end: start + UInt64(bytes.count), base: s.appliedEnd,
-                generation: s.seenGeneration, working: working, records: records, requests: requests)
-            return (batch, bytes)
+            return AppendedBatch(
+                log: s.log!, start: start, end: start + UInt64(buffer.count), base: s.appliedEnd,
+                generation: s.seenGeneration, working: working, records: records)
         }
-        guard let (prepared, bytes) = prepared else { return nil }
+        guard let prepared else { return nil }
         processLock.beginAppend(end: prepared.end)
         do throws(SystemError) {
-            try files.writeAll(prepared.log.fd, bytes, at: prepared.start, path: prepared.log.path)
+            try files.writeAll(prepared.log.fd, buffer.bytes, at: prepared.start, path: prepared.log.path)
         } catch {
             try failedAppend(error, log: prepared.log, start: prepared.start)
         }
@@ -229,12 +329,11 @@ extension Store {
             let counter = processLock.publish(segment: prepared.log.number, end: prepared.end)
             if install(prepared, &s) { s.seenCounter = counter }
         }
-        for request in prepared.requests { request.outcome = .success(()) }
         return nil
     }
 
     /// After `appendBatch` (with or without the writer lock): sync unless another writer's sync
-    /// already covered the batch, publish, apply, acknowledge.
+    /// already covered the batch, publish, apply.
     func finishBatch(_ batch: AppendedBatch) throws(LogbookError) {
         let covered = processLock.isPublished(segment: batch.log.number, end: batch.end)
         if !covered {
@@ -248,7 +347,6 @@ extension Store {
             install(batch, &s)
             if !covered { s.syncs += 1 }
         }
-        for request in batch.requests { request.outcome = .success(()) }
     }
 
     /// Applies a written batch to the state. When the state moved on meanwhile (a read caught

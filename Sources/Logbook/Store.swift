@@ -180,7 +180,7 @@ public final class Store: Sendable {
     /// progress to a transaction that keeps losing. nil when it conflicted anyway (only a write
     /// nested inside `body` can cause that).
     private func writePessimistically<T>(_ body: (WriteTransaction) throws -> T) throws -> T? {
-        try writer.withLock { _ in
+        try writer.withLock { leader in
             try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             defer { processLock.release() }
@@ -193,15 +193,17 @@ public final class Store: Sendable {
             if tx.writes.isEmpty { return result }
             let mutations = tx.mutations()
             var valid = false
-            try withoutActuallyEscaping({ (current: View) throws(LogbookError) -> [Mutation] in
-                defer { tx.releaseSnapshot() }
-                valid = try tx.isValid(against: current)
-                return valid ? mutations : []
-            }) { prepare in
-                let request = CommitRequest(prepare)
-                defer { request.prepare = nil }
-                if let appended = try appendBatch([request]) { try finishBatch(appended) }  // still under the lock
-                try request.outcome?.get()
+            var unit: Void? = nil
+            try withUnsafeMutablePointer(to: &unit) { slot in
+                var solo = SoloCommit(
+                    body: { (current) throws(LogbookError) in
+                        defer { tx.releaseSnapshot() }
+                        valid = try tx.isValid(against: current)
+                        return (valid ? mutations : [], ())
+                    }, slot: slot)
+                // Still under the lock: nothing can have changed what `body` read.
+                if let appended = try appendBatch(&solo, into: leader.records) { try finishBatch(appended) }
+                if let error = solo.error { throw error }
             }
             return valid ? result : nil
         }

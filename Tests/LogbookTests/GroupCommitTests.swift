@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 
 @_spi(Testing) @testable import Logbook
@@ -41,4 +42,75 @@ private struct SlowSyncLayer: ForwardingFileLayer {
     let again = try Store(path: dir)
     #expect(try again.string("c") == "200")
     #expect(try again.stats().keys == 401)
+}
+
+/// Holds the first log write after `armed` is set until `open` is set, and counts log writes.
+private final class GatedWriteLayer: ForwardingFileLayer, @unchecked Sendable {
+    let real = PosixFileLayer()
+    var base: any FileLayer { real }
+    let armed = Atomic<Bool>(false)
+    let entered = Atomic<Bool>(false)
+    let open = Atomic<Bool>(false)
+    let logWrites = Atomic<Int>(0)
+    private let logFds = Mutex<Set<Int32>>([])
+
+    func open(_ path: String, _ mode: OpenMode) throws(SystemError) -> Int32 {
+        let fd = try real.open(path, mode)
+        if path.hasSuffix(".wal") { logFds.withLock { _ = $0.insert(fd) } }
+        return fd
+    }
+
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+        if logFds.withLock({ $0.contains(fd) }) {
+            logWrites.add(1, ordering: .sequentiallyConsistent)
+            if armed.exchange(false, ordering: .sequentiallyConsistent) {
+                entered.store(true, ordering: .sequentiallyConsistent)
+                while !open.load(ordering: .sequentiallyConsistent) { System.sleep(nanoseconds: 100_000) }
+            }
+        }
+        return try real.write(fd, from: buffer, at: offset)
+    }
+}
+
+/// A thread that commits alone (no queue, no request) still leads the requests that queued
+/// while it wrote: they go into one batch after its own, and every caller gets its result.
+@Test(arguments: [Durability.relaxed, .normal])
+func aCommitAloneLeadsTheRequestsQueuedBehindIt(durability: Durability) throws {
+    let dir = "/tmp/lb-solo-\(UInt32.random(in: 0...UInt32.max))"
+    let layer = GatedWriteLayer()
+    var options = StoreOptions(durability: durability)
+    options.fileLayer = layer
+    options.autoCompactLogBytes = nil
+    let store = try Store(path: dir, options: options)
+    try store.put("warm", "up")
+    let writesBefore = layer.logWrites.load(ordering: .sequentiallyConsistent)
+    layer.armed.store(true, ordering: .sequentiallyConsistent)
+    let errors = runOnThreads(4) { t in
+        if t == 0 {
+            try store.put("alone", "first")
+            return
+        }
+        while !layer.entered.load(ordering: .sequentiallyConsistent) { System.sleep(nanoseconds: 100_000) }
+        if t == 1 {
+            // The three others queue behind the thread held in its write; then let it go.
+            while store.commitQueue.withLock({ $0.waiting.count }) < 2 { System.sleep(nanoseconds: 100_000) }
+            layer.open.store(true, ordering: .sequentiallyConsistent)
+            return
+        }
+        try store.put("queued-\(t)", "v\(t)")
+    }
+    #expect(errors.isEmpty, "\(errors)")
+    let opened = layer.open.load(ordering: .sequentiallyConsistent)
+    #expect(opened)
+    let writes = layer.logWrites.load(ordering: .sequentiallyConsistent) - writesBefore
+    // One write for the lone commit, one for the batch of the two queued behind it.
+    #expect(writes == 2)
+    #expect(try store.string("alone") == "first")
+    #expect(try store.string("queued-2") == "v2")
+    #expect(try store.string("queued-3") == "v3")
+    #expect(try store.stats().commits == 4)
+    #expect(store.commitQueue.withLock { !$0.leaderActive && $0.waiting.isEmpty })
+    store.close()
+    let again = try Store(path: dir)
+    #expect(try again.stats().keys == 4)
 }

@@ -107,39 +107,50 @@
         }
     }
 
-    /// The framed bytes of one record.
-    public static func encode(_ record: LogRecord) -> [UInt8] {
+    /// Bytes the framed record for `record` takes.
+    static func framedSize(_ record: LogRecord) -> Int {
         var payloadSize = minPayload
         for mutation in record.mutations { payloadSize += encodedSize(mutation) }
-        let total = recordHeaderSize + payloadSize
+        return recordHeaderSize + payloadSize
+    }
+
+    /// The framed bytes of one record.
+    public static func encode(_ record: LogRecord) -> [UInt8] {
+        let total = framedSize(record)
         // Sized once and written in place: appending field by field costs a capacity check each.
         return [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
-            let raw = UnsafeMutableRawBufferPointer(buffer)
-            var writer = ByteWriter(raw, at: 0)
-            writer.write(UInt32(payloadSize))
-            writer.write(UInt32(0))  // CRC, filled below
-            writer.write(transactionType)
-            writer.write(record.sequence)
-            writer.write(UInt32(record.mutations.count))
-            for mutation in record.mutations {
-                switch mutation {
-                case .put(let key, let value):
-                    writer.write(putKind)
-                    writer.write(UInt16(key.count))
-                    writer.write(UInt32(value.count))
-                    writer.write(key)
-                    writer.write(value)
-                case .delete(let key):
-                    writer.write(deleteKind)
-                    writer.write(UInt16(key.count))
-                    writer.write(key)
-                }
-            }
-            precondition(writer.offset == total)
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8..<total]))
-            raw.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
+            encode(record, into: UnsafeMutableRawBufferPointer(buffer), size: total)
             count = total
         }
+    }
+
+    /// Writes the framed record for `record` (`size` bytes, as `framedSize` says) at the start
+    /// of `raw`.
+    static func encode(_ record: LogRecord, into raw: UnsafeMutableRawBufferPointer, size total: Int) {
+        precondition(raw.count >= total)
+        var writer = ByteWriter(raw, at: 0)
+        writer.write(UInt32(total - recordHeaderSize))
+        writer.write(UInt32(0))  // CRC, filled below
+        writer.write(transactionType)
+        writer.write(record.sequence)
+        writer.write(UInt32(record.mutations.count))
+        for mutation in record.mutations {
+            switch mutation {
+            case .put(let key, let value):
+                writer.write(putKind)
+                writer.write(UInt16(key.count))
+                writer.write(UInt32(value.count))
+                writer.write(key)
+                writer.write(value)
+            case .delete(let key):
+                writer.write(deleteKind)
+                writer.write(UInt16(key.count))
+                writer.write(key)
+            }
+        }
+        precondition(writer.offset == total)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[8..<total]))
+        raw.storeBytes(of: crc.littleEndian, toByteOffset: 4, as: UInt32.self)
     }
 
     /// Decodes a transaction payload; nil when it is not well formed. Never traps, whatever the bytes.

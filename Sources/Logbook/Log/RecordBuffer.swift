@@ -1,0 +1,51 @@
+/// The bytes of the batch a commit leader is about to write: framed records back to back,
+/// encoded in place in memory that the next batch reuses, so that a commit allocates nothing for
+/// its bytes once the buffer has grown to its size. Used only by the holder of `Store.writer`.
+final class RecordBuffer: @unchecked Sendable {
+    private var base: UnsafeMutableRawPointer
+    private var capacity: Int
+    /// Bytes encoded so far.
+    private(set) var count = 0
+
+    /// Capacity kept between batches; a larger buffer (a big transaction) is given back after it.
+    static let keptCapacity = 1 << 20
+
+    init() {
+        capacity = 4096
+        base = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The encoded bytes (valid until the next change).
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    /// Empties the buffer for the next batch.
+    func reset() {
+        count = 0
+        if capacity > Self.keptCapacity { resize(to: Self.keptCapacity) }
+    }
+
+    /// Appends the framed record for `record`; returns its size.
+    func append(_ record: LogRecord) -> Int {
+        let size = LogFormat.framedSize(record)
+        if count + size > capacity { resize(to: max(capacity * 2, count + size)) }
+        LogFormat.encode(record, into: UnsafeMutableRawBufferPointer(start: base + count, count: size), size: size)
+        count += size
+        return size
+    }
+
+    /// Drops the bytes from `offset` on (a record the batch will not write after all).
+    func truncate(to offset: Int) {
+        precondition(offset <= count)
+        count = offset
+    }
+
+    private func resize(to newCapacity: Int) {
+        let new = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        new.copyMemory(from: base, byteCount: count)
+        base.deallocate()
+        base = new
+        capacity = newCapacity
+    }
+}
