@@ -130,10 +130,11 @@ void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
 #endif
 }
 
-void lb_futex_wake(uint32_t *address) {
+void lb_futex_wake(uint32_t *address, int32_t count) {
 #if defined(__linux__)
-    syscall(SYS_futex, address, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+    syscall(SYS_futex, address, FUTEX_WAKE, count, NULL, NULL, 0);
 #else
     (void)address;
+    (void)count;
 #endif
 }

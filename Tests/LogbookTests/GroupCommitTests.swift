@@ -72,10 +72,11 @@ private final class GatedWriteLayer: ForwardingFileLayer, @unchecked Sendable {
     }
 }
 
-/// A thread that commits alone (no queue, no request) still leads the requests that queued
-/// while it wrote: they go into one batch after its own, and every caller gets its result.
+/// The requests that queue while a thread commits alone (no queue, no request) go into one
+/// batch after its own (led by it in `relaxed` mode, by one of them in `normal` mode), and every
+/// caller gets its result.
 @Test(arguments: [Durability.relaxed, .normal])
-func aCommitAloneLeadsTheRequestsQueuedBehindIt(durability: Durability) throws {
+func requestsQueuedBehindALoneCommitGoInOneBatch(durability: Durability) throws {
     let dir = "/tmp/lb-solo-\(UInt32.random(in: 0...UInt32.max))"
     let layer = GatedWriteLayer()
     var options = StoreOptions(durability: durability)
@@ -113,4 +114,19 @@ func aCommitAloneLeadsTheRequestsQueuedBehindIt(durability: Durability) throws {
     store.close()
     let again = try Store(path: dir)
     #expect(try again.stats().keys == 4)
+}
+
+/// Two threads committing in a loop in `normal` mode share syncs: the next leader waits (at most
+/// half a sync) for the thread whose commit was just acknowledged to come back, instead of the
+/// two taking turns with a sync each (about 150 syncs here without the wait, 101 with it).
+@Test func threadsCommittingInALoopShareSyncs() throws {
+    let dir = "/tmp/lb-gather-\(UInt32.random(in: 0...UInt32.max))"
+    var options = StoreOptions(durability: .normal)
+    options.fileLayer = SlowSyncLayer()
+    let store = try Store(path: dir, options: options)
+    #expect(runOnThreads(2) { t in for i in 0..<100 { try store.put("k\(t)-\(i)", "v") } }.isEmpty)
+    let st = try store.stats()
+    #expect(st.commits == 200)
+    #expect(st.syncs <= 130, "\(st.syncs) syncs for \(st.commits) commits")
+    #expect(st.keys == 200)
 }

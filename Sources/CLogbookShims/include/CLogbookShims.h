@@ -35,8 +35,8 @@ int lb_ofd_is_locked(int fd, int64_t start);
 /// signal. Any return means only "look again".
 void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns);
 
-/// Wakes every process and thread waiting on the word at `address` (FUTEX_WAKE).
-void lb_futex_wake(uint32_t *address);
+/// Wakes up to `count` processes and threads waiting on the word at `address` (FUTEX_WAKE).
+void lb_futex_wake(uint32_t *address, int32_t count);
 
 /// Atomic load (acquire) and store (release) of 64-bit words in shared memory.
 static inline uint64_t lb_atomic_load_u64(const uint64_t *address) {

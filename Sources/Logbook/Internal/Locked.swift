@@ -52,10 +52,12 @@ final class Locked<Value>: @unchecked Sendable {
     }
 }
 
-/// A value guarded by a pthread mutex, with a condition variable to wait for it to change.
+/// A value guarded by a pthread mutex, with a condition variable to wait for it to change, and a
+/// second one (monotonic clock, timed waits) for a single waiter that others signal on purpose.
 final class LockedCondition<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
+    private let timedCondition: UnsafeMutablePointer<pthread_cond_t>
     /// Out of line for the reason given at `Locked`.
     private let value: UnsafeMutablePointer<Value>
 
@@ -68,6 +70,13 @@ final class LockedCondition<Value>: @unchecked Sendable {
         condition = .allocate(capacity: 1)
         condition.initialize(to: pthread_cond_t())
         pthread_cond_init(condition, nil)
+        timedCondition = .allocate(capacity: 1)
+        timedCondition.initialize(to: pthread_cond_t())
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(timedCondition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -75,6 +84,8 @@ final class LockedCondition<Value>: @unchecked Sendable {
         value.deallocate()
         pthread_cond_destroy(condition)
         condition.deallocate()
+        pthread_cond_destroy(timedCondition)
+        timedCondition.deallocate()
         pthread_mutex_destroy(mutex)
         mutex.deallocate()
     }
@@ -94,6 +105,35 @@ final class LockedCondition<Value>: @unchecked Sendable {
             if let result = ready(&value.pointee) { return result }
             pthread_cond_wait(condition, mutex)
         }
+    }
+
+    /// Waits on the second condition, lock held between checks, until `ready` returns non-nil
+    /// or the monotonic clock passes `deadline` (ns); then returns what `ready` or, at the
+    /// deadline, `timedOut` returns.
+    func wait<T>(until ready: (inout Value) -> T?, deadline: UInt64, timedOut: (inout Value) -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var time = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
+        while true {
+            if let result = ready(&value.pointee) { return result }
+            if pthread_cond_timedwait(timedCondition, mutex, &time) == ETIMEDOUT {
+                return ready(&value.pointee) ?? timedOut(&value.pointee)
+            }
+        }
+    }
+
+    /// Changes the value and wakes the waiter on the second condition when `body` returns true.
+    func update(signalling body: (inout Value) -> Bool) {
+        pthread_mutex_lock(mutex)
+        if body(&value.pointee) { pthread_cond_signal(timedCondition) }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Changes the value and wakes every waiter on the first condition when `body` returns true.
+    func update(broadcasting body: (inout Value) -> Bool) {
+        pthread_mutex_lock(mutex)
+        if body(&value.pointee) { pthread_cond_broadcast(condition) }
+        pthread_mutex_unlock(mutex)
     }
 
     /// Changes the value and wakes every waiter; returns what `body` returns.

@@ -57,6 +57,9 @@ final class ProcessLock: @unchecked Sendable {
     /// Whether this handle keeps the writer lock between commits now (see `release(keepIdle:)`);
     /// same access rule as `depth`.
     private(set) var kept = false
+    /// State of the back-off jitter (SplitMix64; a system random number per wait would be a
+    /// system call); same access rule as `depth`.
+    private var jitterState = System.monotonicNanoseconds()
     /// The holder name as written to the page, built once; same access rule as `depth`.
     private var holderName: (program: String, bytes: [UInt8])?
     /// This process's pid as a shared-page word.
@@ -187,7 +190,7 @@ final class ProcessLock: @unchecked Sendable {
                 recordHolder(program: program)
                 if waited {
                     if lb_atomic_load_u64(word(144)) == me { lb_atomic_store_u64(word(136), 0) }
-                    lb_futex_wake(acquisitions)  // a writer stepping aside for us may be waiting
+                    lb_futex_wake(acquisitions, .max)  // a writer stepping aside for us may be waiting
                 }
                 depth = 1
                 return
@@ -202,10 +205,20 @@ final class ProcessLock: @unchecked Sendable {
             }
             // Sleep until a release wakes us, or the back-off runs out (a holder that dies
             // releases nothing on the page: the kernel drops its lock, the back-off finds it).
-            let jittered = UInt64(Double(backoff) * Double.random(in: 0.5...1.5))
+            let jittered = jitter(backoff)
             lb_futex_wait(releases, released, min(jittered, deadline - now))
             backoff = min(backoff * 2, Self.maxBackoff)
         }
+    }
+
+    /// `nanoseconds` scaled by a random factor in [0.5, 1.5).
+    private func jitter(_ nanoseconds: UInt64) -> UInt64 {
+        jitterState &+= 0x9E37_79B9_7F4A_7C15
+        var z = jitterState
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return nanoseconds / 2 + (nanoseconds >> 1) * (z >> 32) / (1 << 31)
     }
 
     /// The futex words (see the page layout).
@@ -289,8 +302,12 @@ final class ProcessLock: @unchecked Sendable {
         lb_atomic_store_u64(word(40), 0)
         files.unlock(fd, byte: Self.writerByte)
         if waiterIsFresh(System.monotonicNanoseconds()) {
+            // One waiter, not all: on a machine with few cores, waking every waiter makes them
+            // compete for the CPU with the one that gets the lock (and all but one fail and
+            // sleep again). A woken waiter that does not take the lock (it died, or another
+            // got there first) costs the others at most their back-off (`maxBackoff`).
             lb_atomic_increment_u32(releases)
-            lb_futex_wake(releases)
+            lb_futex_wake(releases, 1)
         }
     }
 
