@@ -68,9 +68,11 @@ import Testing
     @Test func keysAreTheDocumentedConcatenations() {
         var rng = SeededGenerator(seed: 0x5EED_0009)
         for _ in 0..<200 {
-            let id = RecordID.make(.task, at: Timestamp(milliseconds: Int64(rng.next() % 4_000_000_000_000)),
+            let id = RecordID.make(
+                .task, at: Timestamp(milliseconds: Int64(rng.next() % 4_000_000_000_000)),
                 random: UInt32(truncatingIfNeeded: rng.next()))
-            let other = RecordID.make(.task, at: Timestamp(milliseconds: 0), random: UInt32(truncatingIfNeeded: rng.next()))
+            let other = RecordID.make(
+                .task, at: Timestamp(milliseconds: 0), random: UInt32(truncatingIfNeeded: rng.next()))
             let revision = Int(rng.next() >> 1)
             let name = randomText(&rng, maxLength: 20)
             let priority = Int(rng.next() % 5)
@@ -198,7 +200,9 @@ import Testing
 /// Text of 0 to `maxLength` scalars: ASCII, accented, symbols, CJK, emoji, and separators
 /// (comma, NUL, newline) that the encoding must carry untouched.
 private func randomText(_ rng: inout SeededGenerator, maxLength: Int) -> String {
-    let pool: [Unicode.Scalar] = ["a", "Z", "0", " ", ",", "\0", "\n", "é", "ß", "✓", "→", "中", "文", "🧵", "👩‍💻".unicodeScalars.first!]
+    let pool: [Unicode.Scalar] = [
+        "a", "Z", "0", " ", ",", "\0", "\n", "é", "ß", "✓", "→", "中", "文", "🧵", "👩‍💻".unicodeScalars.first!,
+    ]
     let length = Int(rng.next() % UInt64(maxLength + 1))
     var text = String.UnicodeScalarView()
     for _ in 0..<length { text.append(pool[Int(rng.next() % UInt64(pool.count))]) }
