@@ -30,9 +30,9 @@ public final class WriteTransaction {
     private(set) var view: View
     let sequence: UInt64
     /// Pending writes: a value to put, or nil to delete.
-    var writes: [HashedKey: [UInt8]?] = [:]
+    var writes = KeyTable<[UInt8]?>()
     /// Keys read from the snapshot, and whether each was present.
-    private var reads: [HashedKey: Bool] = [:]
+    private var reads = KeyTable<Bool>()
     /// Ranges scanned in the snapshot, `lower <= key < upper`.
     private var ranges: [(lower: [UInt8]?, upper: [UInt8]?)] = []
     var isFinished = false
@@ -40,16 +40,14 @@ public final class WriteTransaction {
     init(view: View, sequence: UInt64) {
         self.view = view
         self.sequence = sequence
-        writes.reserveCapacity(8)
     }
 
     /// The value of `key` as this transaction sees it (its own writes first).
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         try checkActive()
-        let hashed = HashedKey(key)
-        if let pending = writes[hashed] { return pending }
+        if let pending = writes.find(key) { return writes.entries[pending].value }
         let value = try view.get(key)?.value
-        reads[hashed] = value != nil
+        reads.set(key, value != nil)
         return value
     }
 
@@ -57,14 +55,14 @@ public final class WriteTransaction {
     public func put(_ key: [UInt8], _ value: [UInt8]) throws {
         try checkActive()
         try Store.check(key: key, value: value)
-        writes[HashedKey(key)] = .some(value)
+        writes.set(key, .some(value))
     }
 
     /// Deletes `key` when the transaction commits.
     public func delete(_ key: [UInt8]) throws {
         try checkActive()
         try Store.check(key: key)
-        writes[HashedKey(key)] = .some(nil)
+        writes.set(key, nil)
     }
 
     /// The pairs the scan selects, merging this transaction's own writes over the snapshot.
@@ -79,7 +77,7 @@ public final class WriteTransaction {
                 && (bounds.upper.map { compareBytes(key, $0) < 0 } ?? true)
         }
         func before(_ a: [UInt8], _ b: [UInt8]) -> Bool { reverse ? compareBytes(a, b) > 0 : compareBytes(a, b) < 0 }
-        var own = writes.filter { inRange($0.key.bytes) }.map { (key: $0.key.bytes, value: $0.value) }
+        var own = writes.entries.filter { inRange($0.key) }
         own.sort { before($0.key, $1.key) }
         var next = 0
         var result: [KeyValue] = []
@@ -122,17 +120,18 @@ public final class WriteTransaction {
         if isFinished { throw LogbookError(.invalidArgument, "transaction used after its closure returned") }
     }
 
-    /// The buffered writes as mutations, in key order.
+    /// The buffered writes as mutations, in key order. Takes them out of the write set (called
+    /// once, after the closure returned: the transaction no longer reads or writes).
     func mutations() -> [Mutation] {
-        writes.sorted { compareBytes($0.key.bytes, $1.key.bytes) < 0 }.map { key, value in
-            value.map { .put(key: key.bytes, value: $0) } ?? .delete(key: key.bytes)
-        }
+        var entries = writes.takeEntries()
+        entries.sort { compareBytes($0.key, $1.key) < 0 }
+        return entries.map { key, value in value.map { .put(key: key, value: $0) } ?? .delete(key: key) }
     }
 
     /// Whether everything this transaction read is unchanged in `current` (the latest state).
     func isValid(against current: View) throws(LogbookError) -> Bool {
-        for (key, wasPresent) in reads {
-            let now = try current.get(key.bytes)
+        for (key, wasPresent) in reads.entries {
+            let now = try current.get(key)
             if wasPresent {
                 guard let now, now.sequence <= sequence else { return false }
             } else if now != nil {

@@ -13,14 +13,14 @@ extension AgentBoard {
         let (title, description, priority, labels) = (new.title, new.description, new.priority, new.labels)
         let (dependsOn, blocks, assignee) = (new.dependsOn, new.blocks, new.assignee)
         return try write { t in
-            let id = try t.newID(.task)
+            let (id, historyKey) = try t.newIDAndFirstHistoryKey(.task)
             for dependency in dependsOn where try t.reads.status(of: dependency) == nil {
                 throw AgentError.notFound("task \(dependency) not found (named as a dependency)")
             }
-            var task = TaskRecord(
+            let task = TaskRecord(
                 id: id, title: title, description: description, priority: priority, labels: labels,
-                assignee: assignee, dependsOn: dependsOn, createdAt: t.now, createdBy: actor)
-            task = try t.saveTask(task, old: nil, by: actor, action: "created")
+                assignee: assignee, dependsOn: dependsOn, createdAt: t.now, createdBy: actor, revision: 1)
+            try t.insertNewTask(task, by: actor, action: "created", historyKey: historyKey)
             for blocked in blocks {
                 let old = try t.reads.task(blocked)
                 try t.checkNoCycle(blocked, dependsOn: id)

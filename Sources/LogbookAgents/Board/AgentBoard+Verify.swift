@@ -50,8 +50,7 @@ extension AgentBoard {
                     }
                     if other.status != .done { done = false }
                 }
-                expected.formUnion(task.ownKeys)
-                expected.formUnion(task.readinessKeys(dependenciesDone: done))
+                expected.formUnion(task.indexKeys(dependenciesDone: done))
                 if task.leaseExpiresAt != nil && (task.status != .inProgress || task.assignee == nil) {
                     report.problems.append(
                         "\(task.id): has a lease but is \(task.status.rawValue), assignee \(task.assignee ?? "none")"

@@ -19,7 +19,6 @@ public final class AgentBoard: Sendable {
     public let defaultLeaseSeconds: Double
     let clock: @Sendable () -> Timestamp
     let random = IDRandom()
-    let stamps = IDStampCache()
 
     /// - Parameters:
     ///   - backend: the storage, e.g. a Logbook `Store`.
@@ -35,13 +34,23 @@ public final class AgentBoard: Sendable {
     }
 
     /// Runs `body` in one transaction of the backend, with the time fixed for that attempt.
+    ///
+    /// The result leaves through a local variable, so the backend's generic (unspecialized,
+    /// across the protocol) `withTransaction` returns `Void` and never copies a record through
+    /// value witnesses.
     func write<T>(_ body: (BoardTransaction) throws -> T) throws -> T {
-        try backend.withTransaction { tx in try body(BoardTransaction(tx: tx, now: clock(), board: self)) }
+        var result: T?
+        try backend.withTransaction { tx in
+            result = try body(BoardTransaction(tx: tx, now: clock(), board: self))
+        }
+        return result!
     }
 
     /// Runs `body` on one consistent snapshot.
     func read<T>(_ body: (BoardSnapshot) throws -> T) throws -> T {
-        try backend.withSnapshot { snapshot in try body(BoardSnapshot(reader: snapshot, now: clock())) }
+        var result: T?
+        try backend.withSnapshot { snapshot in result = try body(BoardSnapshot(reader: snapshot, now: clock())) }
+        return result!
     }
 }
 
@@ -125,11 +134,15 @@ struct BoardTransaction {
     /// A fresh id of `kind`, checked unused in this transaction: its first history entry is
     /// absent (that also covers deleted tasks). A concurrent creator of the same id conflicts
     /// with this transaction, which then runs again with new random bits.
-    func newID(_ kind: RecordKind) throws -> String {
-        let stamp = board.stamps.stamp(now)
+    func newID(_ kind: RecordKind) throws -> String { try newIDAndFirstHistoryKey(kind).id }
+
+    /// `newID`, with the key of the id's first history entry (the key it checked), which the
+    /// creating transaction writes next.
+    func newIDAndFirstHistoryKey(_ kind: RecordKind) throws -> (id: String, historyKey: [UInt8]) {
         for _ in 0..<8 {
-            let id = RecordID.make(kind, stamp: stamp, random: board.random.next())
-            if try tx.get(KeyLayout.history(id, revision: 1)) == nil { return id }
+            let id = RecordID.make(kind, at: now, random: board.random.next())
+            let key = KeyLayout.history(id, revision: 1)
+            if try tx.get(key) == nil { return (id, key) }
         }
         throw AgentError.conflict("could not find an unused \(kind.noun) id in 8 tries")
     }

@@ -46,13 +46,12 @@ enum KeyLayout {
     static func historyPrefix(_ id: String) -> [UInt8] { join(historyRoot, id, "/") }
 
     static func history(_ id: String, revision: Int) -> [UInt8] {
-        var key: [UInt8] = []
-        key.reserveCapacity(historyRoot.count + RecordID.length + 17)
-        key.append(contentsOf: historyRoot)
-        append(id, to: &key)
-        key.append(UInt8(ascii: "/"))
-        appendHex(UInt64(revision), to: &key)
-        return key
+        build(historyRoot.count + id.utf8.count + 17) { key in
+            key.append(historyRoot)
+            key.utf8(id)
+            key.byte(UInt8(ascii: "/"))
+            appendHex(UInt64(truncatingIfNeeded: revision), to: &key)
+        }
     }
 
     // MARK: edges
@@ -79,18 +78,40 @@ enum KeyLayout {
     static let waitingRoot: [UInt8] = Array("ag/i/tw/".utf8)
     static let leaseRoot: [UInt8] = Array("ag/i/tx/".utf8)
 
-    static func statusPrefix(_ status: TaskStatus) -> [UInt8] { join(statusRoot, status.rawValue, "/") }
+    static func statusPrefix(_ status: TaskStatus) -> [UInt8] {
+        switch status {
+        case .open: return statusPrefixes[0]
+        case .inProgress: return statusPrefixes[1]
+        case .blocked: return statusPrefixes[2]
+        case .done: return statusPrefixes[3]
+        case .cancelled: return statusPrefixes[4]
+        }
+    }
+
+    private static let statusPrefixes: [[UInt8]] = [TaskStatus.open, .inProgress, .blocked, .done, .cancelled].map {
+        join(statusRoot, $0.rawValue, "/")
+    }
     static func labelPrefix(_ label: String) -> [UInt8] { join(labelRoot, label, "\0") }
     static func assigneePrefix(_ agent: String) -> [UInt8] { join(assigneeRoot, agent, "\0") }
 
     /// `prefix` + priority digit + id.
     static func ranked(_ prefix: [UInt8], _ priority: Int, _ id: String) -> [UInt8] {
-        var key: [UInt8] = []
-        key.reserveCapacity(prefix.count + 1 + RecordID.length)
-        key.append(contentsOf: prefix)
-        key.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: priority))
-        append(id, to: &key)
-        return key
+        build(prefix.count + 1 + id.utf8.count) { key in
+            key.append(prefix)
+            key.byte(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: priority))
+            key.utf8(id)
+        }
+    }
+
+    /// `root` + `name` + NUL + priority digit + id: an entry of the label or assignee index.
+    static func ranked(_ root: [UInt8], name: String, _ priority: Int, _ id: String) -> [UInt8] {
+        build(root.count + name.utf8.count + 2 + id.utf8.count) { key in
+            key.append(root)
+            key.utf8(name)
+            key.byte(0)
+            key.byte(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: priority))
+            key.utf8(id)
+        }
     }
 
     /// `prefix` + priority digit: the part of a ranked index holding one priority.
@@ -100,16 +121,19 @@ enum KeyLayout {
 
     /// The key just past every lease that expires before `time`.
     static func leasesBefore(_ time: Timestamp) -> [UInt8] {
-        var key = leaseRoot
-        appendHex(UInt64(max(0, time.milliseconds)), to: &key)
-        return key
+        build(leaseRoot.count + 16) { key in
+            key.append(leaseRoot)
+            appendHex(UInt64(max(0, time.milliseconds)), to: &key)
+        }
     }
 
     static func lease(_ expiry: Timestamp, _ id: String) -> [UInt8] {
-        var key = leasesBefore(expiry)
-        key.append(UInt8(ascii: "/"))
-        key.append(contentsOf: id.utf8)
-        return key
+        build(leaseRoot.count + 17 + id.utf8.count) { key in
+            key.append(leaseRoot)
+            appendHex(UInt64(max(0, expiry.milliseconds)), to: &key)
+            key.byte(UInt8(ascii: "/"))
+            key.utf8(id)
+        }
     }
 
     // MARK: hand-off indexes
@@ -137,33 +161,29 @@ enum KeyLayout {
     )
         -> [UInt8]
     {
-        var key: [UInt8] = []
-        key.reserveCapacity(
-            prefix.count + a.utf8.count + b.utf8.count + c.utf8.count + d.utf8.count + e.utf8.count + 17)
-        key.append(contentsOf: prefix)
-        append(a, to: &key)
-        append(b, to: &key)
-        append(c, to: &key)
-        append(d, to: &key)
-        append(e, to: &key)
-        return key
-    }
-
-    /// Appends the UTF-8 bytes of `text` (one copy for native strings).
-    @inline(__always)
-    static func append(_ text: String, to key: inout [UInt8]) {
-        if text.isEmpty { return }
-        if text.utf8.withContiguousStorageIfAvailable({ key.append(contentsOf: $0) }) == nil {
-            key.append(contentsOf: text.utf8)
+        build(prefix.count + a.utf8.count + b.utf8.count + c.utf8.count + d.utf8.count + e.utf8.count) { key in
+            key.append(prefix)
+            key.utf8(a)
+            key.utf8(b)
+            key.utf8(c)
+            key.utf8(d)
+            key.utf8(e)
         }
     }
 
+    /// A key of exactly `count` bytes, all written by `body`.
+    @inline(__always)
+    static func build(_ count: Int, _ body: (inout FieldBuffer) -> Void) -> [UInt8] {
+        RecordWriter.bytes(count: count, body)
+    }
+
     /// Appends `value` as 16 lowercase hex digits (fixed width, so keys sort numerically).
-    static func appendHex(_ value: UInt64, to key: inout [UInt8]) {
+    @inline(__always)
+    static func appendHex(_ value: UInt64, to key: inout FieldBuffer) {
         var shift: UInt64 = 60
         for _ in 0..<16 {
             let digit = UInt8(truncatingIfNeeded: (value >> shift) & 0xF)
-            key.append(digit < 10 ? 0x30 + digit : 0x57 + digit)
+            key.byte(digit < 10 ? 0x30 + digit : 0x57 + digit)
             shift &-= 4
         }
     }

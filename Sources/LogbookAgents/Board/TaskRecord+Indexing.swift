@@ -2,20 +2,28 @@
 // revisions of a record differ (for history entries).
 
 extension TaskRecord {
-    /// The index entries and edges that depend on this record alone.
-    var ownKeys: [[UInt8]] {
+    /// Every index entry and edge of this record: its own, then the readiness entry.
+    func indexKeys(dependenciesDone: Bool) -> [[UInt8]] {
         var keys: [[UInt8]] = []
-        keys.reserveCapacity(2 + labels.count + 2 * dependsOn.count)
-        keys.append(KeyLayout.ranked(KeyLayout.statusPrefix(status), priority, id))
-        for label in labels { keys.append(KeyLayout.ranked(KeyLayout.labelPrefix(label), priority, id)) }
-        if let assignee { keys.append(KeyLayout.ranked(KeyLayout.assigneePrefix(assignee), priority, id)) }
-        if let leaseExpiresAt { keys.append(KeyLayout.lease(leaseExpiresAt, id)) }
+        keys.reserveCapacity(4 + labels.count + 2 * dependsOn.count)
+        forEachIndexKey(dependenciesDone: dependenciesDone) { keys.append($0) }
+        return keys
+    }
+
+    /// Calls `body` with each key `indexKeys` returns, in the same order.
+    func forEachIndexKey<E: Error>(
+        dependenciesDone: Bool, _ body: ([UInt8]) throws(E) -> Void
+    ) throws(E) {
+        try body(KeyLayout.ranked(KeyLayout.statusPrefix(status), priority, id))
+        for label in labels { try body(KeyLayout.ranked(KeyLayout.labelRoot, name: label, priority, id)) }
+        if let assignee { try body(KeyLayout.ranked(KeyLayout.assigneeRoot, name: assignee, priority, id)) }
+        if let leaseExpiresAt { try body(KeyLayout.lease(leaseExpiresAt, id)) }
         for dependency in dependsOn {
             let edge = Edge(from: id, kind: .dependsOn, to: dependency)
-            keys.append(KeyLayout.edge(edge))
-            keys.append(KeyLayout.reverseEdge(edge))
+            try body(KeyLayout.edge(edge))
+            try body(KeyLayout.reverseEdge(edge))
         }
-        return keys
+        if let key = readinessKey(dependenciesDone: dependenciesDone) { try body(key) }
     }
 
     /// Whether it can be picked up, given whether every dependency is done: open, unassigned.
@@ -28,19 +36,25 @@ extension TaskRecord {
 
     /// The ready and waiting index entries, which also depend on the dependencies' statuses.
     func readinessKeys(dependenciesDone: Bool) -> [[UInt8]] {
+        readinessKey(dependenciesDone: dependenciesDone).map { [$0] } ?? []
+    }
+
+    /// The ready or waiting index entry, if any.
+    func readinessKey(dependenciesDone: Bool) -> [UInt8]? {
         if isReady(dependenciesDone: dependenciesDone) {
-            return [KeyLayout.ranked(KeyLayout.readyRoot, priority, id)]
+            return KeyLayout.ranked(KeyLayout.readyRoot, priority, id)
         }
         if isWaiting(dependenciesDone: dependenciesDone) {
-            return [KeyLayout.ranked(KeyLayout.waitingRoot, priority, id)]
+            return KeyLayout.ranked(KeyLayout.waitingRoot, priority, id)
         }
-        return []
+        return nil
     }
 
     /// The fields that differ from `old` (nil: every field set at creation), as text.
     func changes(from old: TaskRecord?) -> [FieldChange] {
         var out: [FieldChange] = []
-        func note(_ field: String, _ a: String?, _ b: String?) {
+        out.reserveCapacity(old == nil ? 4 + (description.isEmpty ? 0 : 1) + (labels.isEmpty ? 0 : 1) : 2)
+        @inline(__always) func note(_ field: String, _ a: String?, _ b: String?) {
             if a != b { out.append(FieldChange(field: field, old: a, new: b)) }
         }
         func list(_ values: [String]) -> String? { values.isEmpty ? nil : values.joined(separator: ",") }
@@ -49,22 +63,24 @@ extension TaskRecord {
             "description", old.map { $0.description.isEmpty ? nil : $0.description } ?? nil,
             description.isEmpty ? nil : description)
         note("status", old?.status.rawValue, status.rawValue)
-        note("priority", old.map { String($0.priority) }, String(priority))
-        note("labels", old.flatMap { list($0.labels) }, list(labels))
+        note("priority", old.map { Self.priorityText($0.priority) }, Self.priorityText(priority))
+        if old?.labels != labels { note("labels", old.flatMap { list($0.labels) }, list(labels)) }
         note("assignee", old?.assignee, assignee)
-        note("depends_on", old.flatMap { list($0.dependsOn) }, list(dependsOn))
+        if old?.dependsOn != dependsOn { note("depends_on", old.flatMap { list($0.dependsOn) }, list(dependsOn)) }
         let oldNotes = old?.notes.count ?? 0
         if notes.count > oldNotes {
             for added in notes[oldNotes...] {
                 out.append(FieldChange(field: "note", old: nil, new: added.text))
             }
         }
-        note("claimed_at", old?.claimedAt?.iso8601, claimedAt?.iso8601)
-        note("lease_expires_at", old?.leaseExpiresAt?.iso8601, leaseExpiresAt?.iso8601)
+        if old?.claimedAt != claimedAt { note("claimed_at", old?.claimedAt?.iso8601, claimedAt?.iso8601) }
+        if old?.leaseExpiresAt != leaseExpiresAt {
+            note("lease_expires_at", old?.leaseExpiresAt?.iso8601, leaseExpiresAt?.iso8601)
+        }
         note("blocked_reason", old?.blockedReason, blockedReason)
         note("blocker", old?.blocker, blocker)
         note("retrospective", old?.retrospective, retrospective)
-        note("closed_at", old?.closedAt?.iso8601, closedAt?.iso8601)
+        if old?.closedAt != closedAt { note("closed_at", old?.closedAt?.iso8601, closedAt?.iso8601) }
         return out
     }
 }
@@ -76,19 +92,16 @@ extension BoardTransaction {
     /// A change that changes nothing writes nothing and returns `old`.
     @discardableResult
     func saveTask(_ new: TaskRecord, old: TaskRecord?, by actor: String, action: String) throws -> TaskRecord {
+        guard let old else { return try insertTask(new, by: actor, action: action) }
         var new = new
         let changes = new.changes(from: old)
-        if let old {
-            guard !changes.isEmpty else { return old }
-            new.revision = old.revision + 1
-            new.updatedAt = now
-        } else {
-            new.revision = 1
-        }
+        guard !changes.isEmpty else { return old }
+        new.revision = old.revision + 1
+        new.updatedAt = now
         // Tasks that depend on this one see its status through their dependencies: note their
         // readiness before the record changes, then fix it afterwards.
         var dependents: [(task: TaskRecord, before: [[UInt8]])] = []
-        if let old, (old.status == .done) != (new.status == .done) {
+        if (old.status == .done) != (new.status == .done) {
             for id in try reads.dependents(of: new.id) {
                 let dependent = try reads.task(id)
                 dependents.append(
@@ -98,11 +111,8 @@ extension BoardTransaction {
                     ))
             }
         }
-        var oldKeys: [[UInt8]] = []
-        if let old {
-            oldKeys = old.ownKeys + old.readinessKeys(dependenciesDone: try reads.dependenciesDone(old))
-        }
-        let newKeys = new.ownKeys + new.readinessKeys(dependenciesDone: try reads.dependenciesDone(new))
+        let oldKeys = old.indexKeys(dependenciesDone: try reads.dependenciesDone(old))
+        let newKeys = new.indexKeys(dependenciesDone: try reads.dependenciesDone(new))
         try tx.put(KeyLayout.task(new.id), new.encoded())
         try replaceKeys(oldKeys, with: newKeys)
         try recordHistory(new.id, revision: new.revision, by: actor, action: action, changes: changes)
@@ -112,6 +122,31 @@ extension BoardTransaction {
             )
         }
         return new
+    }
+
+    /// Writes `task`, new (revision 1), with its index entries and edges and its first history
+    /// entry: what `saveTask` does with no old record, without comparing to one.
+    private func insertTask(_ task: TaskRecord, by actor: String, action: String) throws -> TaskRecord {
+        guard task.revision == 1 else {
+            var first = task
+            first.revision = 1
+            return try insertTask(first, by: actor, action: action)
+        }
+        try insertNewTask(task, by: actor, action: action)
+        return task
+    }
+
+    /// `insertTask` of a record at revision 1 (borrowed, not copied: creating tasks is hot).
+    /// `historyKey`, when given, is `KeyLayout.history(task.id, revision: 1)`.
+    func insertNewTask(
+        _ task: borrowing TaskRecord, by actor: String, action: String, historyKey: [UInt8]? = nil
+    ) throws {
+        precondition(task.revision == 1, "a new task starts at revision 1")
+        try tx.put(KeyLayout.task(task.id), task.encoded())
+        try task.forEachIndexKey(dependenciesDone: try reads.dependenciesDone(task)) { try tx.put($0, []) }
+        try tx.put(
+            historyKey ?? KeyLayout.history(task.id, revision: 1),
+            task.creationHistory(at: now, by: actor, action: action))
     }
 
     /// Removes task `task`: its record and everything derived from it, its id from the tasks
@@ -124,7 +159,7 @@ extension BoardTransaction {
             if changed.blocker == task.id { changed.blocker = nil }
             try saveTask(changed, old: dependent, by: actor, action: "dependency-deleted")
         }
-        let keys = task.ownKeys + task.readinessKeys(dependenciesDone: try reads.dependenciesDone(task))
+        let keys = task.indexKeys(dependenciesDone: try reads.dependenciesDone(task))
         for key in keys { try tx.delete(key) }
         try tx.delete(KeyLayout.task(task.id))
         try recordHistory(

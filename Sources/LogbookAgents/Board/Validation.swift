@@ -14,7 +14,7 @@ enum Validation {
         guard text.utf8.count <= maxName else {
             throw AgentError.invalid("\(what) is \(text.utf8.count) bytes; the limit is \(maxName)")
         }
-        guard !text.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else {
+        guard !Self.containsByte(text, where: { $0 < 0x20 || $0 == 0x7F }) else {
             throw AgentError.invalid("\(what) \"\(text)\" contains a control character")
         }
         return text
@@ -22,17 +22,25 @@ enum Validation {
 
     /// A title: 1 to `maxTitle` bytes, not only spaces, no newline.
     static func title(_ text: String) throws(AgentError) -> String {
-        let utf8 = text.utf8
-        guard utf8.contains(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else {
+        let count = text.utf8.count
+        guard Self.containsByte(text, where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }) else {
             throw AgentError.invalid("title is empty")
         }
-        guard utf8.count <= maxTitle else {
-            throw AgentError.invalid("title is \(utf8.count) bytes; the limit is \(maxTitle)")
+        guard count <= maxTitle else {
+            throw AgentError.invalid("title is \(count) bytes; the limit is \(maxTitle)")
         }
-        guard !utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }) else {
+        guard !Self.containsByte(text, where: { $0 == 0x0A || $0 == 0x0D }) else {
             throw AgentError.invalid("title must be one line")
         }
         return text
+    }
+
+    /// Whether a UTF-8 byte of `text` satisfies `test` (a loop over the string's contiguous
+    /// bytes: much cheaper than iterating `String.UTF8View`).
+    @inline(__always)
+    static func containsByte(_ text: String, where test: (UInt8) -> Bool) -> Bool {
+        if let found = text.utf8.withContiguousStorageIfAvailable({ $0.contains(where: test) }) { return found }
+        return text.utf8.contains(where: test)
     }
 
     /// Free text up to `maxText` bytes; `required` rejects an empty one.

@@ -1,17 +1,17 @@
 // Decision record fields: 1 text  2 rationale  3 alternative (repeated)  4 affected task id
 // (repeated)  5 created at  6 created by  7 revision.
 
-extension DecisionRecord {
-    func encoded() -> [UInt8] {
-        var w = RecordWriter(type: .decision, capacity: 64 + text.utf8.count + rationale.utf8.count)
+extension DecisionRecord: FieldEncodable {
+    func encoded() -> [UInt8] { RecordWriter.encode(self, type: .decision) }
+
+    func encodeFields<S: FieldSink>(into w: inout S) {
         w.string(1, text)
         if !rationale.isEmpty { w.string(2, rationale) }
         w.strings(3, alternatives)
         w.strings(4, affects)
         w.time(5, createdAt)
         w.string(6, createdBy)
-        w.uint(7, UInt64(revision))
-        return w.bytes
+        w.uint(7, UInt64(truncatingIfNeeded: revision))
     }
 
     init(id: String, decoding value: [UInt8]) throws(AgentError) {

@@ -1,9 +1,10 @@
 // Hand-off record fields: 1 from  2 to  3 task id  4 instructions  5 status code  6 result
 // 7 reason  8 created at  9 updated at  10 revision.
 
-extension HandoffRecord {
-    func encoded() -> [UInt8] {
-        var w = RecordWriter(type: .handoff, capacity: 80 + instructions.utf8.count)
+extension HandoffRecord: FieldEncodable {
+    func encoded() -> [UInt8] { RecordWriter.encode(self, type: .handoff) }
+
+    func encodeFields<S: FieldSink>(into w: inout S) {
         w.string(1, from)
         w.string(2, to)
         w.string(3, task)
@@ -13,8 +14,7 @@ extension HandoffRecord {
         w.string(7, reason)
         w.time(8, createdAt)
         w.time(9, updatedAt)
-        w.uint(10, UInt64(revision))
-        return w.bytes
+        w.uint(10, UInt64(truncatingIfNeeded: revision))
     }
 
     init(id: String, decoding value: [UInt8]) throws(AgentError) {

@@ -1,14 +1,14 @@
 // History entry fields: 1 at  2 by  3 action  4 change (repeated, nested: 1 field, 2 old, 3 new).
 // The record id and revision are in the key.
 
-extension HistoryEntry {
-    func encoded() -> [UInt8] {
-        var w = RecordWriter(type: .history, capacity: 48 + changes.count * 32)
+extension HistoryEntry: FieldEncodable {
+    func encoded() -> [UInt8] { RecordWriter.encode(self, type: .history) }
+
+    func encodeFields<S: FieldSink>(into w: inout S) {
         w.time(1, at)
         w.string(2, by)
         w.string(3, action)
-        for change in changes { w.nestedStrings(4, change.field, change.old, change.new) }
-        return w.bytes
+        for change in changes { w.nested(4, change) }
     }
 
     init(recordID: String, revision: Int, decoding value: [UInt8]) throws(AgentError) {
@@ -36,5 +36,13 @@ extension HistoryEntry {
             default: break
             }
         }
+    }
+}
+
+extension FieldChange: FieldEncodable {
+    func encodeFields<S: FieldSink>(into w: inout S) {
+        w.string(1, field)
+        w.string(2, old)
+        w.string(3, new)
     }
 }

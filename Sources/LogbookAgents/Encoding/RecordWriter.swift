@@ -10,83 +10,161 @@
 /// Absent optional fields are not written; a repeated field is written once per element, in
 /// order. Readers skip field numbers they do not know, so fields can be added without a new
 /// format version; the version changes only for an incompatible change.
-struct RecordWriter {
+///
+/// A record lists its fields once, in `FieldEncodable.encodeFields(into:)`, generic over the
+/// sink: a `FieldCounter` pass sizes the value exactly, then a `FieldBuffer` pass writes it
+/// (no growth, no intermediate arrays or strings) and the value is allocated once.
+enum RecordWriter {
     static let formatVersion: UInt8 = 1
 
-    private(set) var bytes: [UInt8] = []
-
-    /// A top-level record of `type`.
-    init(type: RecordType, capacity: Int = 160) {
-        bytes.reserveCapacity(capacity)
-        bytes.append(Self.formatVersion)
-        bytes.append(type.rawValue)
-    }
-
-    /// A nested record (no header).
-    init() {}
-
-    mutating func varint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
+    /// The value of `record`, a top-level record of `type`.
+    static func encode<R: FieldEncodable>(_ record: R, type: RecordType) -> [UInt8] {
+        var counter = FieldCounter()
+        record.encodeFields(into: &counter)
+        return bytes(count: 2 + counter.count) { out in
+            out.byte(formatVersion)
+            out.byte(type.rawValue)
+            record.encodeFields(into: &out)
         }
-        bytes.append(UInt8(v))
     }
 
+    /// An array of exactly `count` bytes, all written by `body`. They are written into a
+    /// temporary buffer (on the stack when small) and copied once into the array: cheaper than
+    /// growing an array, or `Array(unsafeUninitializedCapacity:)`, whose allocation goes
+    /// through the standard library's unspecialized (metadata-looking-up) path.
+    @inline(__always)
+    static func bytes(count: Int, _ body: (inout FieldBuffer) -> Void) -> [UInt8] {
+        if count == 0 { return [] }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
+            var out = FieldBuffer(buffer)
+            body(&out)
+            precondition(out.position == count, "encoded size mismatch")
+            return Array(buffer)
+        }
+    }
+
+    /// Bytes a varint of `value` takes.
+    @inline(__always)
+    static func varintSize(_ value: UInt64) -> Int {
+        // 1 byte per started 7 bits; 0 takes 1 byte.
+        let bits = 64 - (value | 1).leadingZeroBitCount
+        return (bits + 6) / 7
+    }
+}
+
+/// A record (or a nested record) that lists its fields to a sink.
+protocol FieldEncodable {
+    func encodeFields<S: FieldSink>(into sink: inout S)
+}
+
+/// Where encoded bytes go: a counter or a buffer.
+protocol FieldSink {
+    mutating func byte(_ value: UInt8)
+    mutating func varint(_ value: UInt64)
+    /// The UTF-8 bytes of `text` (no length).
+    mutating func utf8(_ text: String)
+}
+
+extension FieldSink {
+    @inline(__always)
     mutating func uint(_ field: UInt8, _ value: UInt64) {
-        bytes.append(field << 1)
+        byte(field << 1)
         varint(value)
     }
 
     /// A signed integer, zigzag-encoded.
+    @inline(__always)
     mutating func int(_ field: UInt8, _ value: Int64) {
         uint(field, UInt64(bitPattern: (value << 1) ^ (value >> 63)))
     }
 
+    @inline(__always)
     mutating func time(_ field: UInt8, _ value: Timestamp?) {
         if let value { int(field, value.milliseconds) }
     }
 
+    @inline(__always)
     mutating func string(_ field: UInt8, _ value: String?) {
         guard let value else { return }
-        bytes.append(field << 1 | 1)
+        byte(field << 1 | 1)
         varint(UInt64(value.utf8.count))
-        bytes.append(contentsOf: value.utf8)
-    }
-
-    /// A nested record of up to three text fields (1, 2, 3), written in place.
-    mutating func nestedStrings(_ field: UInt8, _ a: String?, _ b: String?, _ c: String?) {
-        func size(_ s: String?) -> Int {
-            guard let s else { return 0 }
-            let n = s.utf8.count
-            return 1 + Self.varintSize(UInt64(n)) + n
-        }
-        bytes.append(field << 1 | 1)
-        varint(UInt64(size(a) + size(b) + size(c)))
-        string(1, a)
-        string(2, b)
-        string(3, c)
-    }
-
-    static func varintSize(_ value: UInt64) -> Int {
-        var n = 1
-        var v = value
-        while v >= 0x80 {
-            v >>= 7
-            n += 1
-        }
-        return n
+        utf8(value)
     }
 
     mutating func strings(_ field: UInt8, _ values: [String]) {
         for value in values { string(field, value) }
     }
 
-    mutating func nested(_ field: UInt8, _ record: RecordWriter) {
-        bytes.append(field << 1 | 1)
-        varint(UInt64(record.bytes.count))
-        bytes.append(contentsOf: record.bytes)
+    /// A nested record: its length (sized by a counting pass), then its fields.
+    mutating func nested<R: FieldEncodable>(_ field: UInt8, _ record: R) {
+        var counter = FieldCounter()
+        record.encodeFields(into: &counter)
+        byte(field << 1 | 1)
+        varint(UInt64(counter.count))
+        record.encodeFields(into: &self)
+    }
+}
+
+/// Counts the bytes an encoding takes.
+struct FieldCounter: FieldSink {
+    private(set) var count = 0
+
+    @inline(__always) mutating func byte(_ value: UInt8) { count += 1 }
+    @inline(__always) mutating func varint(_ value: UInt64) { count += RecordWriter.varintSize(value) }
+    @inline(__always) mutating func utf8(_ text: String) { count += text.utf8.count }
+}
+
+/// Writes into a buffer sized beforehand; every write is bounds-checked.
+struct FieldBuffer: FieldSink {
+    private let base: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private(set) var position = 0
+
+    init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress!
+        capacity = buffer.count
+    }
+
+    @inline(__always)
+    mutating func byte(_ value: UInt8) {
+        precondition(position < capacity, "record buffer overflow")
+        base[position] = value
+        position += 1
+    }
+
+    @inline(__always)
+    mutating func varint(_ value: UInt64) {
+        precondition(RecordWriter.varintSize(value) <= capacity - position, "record buffer overflow")
+        var v = value
+        while v >= 0x80 {
+            base[position] = UInt8(truncatingIfNeeded: v) | 0x80
+            position += 1
+            v >>= 7
+        }
+        base[position] = UInt8(truncatingIfNeeded: v)
+        position += 1
+    }
+
+    @inline(__always)
+    mutating func utf8(_ text: String) {
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { append($0) }
+        if copied == nil {
+            var text = text
+            text.withUTF8 { append($0) }
+        }
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        precondition(bytes.count <= capacity - position, "record buffer overflow")
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        (base + position).update(from: source, count: bytes.count)
+        position += bytes.count
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
     }
 }
 

@@ -5,34 +5,28 @@
 //   15 blocked reason  16 blocker  17 retrospective  18 closed at
 // Times are zigzag varints of milliseconds since the Unix epoch.
 
-extension TaskRecord {
-    func encoded() -> [UInt8] {
-        var w = RecordWriter(type: .task, capacity: 96 + title.utf8.count + description.utf8.count)
+extension TaskRecord: FieldEncodable {
+    func encoded() -> [UInt8] { RecordWriter.encode(self, type: .task) }
+
+    func encodeFields<S: FieldSink>(into w: inout S) {
         w.string(1, title)
         if !description.isEmpty { w.string(2, description) }
         w.uint(3, status.code)
-        w.uint(4, UInt64(priority))
+        w.uint(4, UInt64(truncatingIfNeeded: priority))
         w.strings(5, labels)
         w.string(6, assignee)
         w.strings(7, dependsOn)
-        for note in notes {
-            var n = RecordWriter()
-            n.time(1, note.at)
-            n.string(2, note.by)
-            n.string(3, note.text)
-            w.nested(8, n)
-        }
+        for note in notes { w.nested(8, note) }
         w.time(9, createdAt)
         w.string(10, createdBy)
         w.time(11, updatedAt)
-        w.uint(12, UInt64(revision))
+        w.uint(12, UInt64(truncatingIfNeeded: revision))
         w.time(13, claimedAt)
         w.time(14, leaseExpiresAt)
         w.string(15, blockedReason)
         w.string(16, blocker)
         w.string(17, retrospective)
         w.time(18, closedAt)
-        return w.bytes
     }
 
     init(id: String, decoding value: [UInt8]) throws(AgentError) {
@@ -92,5 +86,13 @@ extension TaskRecord {
             }
         }
         return .open
+    }
+}
+
+extension TaskNote: FieldEncodable {
+    func encodeFields<S: FieldSink>(into w: inout S) {
+        w.time(1, at)
+        w.string(2, by)
+        w.string(3, text)
     }
 }

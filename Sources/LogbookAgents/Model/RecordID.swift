@@ -27,17 +27,29 @@ public enum RecordID {
     /// Length of every id: `T-YYYYMMDD-HHMMSS-xxxxxxxx`.
     public static let length = 26
 
-    /// A new id of `kind` for a record created at `time`, with random bits from `random`.
+    /// A new id of `kind` for a record created at `time`, with random bits from `random`:
+    /// written straight into the string's storage (no calendar library, no formatting).
     static func make(_ kind: RecordKind, at time: Timestamp, random: UInt32) -> String {
-        make(kind, stamp: time.idStamp, random: random)
-    }
-
-    /// An id from the `YYYYMMDD-HHMMSS` bytes of its creation time.
-    static func make(_ kind: RecordKind, stamp: [UInt8], random: UInt32) -> String {
+        let c = time.civil
         return String(unsafeUninitializedCapacity: length) { out in
+            @inline(__always) func digits(_ value: Int, _ width: Int, at offset: Int) {
+                var v = value
+                var i = offset + width - 1
+                while i >= offset {
+                    out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
+                    v /= 10
+                    i -= 1
+                }
+            }
             out[0] = kind.letter
             out[1] = UInt8(ascii: "-")
-            for i in 0..<15 { out[2 + i] = stamp[i] }
+            digits(max(0, c.year) % 10000, 4, at: 2)
+            digits(c.month, 2, at: 6)
+            digits(c.day, 2, at: 8)
+            out[10] = UInt8(ascii: "-")
+            digits(c.hour, 2, at: 11)
+            digits(c.minute, 2, at: 13)
+            digits(c.second, 2, at: 15)
             out[17] = UInt8(ascii: "-")
             var shift: UInt32 = 28
             for i in 0..<8 {
@@ -74,20 +86,6 @@ public enum RecordID {
     }
 
     private static func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
-}
-
-/// The `YYYYMMDD-HHMMSS` of the last second an id was made in: consecutive ids (most of them
-/// share a second) skip the calendar arithmetic.
-final class IDStampCache: Sendable {
-    private let last = Mutex<(second: Int64, stamp: [UInt8])>((Int64.min, []))
-
-    func stamp(_ time: Timestamp) -> [UInt8] {
-        let second = time.milliseconds >= 0 ? time.milliseconds / 1000 : (time.milliseconds - 999) / 1000
-        if let hit = last.withLock({ $0.second == second ? $0.stamp : nil }) { return hit }
-        let stamp = time.idStamp
-        last.withLock { $0 = (second, stamp) }
-        return stamp
-    }
 }
 
 /// 32-bit random numbers for ids: SplitMix64 over an atomic counter seeded from the system's

@@ -45,21 +45,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public var description: String { iso8601 }
 
-    /// `YYYYMMDD-HHMMSS` as ASCII bytes, the time part of record ids.
-    var idStamp: [UInt8] {
-        let c = civil
-        var out: [UInt8] = []
-        out.reserveCapacity(15)
-        Self.appendDigits(c.year, 4, &out)
-        Self.appendDigits(c.month, 2, &out)
-        Self.appendDigits(c.day, 2, &out)
-        out.append(UInt8(ascii: "-"))
-        Self.appendDigits(c.hour, 2, &out)
-        Self.appendDigits(c.minute, 2, &out)
-        Self.appendDigits(c.second, 2, &out)
-        return out
-    }
-
     /// The calendar date and time of day in UTC (proleptic Gregorian; Howard Hinnant's
     /// days-to-civil algorithm).
     var civil: (year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int, millisecond: Int) {
