@@ -1,18 +1,48 @@
 // The commit protocol, with group commit. Lock order: the leader mutex (`writer`), then the
 // cross-process LOCK, then (briefly) the state mutex. See Docs/Concurrency.md.
 
+import CLogbookShims
+
 /// One commit waiting in this handle's group-commit queue.
 final class CommitRequest: @unchecked Sendable {
     /// Computes the mutations from the latest state (validation); run once, by the leader, while
     /// the requesting thread waits. The leader drops it before deciding the request: it borrows
     /// the requester's non-escaping closure, which must not outlive the wait.
     var prepare: ((View) throws(LogbookError) -> [Mutation])?
-    /// Written by the leader while it commits the batch; read by the requester once `decided`.
+    /// Written by the leader while it commits the batch; read by the requester once `signal`
+    /// says `decided`.
     var outcome: Result<Void, LogbookError>?
-    /// Set under the queue's mutex when `outcome` is final.
-    var decided = false
+    /// What the requesting thread waits for (a futex word, so that the leader wakes exactly the
+    /// threads it decided, and they return without taking the queue's mutex): `waiting`, then
+    /// `decided`, or `leading` when the leadership is handed to it.
+    let signal: UnsafeMutablePointer<UInt32>
 
-    init(_ prepare: @escaping (View) throws(LogbookError) -> [Mutation]) { self.prepare = prepare }
+    static let waiting: UInt32 = 0
+    static let decided: UInt32 = 1
+    static let leading: UInt32 = 2
+
+    init(_ prepare: @escaping (View) throws(LogbookError) -> [Mutation]) {
+        self.prepare = prepare
+        signal = .allocate(capacity: 1)
+        signal.initialize(to: Self.waiting)
+    }
+
+    deinit { signal.deallocate() }
+
+    /// Sets the word (after the outcome, with release order) and wakes the requesting thread.
+    func post(_ value: UInt32) {
+        lb_atomic_store_u32(signal, value)
+        lb_futex_wake(signal, 1)
+    }
+
+    /// Sleeps until the word leaves `waiting`; returns its value.
+    func waitForSignal() -> UInt32 {
+        while true {
+            let value = lb_atomic_load_u32(signal)
+            if value != Self.waiting { return value }
+            lb_futex_wait(signal, Self.waiting, 1_000_000_000)
+        }
+    }
 }
 
 /// The transactions of one batch as the commit path sees them: the requests a leader took from
@@ -160,12 +190,16 @@ extension Store {
             if let queued { lead(queued) }
         } else {
             // Hand over to a queued thread, which gathers this thread's next commit too.
-            commitQueue.update(broadcasting: { (queue) -> Bool in
-                queue.leaderActive = false
+            let next = commitQueue.withLock { queue -> CommitRequest? in
                 queue.expected = 1 + queue.waiting.count
                 queue.gatherWindow = window
-                return !queue.waiting.isEmpty
-            })
+                guard let first = queue.waiting.first else {
+                    queue.leaderActive = false
+                    return nil
+                }
+                return first
+            }
+            next?.post(CommitRequest.leading)
         }
         if let error { throw error }
         return result!
@@ -173,19 +207,18 @@ extension Store {
 
     /// Queues `request` and returns once it is decided, leading batches while no one else is.
     private func submit(_ request: CommitRequest) -> Result<Void, LogbookError> {
-        commitQueue.update(signalling: { queue in
-            queue.waiting.append(request)
-            return queue.gathering && queue.waiting.count >= queue.expected
-        })
         // Either a leader decides this request, or this thread becomes the leader while it is
-        // still waiting (a leader takes every waiting request, so it is then in the batch).
-        let leads = commitQueue.wait { (queue) -> Bool? in
-            if request.decided { return false }
-            guard !queue.leaderActive else { return nil }
-            queue.leaderActive = true
-            return true
+        // still waiting (a leader takes every waiting request, so it is then in the batch):
+        // at once when no one leads, or when a leader hands the leadership to it.
+        let leads = commitQueue.update { queue -> (Bool, signal: Bool) in
+            queue.waiting.append(request)
+            guard queue.leaderActive else {
+                queue.leaderActive = true
+                return (true, false)
+            }
+            return (false, queue.gathering && queue.waiting.count >= queue.expected)
         }
-        if leads { lead(gather()) }
+        if leads || request.waitForSignal() == CommitRequest.leading { lead(gather(), own: request) }
         return request.outcome!
     }
 
@@ -217,7 +250,7 @@ extension Store {
     /// over would wait for another thread to be scheduled). Gives up the leadership at the end;
     /// in `normal` and `paranoid` mode after each batch, so that the next leader can gather
     /// this one's members with the requests queued meanwhile (see `gather`).
-    private func lead(_ first: [CommitRequest]) {
+    private func lead(_ first: [CommitRequest], own: CommitRequest? = nil) {
         let maxRounds = options.durability == .relaxed ? Self.leaderRounds : 1
         var batch = first
         var rounds = 0
@@ -230,17 +263,21 @@ extension Store {
             for member in batch { member.prepare = nil }
             rounds += 1
             let finished = batch
-            let next = commitQueue.updateAndBroadcast { queue -> [CommitRequest]? in
-                for member in finished { member.decided = true }
+            let (next, successor) = commitQueue.withLock { queue -> ([CommitRequest]?, CommitRequest?) in
                 guard rounds < maxRounds, !queue.waiting.isEmpty else {
-                    queue.leaderActive = false
                     queue.expected = window == 0 ? 0 : finished.count + queue.waiting.count
                     queue.gatherWindow = window
-                    return nil
+                    guard let first = queue.waiting.first else {
+                        queue.leaderActive = false
+                        return (nil, nil)
+                    }
+                    return (nil, first)  // the leadership passes to it
                 }
                 defer { queue.waiting = [] }
-                return queue.waiting
+                return (queue.waiting, nil)
             }
+            for member in finished where member !== own { member.post(CommitRequest.decided) }
+            successor?.post(CommitRequest.leading)
             guard let next else { return }
             batch = next
         }

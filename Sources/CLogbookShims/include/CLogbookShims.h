@@ -58,6 +58,9 @@ static inline void lb_atomic_increment_u32(uint32_t *address) {
 static inline uint32_t lb_atomic_load_u32(const uint32_t *address) {
     return __atomic_load_n(address, __ATOMIC_ACQUIRE);
 }
+static inline void lb_atomic_store_u32(uint32_t *address, uint32_t value) {
+    __atomic_store_n(address, value, __ATOMIC_RELEASE);
+}
 /// Raises the word to `value` if it is smaller; returns the value it held before.
 static inline uint64_t lb_atomic_max_u64(uint64_t *address, uint64_t value) {
     uint64_t current = __atomic_load_n(address, __ATOMIC_ACQUIRE);

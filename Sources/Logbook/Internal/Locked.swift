@@ -122,18 +122,14 @@ final class LockedCondition<Value>: @unchecked Sendable {
         }
     }
 
-    /// Changes the value and wakes the waiter on the second condition when `body` returns true.
-    func update(signalling body: (inout Value) -> Bool) {
+    /// Changes the value and wakes the waiter on the second condition when `body` says so;
+    /// returns what `body` returns.
+    func update<T>(_ body: (inout Value) -> (T, signal: Bool)) -> T {
         pthread_mutex_lock(mutex)
-        if body(&value.pointee) { pthread_cond_signal(timedCondition) }
+        let (result, signal) = body(&value.pointee)
+        if signal { pthread_cond_signal(timedCondition) }
         pthread_mutex_unlock(mutex)
-    }
-
-    /// Changes the value and wakes every waiter on the first condition when `body` returns true.
-    func update(broadcasting body: (inout Value) -> Bool) {
-        pthread_mutex_lock(mutex)
-        if body(&value.pointee) { pthread_cond_broadcast(condition) }
-        pthread_mutex_unlock(mutex)
+        return result
     }
 
     /// Changes the value and wakes every waiter; returns what `body` returns.
