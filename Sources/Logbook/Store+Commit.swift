@@ -332,20 +332,35 @@ extension Store {
         leader.keeper!.kept()
     }
 
-    /// A batch written to the log but not yet synced, published or applied to the state.
-    struct AppendedBatch {
-        var log: ActiveLog
+    /// A batch written to the log but not yet synced, published or applied to the state. (A
+    /// class: it is passed along the commit path, where copying a struct of this many references
+    /// cost more than allocating it once.)
+    final class AppendedBatch {
+        let log: ActiveLog
         /// Where the batch's bytes start and end in the log.
-        var start: UInt64
-        var end: UInt64
+        let start: UInt64
+        let end: UInt64
         /// The state's `appliedEnd` and MANIFEST generation the batch was prepared on.
-        var base: UInt64
-        var generation: UInt64
+        let base: UInt64
+        let generation: UInt64
         /// The view after the batch (and after the records of others it was prepared on); nil
         /// when it is the state's view plus the batch's records.
-        var working: View?
+        let working: View?
         /// The records written.
-        var records: [LogRecord]
+        let records: [LogRecord]
+
+        init(
+            log: ActiveLog, start: UInt64, end: UInt64, base: UInt64, generation: UInt64, working: View?,
+            records: [LogRecord]
+        ) {
+            self.log = log
+            self.start = start
+            self.end = end
+            self.base = base
+            self.generation = generation
+            self.working = working
+            self.records = records
+        }
     }
 
     /// Under the writer lock: catch up, prepare every transaction of `batch`, encode their
@@ -458,6 +473,9 @@ extension Store {
         } else if s.appliedEnd < batch.end {
             // A failure here leaves the state behind; the next refresh or commit reads on.
             _ = try? Self.catchUp(&s, files: files, limit: batch.end)
+        }
+        if let threshold = options.autoCompactLogBytes, s.sealedLogBytes + s.appliedEnd >= threshold {
+            compactionHint.store(true, ordering: .relaxed)
         }
         guard s.appliedEnd == batch.end else { return false }
         s.fileEnd = batch.end

@@ -43,13 +43,16 @@ extension Store {
 
     /// Compacts when the log has outgrown the threshold and nobody else is compacting.
     func compactIfDue() {
-        guard let threshold = options.autoCompactLogBytes else { return }
+        guard let threshold = options.autoCompactLogBytes, compactionHint.load(ordering: .relaxed) else { return }
         let due = state.withLock { s -> Bool in
             guard case .open = s.lifecycle else { return false }
             let logBytes = s.sealedLogBytes + s.appliedEnd
             return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0)
         }
-        guard due else { return }
+        guard due else {
+            compactionHint.store(false, ordering: .relaxed)  // the next install past the threshold sets it
+            return
+        }
         _ = compacting.withLockIfAvailable { count in  // busy: this handle is compacting already
             guard case .open = state.withLock({ $0.lifecycle }),
                 (try? processLock.acquireCompaction(timeout: nil)) == true

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A Logbook store: an ordered map of byte keys to byte values in a directory, shared safely by
 /// any number of threads and processes.
 ///
@@ -28,6 +30,9 @@ public final class Store: Sendable {
     /// Held by a compaction of this handle for its whole run (OFD locks do not exclude threads
     /// of one handle); `close()` takes it first, to wait for one in flight. Counts compactions.
     let compacting = Locked<UInt64>(0)
+    /// Whether the log may have outgrown the automatic compaction threshold: set when a commit
+    /// is applied past it, so that `compactIfDue` takes the state mutex only then.
+    let compactionHint = Atomic<Bool>(true)
     /// Commits waiting for the next batch.
     let commitQueue = LockedCondition(CommitQueue())
 
