@@ -50,6 +50,9 @@ final class CommitRequest: @unchecked Sendable {
 protocol CommitBatch {
     /// Transactions in the batch.
     var count: Int { get }
+    /// Whether no transaction's `prepare` looks at the view (blind writes, e.g. `put`): then the
+    /// records others appended and no sync covers yet need not be applied before it runs.
+    var isBlind: Bool { get }
     /// The `index`-th transaction's mutations, computed on `view` (the latest state with the
     /// batch's earlier records applied).
     mutating func prepare(_ index: Int, on view: View) throws(LogbookError) -> [Mutation]
@@ -66,6 +69,7 @@ extension CommitBatch {
 }
 
 extension Array: CommitBatch where Element == CommitRequest {
+    var isBlind: Bool { false }
     func prepare(_ index: Int, on view: View) throws(LogbookError) -> [Mutation] { try self[index].prepare!(view) }
     func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) { self[index].outcome = outcome }
     func isDecided(_ index: Int) -> Bool { self[index].outcome != nil }
@@ -77,6 +81,7 @@ extension Array: CommitBatch where Element == CommitRequest {
 struct SoloCommit<R>: CommitBatch {
     let body: (View) throws(LogbookError) -> (mutations: [Mutation], result: R)
     let slot: UnsafeMutablePointer<R?>
+    let isBlind: Bool
     var decided = false
     var error: LogbookError? = nil
 
@@ -133,7 +138,7 @@ extension Store {
     /// gets its own result; a failed write or sync fails the whole batch. A caller that finds no
     /// leader and no queue commits alone, the same way, without queueing a request.
     /// `prepare` returns no mutations to write nothing.
-    func commit<R>(_ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R))
+    func commit<R>(blind: Bool = false, _ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R))
         throws(LogbookError) -> R
     {
         let alone = commitQueue.withLock { queue in
@@ -143,7 +148,7 @@ extension Store {
         }
         let result: R
         if alone {
-            result = try commitAlone(prepare)
+            result = try commitAlone(blind: blind, prepare)
         } else {
             var value: R? = nil
             let outcome = withoutActuallyEscaping(prepare) { prepare in
@@ -163,13 +168,15 @@ extension Store {
 
     /// The caller's transaction as a batch of its own, led by the caller (who holds the
     /// leadership); then the requests queued meanwhile are led, or the leadership is given up.
-    private func commitAlone<R>(_ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R))
+    private func commitAlone<R>(
+        blind: Bool, _ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R)
+    )
         throws(LogbookError) -> R
     {
         var result: R? = nil
         let (error, window) = withUnsafeMutablePointer(to: &result) { slot in
             withoutActuallyEscaping(prepare) { prepare in
-                var solo = SoloCommit(body: prepare, slot: slot)
+                var solo = SoloCommit(body: prepare, slot: slot, isBlind: blind)
                 let window = writer.withLock { leader in
                     leader.batches &+= 1
                     runBatch(&solo, &leader)
@@ -346,12 +353,15 @@ extension Store {
         /// The view after the batch (and after the records of others it was prepared on); nil
         /// when it is the state's view plus the batch's records.
         let working: View?
+        /// Records others appended before the batch that no sync covered when it was prepared,
+        /// when `working` does not hold them (a blind batch): applied before `records`.
+        let pending: [LogRecord]
         /// The records written.
         let records: [LogRecord]
 
         init(
             log: ActiveLog, start: UInt64, end: UInt64, base: UInt64, generation: UInt64, working: View?,
-            records: [LogRecord]
+            pending: [LogRecord], records: [LogRecord]
         ) {
             self.log = log
             self.start = start
@@ -359,6 +369,7 @@ extension Store {
             self.base = base
             self.generation = generation
             self.working = working
+            self.pending = pending
             self.records = records
         }
     }
@@ -377,12 +388,19 @@ extension Store {
             try catchUpUnderLock(&s, settle: false)
             // Later transactions of the batch must see earlier ones' writes, and every one must
             // see the records others appended that no sync has covered yet: a working copy of the
-            // map (O(1) until written), made only when needed. (`pendingRecords` may read the
+            // map (O(1) until written, but a write copies a chunk), made only when needed: a
+            // blind batch leaves others' records to `install`. (`pendingRecords` may read the
             // files and move the state on: where to write is known only after it.)
             var working: View? = nil
+            var pending: [LogRecord] = []
             var (sequence, start): (UInt64, UInt64)
-            if let pending = try pendingRecords(&s) {
-                (working, sequence, start) = pending
+            if let found = try pendingRecords(&s) {
+                (pending, sequence, start) = found
+                if !batch.isBlind {
+                    working = s.view
+                    for record in pending { working!.apply(record) }
+                    pending = []
+                }
             } else {
                 (sequence, start) = (s.lastSequence, s.appliedEnd)
             }
@@ -418,7 +436,7 @@ extension Store {
             guard !records.isEmpty else { return nil }
             return AppendedBatch(
                 log: s.log!, start: start, end: start + UInt64(buffer.count), base: s.appliedEnd,
-                generation: s.seenGeneration, working: working, records: records)
+                generation: s.seenGeneration, working: working, pending: pending, records: records)
         }
         guard let prepared else { return nil }
         processLock.beginAppend(end: prepared.end)
@@ -466,6 +484,7 @@ extension Store {
             if let working = batch.working {
                 s.view = working
             } else {
+                for record in batch.pending { s.view.apply(record) }
                 for record in batch.records { s.view.apply(record) }
             }
             s.appliedEnd = batch.end
@@ -522,17 +541,17 @@ extension Store {
     }
 
     /// The records other writers appended that no sync covers yet (the commit path builds on
-    /// them; its own sync will cover them): the view with them applied, the last sequence and
-    /// where the next record goes; nil when there are none. Under the writer lock, after
+    /// them; its own sync will cover them): those records, the last sequence and where the next
+    /// record goes; nil when there are none. Under the writer lock, after
     /// `catchUpUnderLock(settle: false)`.
-    private func pendingRecords(_ s: inout StoreState) throws(LogbookError) -> (View, UInt64, UInt64)? {
+    private func pendingRecords(_ s: inout StoreState) throws(LogbookError) -> ([LogRecord], UInt64, UInt64)? {
         let appended = processLock.appendedEnd
         guard appended > s.appliedEnd, let log = s.log else { return nil }
-        var view = s.view
+        var records: [LogRecord] = []
         let parsed = try LogReader.read(
             files, fd: log.fd, path: log.path, from: s.appliedEnd, limit: appended, after: s.lastSequence
-        ) { record, _ in view.apply(record) }
-        if case .clean = parsed.end, parsed.validEnd == appended { return (view, parsed.lastSequence, appended) }
+        ) { record, _ in records.append(record) }
+        if case .clean = parsed.end, parsed.validEnd == appended { return (records, parsed.lastSequence, appended) }
         // Not what the page said (it is only a hint, e.g. stale after a power cut): read the files.
         try catchUpSlowly(&s)
         return nil

@@ -107,7 +107,7 @@ public final class Store: Sendable {
     public func put(_ key: [UInt8], _ value: [UInt8]) throws {
         try Self.check(key: key, value: value)
         let mutation = Mutation.put(key: key, value: value)
-        try commit { (_) throws(LogbookError) in ([mutation], ()) }
+        try commit(blind: true) { (_) throws(LogbookError) in ([mutation], ()) }
     }
 
     /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing and takes
@@ -205,7 +205,7 @@ public final class Store: Sendable {
                         defer { tx.releaseSnapshot() }
                         valid = try tx.isValid(against: current)
                         return (valid ? mutations : [], ())
-                    }, slot: slot)
+                    }, slot: slot, isBlind: false)
                 // Still under the lock: nothing can have changed what `body` read.
                 if let appended = try appendBatch(&solo, into: leader.records) { try finishBatch(appended) }
                 if let error = solo.error { throw error }

@@ -57,6 +57,10 @@ struct SyncSharingTests {
                 // Its sync covered the slow writer's record too, so both are published.
                 try check(try reader.string("fast") == "2", "an acknowledged commit is invisible")
                 try check(try reader.string("slow") == "1", "the second sync did not publish the first record")
+                // A put is a blind write: it was prepared without the slow writer's record,
+                // which its handle applies with its own when the sync is done.
+                try check(try fast.string("slow") == "1", "the writer's own view lacks the record it built on")
+                try check(try fast.stats().keys == 3, "the writer's own view has the wrong keys")
                 try check(gate.isInside, "the first sync finished early; the test proves nothing")
             }
             #expect(errors.isEmpty, "\(errors)")
