@@ -167,7 +167,9 @@ extension Store {
     }
 
     /// The caller's transaction as a batch of its own, led by the caller (who holds the
-    /// leadership); then the requests queued meanwhile are led, or the leadership is given up.
+    /// leadership). Then, in `relaxed` mode, the caller leads the requests queued meanwhile; in
+    /// `normal` and `paranoid` mode it hands the leadership to the first of them, which gathers
+    /// the caller's next commit too (see `gather`); with none queued it gives the leadership up.
     private func commitAlone<R>(
         blind: Bool, _ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R)
     )
@@ -351,7 +353,7 @@ extension Store {
         let base: UInt64
         let generation: UInt64
         /// The view after the batch (and after the records of others it was prepared on); nil
-        /// when it is the state's view plus the batch's records.
+        /// when it is the state's view plus `pending` and `records`.
         let working: View?
         /// Records others appended before the batch that no sync covered when it was prepared,
         /// when `working` does not hold them (a blind batch): applied before `records`.
