@@ -178,6 +178,15 @@ final class SnapshotReader: @unchecked Sendable {
         return remember(key, value, found.sequence)
     }
 
+    /// The value of `key`, or nil: `get` without making an entry.
+    func value(_ key: [UInt8]) throws(LogbookError) -> [UInt8]? {
+        let useCache = cacheBytes > 0
+        if useCache && paranoid { return try get(key)?.value }
+        guard let found = try find(key, copyingUpTo: useCache ? Self.cachedValueMinimum - 1 : .max) else { return nil }
+        if let value = found.value { return value }
+        return try get(key)?.value  // a long value: through the cache
+    }
+
     private func remember(_ key: [UInt8], _ value: [UInt8], _ sequence: UInt64) -> KeyMap.Entry {
         let entry = KeyMap.Entry(key: key, value: value, sequence: sequence)
         cache.withLock { $0.put(HashedKey(key), entry, cost: 64 + key.count + value.count) }
