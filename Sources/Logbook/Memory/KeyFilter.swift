@@ -16,6 +16,9 @@ final class KeyFilter: @unchecked Sendable {
     /// Keys added so far (by every map sharing the filter), atomically counted.
     private let additionCount: UnsafeMutablePointer<UInt64>
 
+    /// The filter of every empty map: holds no key, and no key is ever added to it.
+    static let none = KeyFilter(capacity: 0)
+
     /// A filter for up to `capacity` keys.
     init(capacity: Int) {
         var wordCount = 16

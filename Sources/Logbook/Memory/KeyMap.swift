@@ -41,8 +41,9 @@ struct KeyMap: Sendable {
     private var fences: [UInt64] = []
     /// Written only when uniquely referenced (see `KeyMapChunk`): safe to share across threads.
     nonisolated(unsafe) private var chunks: [KeyMapChunk] = []
-    /// Every key put since the map was last empty is in it (shared with the map's copies).
-    private var filter: KeyFilter?
+    /// Every key put since the map was last empty is in it (shared with the map's copies);
+    /// `KeyFilter.none` while the map is empty.
+    private var filter = KeyFilter.none
     private(set) var count = 0
     /// Sum of key and value sizes.
     private(set) var liveBytes = 0
@@ -81,7 +82,7 @@ struct KeyMap: Sendable {
             chunk.unsafelyUnwrapped.appendWithoutWord(entry)
         }
         guard let last = chunks.last else {
-            self.filter = nil
+            self.filter = KeyFilter.none
             return
         }
         if filter.isFull { rebuildFilter() }
@@ -173,8 +174,7 @@ struct KeyMap: Sendable {
 
     /// The entry for `key`, or nil.
     func get(_ key: [UInt8]) -> Entry? {
-        guard let filter else { return nil }
-        return key.withUnsafeBufferPointer { k -> Entry? in
+        key.withUnsafeBufferPointer { k -> Entry? in
             let key = UnsafeRawPointer(k.baseAddress)
             guard filter.mayContain(key, k.count) else { return nil }
             let (c, i, found) = locate(key, k.count)
@@ -185,8 +185,7 @@ struct KeyMap: Sendable {
 
     /// The value of `key`, or nil: `get` without retaining the key.
     func value(_ key: [UInt8]) -> [UInt8]? {
-        guard let filter else { return nil }
-        return key.withUnsafeBufferPointer { k -> [UInt8]? in
+        key.withUnsafeBufferPointer { k -> [UInt8]? in
             let key = UnsafeRawPointer(k.baseAddress)
             guard filter.mayContain(key, k.count) else { return nil }
             let (c, i, found) = locate(key, k.count)
@@ -197,8 +196,7 @@ struct KeyMap: Sendable {
 
     /// Whether `key` is in the map.
     func contains(_ key: [UInt8]) -> Bool {
-        guard let filter else { return false }
-        return key.withUnsafeBufferPointer { k in
+        key.withUnsafeBufferPointer { k in
             let key = UnsafeRawPointer(k.baseAddress)
             return filter.mayContain(key, k.count) && locate(key, k.count).found
         }
@@ -236,7 +234,7 @@ struct KeyMap: Sendable {
             chunk.insert(entry, at: 0)
             chunks = [chunk]
             filter = KeyFilter(capacity: Self.minimumFilterCapacity)
-            filter.unsafelyUnwrapped.add(key)
+            filter.add(key)
             count = 1
             liveBytes = key.count + value.count
             return
@@ -262,7 +260,7 @@ struct KeyMap: Sendable {
         chunks[c].insert(entry, at: i)
         count += 1
         liveBytes += key.count + value.count
-        if filter.unsafelyUnwrapped.isFull { rebuildFilter() } else { filter.unsafelyUnwrapped.add(key) }
+        if filter.isFull { rebuildFilter() } else { filter.add(key) }
     }
 
     /// Splits the full, uniquely owned chunk `c` in two halves; the size of the lower one.
@@ -290,8 +288,9 @@ struct KeyMap: Sendable {
     /// Removes `key`; returns whether it was present.
     @discardableResult
     mutating func remove(_ key: [UInt8]) -> Bool {
-        guard let filter, key.withUnsafeBufferPointer({ filter.mayContain(UnsafeRawPointer($0.baseAddress), $0.count) })
-        else { return false }
+        guard key.withUnsafeBufferPointer({ filter.mayContain(UnsafeRawPointer($0.baseAddress), $0.count) }) else {
+            return false
+        }
         let (c, i, found) = locate(key)
         guard found else { return false }
         makeUnique(c)
@@ -451,10 +450,10 @@ struct KeyMap: Sendable {
     /// the count and byte total.
     func _invariantViolation() -> String? {
         if chunks.isEmpty {
-            return count == 0 && liveBytes == 0 && separators.isEmpty && fences.isEmpty && filter == nil
+            return count == 0 && liveBytes == 0 && separators.isEmpty && fences.isEmpty && filter === KeyFilter.none
                 ? nil : "empty map with state"
         }
-        guard let filter else { return "a map with keys but no filter" }
+        if filter === KeyFilter.none { return "a map with keys but no filter" }
         guard separators.count == chunks.count - 1, fences.count == separators.count else {
             return "\(separators.count) separators, \(fences.count) fences for \(chunks.count) chunks"
         }
