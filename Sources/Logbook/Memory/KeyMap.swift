@@ -28,22 +28,12 @@ struct KeyMap: Sendable {
         var sequence: UInt64
     }
 
-    static let maxChunk = 512
+    static let maxChunk = 256
 
-    /// Most entries a chunk holds (`maxChunk` except in tests).
-    private let chunkLimit: Int
-    /// Bytes every key in the map and every separator starts with: the longest prefix shared
-    /// by all keys put since the map was last empty.
-    private var prefix: [UInt8] = []
-    /// `separators[c]` is >= every key of chunk `c` and < every key of chunk `c + 1`.
-    private var separators: [[UInt8]] = []
-    /// `KeyMapChunk.word` of each separator after `prefix`.
-    private var fences: [UInt64] = []
+    /// The chunk size limit, the prefix, the separators and their fences, the filter.
+    private var directory: KeyMapDirectory
     /// Written only when uniquely referenced (see `KeyMapChunk`): safe to share across threads.
     nonisolated(unsafe) private var chunks: [KeyMapChunk] = []
-    /// Every key put since the map was last empty is in it (shared with the map's copies);
-    /// `KeyFilter.none` while the map is empty.
-    private var filter = KeyFilter.none
     private(set) var count = 0
     /// Sum of key and value sizes.
     private(set) var liveBytes = 0
@@ -51,7 +41,30 @@ struct KeyMap: Sendable {
     /// An empty map; `chunkLimit` (at least 2) bounds the entries of a chunk (tests use small ones).
     init(chunkLimit: Int = Self.maxChunk) {
         precondition(chunkLimit >= 2)
-        self.chunkLimit = chunkLimit
+        directory = KeyMapDirectory(chunkLimit: chunkLimit)
+    }
+
+    /// Most entries a chunk holds (`maxChunk` except in tests).
+    private var chunkLimit: Int { directory.chunkLimit }
+    /// Bytes every key in the map and every separator starts with: the longest prefix shared
+    /// by all keys put since the map was last empty.
+    private var prefix: [UInt8] { directory.prefix }
+    /// `separators[c]` is >= every key of chunk `c` and < every key of chunk `c + 1`.
+    private var separators: [[UInt8]] { directory.separators }
+    /// `KeyMapChunk.word` of each separator after `prefix`.
+    private var fences: [UInt64] { directory.fences }
+    /// Every key put since the map was last empty is in it (shared with the map's copies);
+    /// `KeyFilter.none` while the map is empty.
+    private var filter: KeyFilter { directory.filter }
+
+    /// Builds the directory again with `change` made to its parts.
+    private mutating func changeDirectory(_ change: (inout KeyMapDirectory.Parts) -> Void) {
+        var parts = directory.parts
+        // Let go of the old one first, so that its arrays change in place when nothing else
+        // holds them.
+        directory = KeyMapDirectory.placeholder
+        change(&parts)
+        directory = KeyMapDirectory(parts)
     }
 
     /// A map of `entries`, which must be in strictly increasing key order (no key twice), built
@@ -62,7 +75,7 @@ struct KeyMap: Sendable {
         let fill = max(1, chunkLimit * 3 / 4)
         var chunk: KeyMapChunk? = nil
         let filter = KeyFilter(capacity: max(Self.minimumFilterCapacity, 2 * entries.underestimatedCount))
-        self.filter = filter
+        var separators: [[UInt8]] = []
         for entry in entries {
             if chunk == nil || chunk.unsafelyUnwrapped.count == fill {
                 if let full = chunk {
@@ -81,16 +94,16 @@ struct KeyMap: Sendable {
             filter.add(entry.key)
             chunk.unsafelyUnwrapped.appendWithoutWord(entry)
         }
-        guard let last = chunks.last else {
-            self.filter = KeyFilter.none
-            return
-        }
-        if filter.isFull { rebuildFilter() }
+        guard let last = chunks.last else { return }
         let lastKey = last.key(last.count - 1)
-        prefix = Array(lastKey[0..<Self.commonPrefix(chunks[0].key(0), lastKey)])
-        fences = separators.map { KeyMapChunk.word($0, from: prefix.count) }
+        let prefix = Array(lastKey[0..<Self.commonPrefix(chunks[0].key(0), lastKey)])
+        directory = KeyMapDirectory(
+            KeyMapDirectory.Parts(
+                chunkLimit: chunkLimit, prefix: prefix, separators: separators,
+                fences: separators.map { KeyMapChunk.word($0, from: prefix.count) }, filter: filter))
         chunks[0].rebase(prefix.count)
         last.rebase(prefix.count)
+        if filter.isFull { rebuildFilter() }
     }
 
     /// Keys the smallest filter is sized for.
@@ -102,7 +115,7 @@ struct KeyMap: Sendable {
         for chunk in chunks {
             for i in 0..<chunk.count { filter.add(chunk.key(i)) }
         }
-        self.filter = filter
+        changeDirectory { $0.filter = filter }
     }
 
     /// Length of the longest common prefix of `a` and `b`.
@@ -229,12 +242,15 @@ struct KeyMap: Sendable {
     mutating func put(_ key: [UInt8], _ value: [UInt8], sequence: UInt64) {
         let entry = Entry(key: key, value: value, sequence: sequence)
         guard !chunks.isEmpty else {
-            prefix = key
             let chunk = KeyMapChunk.make(capacity: min(8, chunkLimit), prefixLength: key.count)
             chunk.insert(entry, at: 0)
             chunks = [chunk]
-            filter = KeyFilter(capacity: Self.minimumFilterCapacity)
+            let filter = KeyFilter(capacity: Self.minimumFilterCapacity)
             filter.add(key)
+            changeDirectory {
+                $0.prefix = key
+                $0.filter = filter
+            }
             count = 1
             liveBytes = key.count + value.count
             return
@@ -269,8 +285,10 @@ struct KeyMap: Sendable {
         let half = chunk.count / 2
         let separator = chunk.key(half - 1)
         chunks.insert(chunk.splitOff(from: half, capacity: chunkLimit), at: c + 1)
-        separators.insert(separator, at: c)
-        fences.insert(KeyMapChunk.word(separator, from: prefix.count), at: c)
+        changeDirectory {
+            $0.separators.insert(separator, at: c)
+            $0.fences.insert(KeyMapChunk.word(separator, from: $0.prefix.count), at: c)
+        }
         rebase(c)
         rebase(c + 1)
         return half
@@ -279,8 +297,10 @@ struct KeyMap: Sendable {
     /// Shortens `prefix` to `length` bytes (a key that does not share it is going in): the
     /// fences and the end chunks' words are taken after it.
     private mutating func shrinkPrefix(to length: Int) {
-        prefix.removeSubrange(length...)
-        for i in fences.indices { fences[i] = KeyMapChunk.word(separators[i], from: length) }
+        changeDirectory {
+            $0.prefix.removeSubrange(length...)
+            for i in $0.fences.indices { $0.fences[i] = KeyMapChunk.word($0.separators[i], from: length) }
+        }
         rebase(0)
         rebase(chunks.count - 1)
     }
@@ -328,8 +348,10 @@ struct KeyMap: Sendable {
             chunks[c].append(contentsOf: chunks[c + 1])
             chunks.remove(at: c + 1)
         }
-        separators.remove(at: c)
-        fences.remove(at: c)
+        changeDirectory {
+            $0.separators.remove(at: c)
+            $0.fences.remove(at: c)
+        }
         rebase(c)
     }
 

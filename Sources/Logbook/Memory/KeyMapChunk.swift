@@ -44,14 +44,17 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         UnsafeMutableRawPointer(words + capacity).assumingMemoryBound(to: KeyMap.Entry.self)
     }
 
-    @inline(__always)
-    var count: Int { header.count }
+    // Through the header pointer: `header` itself is a class property, and each access to it
+    // would pay a dynamic exclusivity check.
 
     @inline(__always)
-    var prefixLength: Int { header.prefixLength }
+    var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
 
     @inline(__always)
-    var entryCapacity: Int { header.capacity }
+    var prefixLength: Int { withUnsafeMutablePointerToHeader { $0.pointee.prefixLength } }
+
+    @inline(__always)
+    var entryCapacity: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity } }
 
     /// Entry `i` (< count).
     @inline(__always)
@@ -144,6 +147,15 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
 
     // MARK: changes (only on a uniquely referenced chunk)
 
+    /// Moves `count` values from `source` to `destination` (the ranges may overlap) with one
+    /// memmove; the source slots are then uninitialized. Words and entries are bitwise-movable
+    /// (an entry is two array references and an integer), and `moveInitialize` would move an
+    /// overlapping range one element at a time.
+    @inline(__always)
+    private static func moveBytes<T>(_ source: UnsafeMutablePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
+        UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<T>.stride)
+    }
+
     /// A copy with room for `capacity` (>= count) entries.
     func copy(capacity: Int) -> KeyMapChunk {
         let copy = Self.make(capacity: capacity, prefixLength: prefixLength)
@@ -168,8 +180,8 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
                 Self.word(UnsafeRawPointer($0.baseAddress), $0.count, from: header.pointee.prefixLength)
             }
             if index < count {
-                (words + index + 1).update(from: words + index, count: count - index)
-                (entries + index + 1).moveInitialize(from: entries + index, count: count - index)
+                Self.moveBytes(words + index, to: words + index + 1, count: count - index)
+                Self.moveBytes(entries + index, to: entries + index + 1, count: count - index)
             }
             words[index] = word
             (entries + index).initialize(to: entry)
@@ -196,8 +208,8 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
             let entries = Self.entries(words, header.pointee.capacity)
             let entry = (entries + index).move()
             if index + 1 < count {
-                (words + index).update(from: words + index + 1, count: count - index - 1)
-                (entries + index).moveInitialize(from: entries + index + 1, count: count - index - 1)
+                Self.moveBytes(words + index + 1, to: words + index, count: count - index - 1)
+                Self.moveBytes(entries + index + 1, to: entries + index, count: count - index - 1)
             }
             header.pointee.count = count - 1
             return entry
@@ -212,7 +224,7 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
             let moved = header.pointee.count - start
             let entries = Self.entries(words, header.pointee.capacity)
             upper.withUnsafeMutablePointers { newHeader, newWords in
-                Self.entries(newWords, capacity).moveInitialize(from: entries + start, count: moved)
+                Self.moveBytes(entries + start, to: Self.entries(newWords, capacity), count: moved)
                 newHeader.pointee.count = moved
             }
             header.pointee.count = start

@@ -202,6 +202,10 @@ final class SnapshotReader: @unchecked Sendable {
         guard b < blockCount else { return nil }
         let payload = try payload(b)
         let span = search.spans[b]
+        // The entry is found in the block's words first: start the page walks for the block's
+        // (usually two) pages of the mapping meanwhile.
+        lb_prefetch(payload.baseAddress)
+        lb_prefetch(payload.baseAddress.map { $0 + (payload.count &- 1) })
         return key.withUnsafeBytes { k in
             // The block is checked: every entry's lengths lie within it.
             let p = payload.baseAddress!
