@@ -13,7 +13,7 @@ final class KeyFilter: @unchecked Sendable {
     let capacity: Int
     private let mask: Int
     private let words: UnsafeMutablePointer<UInt64>
-    /// Keys added so far (by every map sharing the filter), atomically counted.
+    /// Keys added so far by the maps sharing the filter (about: see `add`).
     private let additionCount: UnsafeMutablePointer<UInt64>
 
     /// The filter of every empty map: holds no key, and no key is ever added to it.
@@ -91,7 +91,9 @@ final class KeyFilter: @unchecked Sendable {
     func add(_ key: UnsafeRawPointer?, _ count: Int) {
         let (word, bits) = slot(Self.hash(key, count))
         if lb_atomic_load_u64(word) & bits != bits { _ = lb_atomic_fetch_or_u64(word, bits) }
-        _ = lb_atomic_fetch_add_u64(additionCount, 1)
+        // Not a read-modify-write: maps sharing the filter on other threads may lose one
+        // another's counts, which only delays a rebuild (no key depends on the count).
+        lb_atomic_store_u64(additionCount, lb_atomic_load_u64(additionCount) &+ 1)
     }
 
     /// Adds a key array.
