@@ -82,7 +82,7 @@ public final class Store: Sendable {
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         try state.withLock { (s) throws(LogbookError) in
             try refresh(&s)
-            return try s.view.get(key)?.value
+            return try s.view.value(key)
         }
     }
 

@@ -38,6 +38,12 @@ void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns);
 /// Wakes up to `count` processes and threads waiting on the word at `address` (FUTEX_WAKE).
 void lb_futex_wake(uint32_t *address, int32_t count);
 
+/// Hints that the bytes at `address` will be read soon: starts the cache fill (and the page
+/// walk) early. Never faults, whatever the address.
+static inline void lb_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
 /// Atomic load (acquire) and store (release) of 64-bit words in shared memory.
 static inline uint64_t lb_atomic_load_u64(const uint64_t *address) {
     return __atomic_load_n(address, __ATOMIC_ACQUIRE);

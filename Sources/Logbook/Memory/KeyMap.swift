@@ -11,10 +11,16 @@ func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int32 {
 /// The live keys of a store in key order, each with its value and the sequence number of the
 /// commit that last wrote it.
 ///
-/// A sorted list of sorted chunks (at most `maxChunk` entries each): look-ups are two binary
-/// searches, inserts move at most one chunk's entries, and a copy of the map is O(1) until
-/// written; the first write after a copy duplicates only the chunk list and the one chunk it
-/// touches. Transactions take such copies as their snapshot.
+/// A sorted list of sorted chunks (`KeyMapChunk`, at most `maxChunk` entries each), split by
+/// separator keys: chunk `c` holds keys in `separators[c - 1] < key <= separators[c]` (the
+/// first and last chunk are open below and above). Inserts move at most one chunk's entries; a
+/// copy of the map is O(1) until written, and the first write after a copy duplicates only the
+/// chunk list and the one chunk it touches. Transactions take such copies as their snapshot.
+///
+/// Look-ups compare 8-byte words, not keys: every key shares the map's `prefix`, the
+/// separators' words after it (`fences`) sit in one array, and each chunk keeps its keys' words
+/// after the prefix its range shares (a key between two separators shares their common prefix).
+/// A key is dereferenced only for a tie between words of long keys, or for the entry found.
 struct KeyMap: Sendable {
     struct Entry: Sendable {
         var key: [UInt8]
@@ -22,138 +28,331 @@ struct KeyMap: Sendable {
         var sequence: UInt64
     }
 
-    static let maxChunk = 512
+    static let maxChunk = 256
 
-    private var chunks: [[Entry]] = []
+    /// The chunk size limit, the prefix, the separators and their fences, the filter.
+    private var directory: KeyMapDirectory
+    /// Written only when uniquely referenced (see `KeyMapChunk`): safe to share across threads.
+    nonisolated(unsafe) private var chunks: [KeyMapChunk] = []
     private(set) var count = 0
     /// Sum of key and value sizes.
     private(set) var liveBytes = 0
 
-    init() {}
+    /// An empty map; `chunkLimit` (at least 2) bounds the entries of a chunk (tests use small ones).
+    init(chunkLimit: Int = Self.maxChunk) {
+        precondition(chunkLimit >= 2)
+        directory = KeyMapDirectory(chunkLimit: chunkLimit)
+    }
+
+    /// Most entries a chunk holds (`maxChunk` except in tests).
+    private var chunkLimit: Int { directory.chunkLimit }
+    /// Bytes every key in the map and every separator starts with: the longest prefix shared
+    /// by all keys put since the map was last empty.
+    private var prefix: [UInt8] { directory.prefix }
+    /// `separators[c]` is >= every key of chunk `c` and < every key of chunk `c + 1`.
+    private var separators: [[UInt8]] { directory.separators }
+    /// `KeyMapChunk.word` of each separator after `prefix`.
+    private var fences: [UInt64] { directory.fences }
+    /// Every key put since the map was last empty is in it (shared with the map's copies);
+    /// `KeyFilter.none` while the map is empty.
+    private var filter: KeyFilter { directory.filter }
+
+    /// Builds the directory again with `change` made to its parts.
+    private mutating func changeDirectory(_ change: (inout KeyMapDirectory.Parts) -> Void) {
+        var parts = directory.parts
+        // Let go of the old one first, so that its arrays change in place when nothing else
+        // holds them.
+        directory = KeyMapDirectory.placeholder
+        change(&parts)
+        directory = KeyMapDirectory(parts)
+    }
 
     /// A map of `entries`, which must be in strictly increasing key order (no key twice), built
     /// in one pass: chunks filled to 3/4 of `maxChunk`, so the first inserts after it do not
     /// split at once. The bulk load at open builds the memtable this way.
-    init(sortedUnique entries: some Sequence<Entry>) {
-        let fill = Self.maxChunk * 3 / 4
-        var chunk: [Entry] = []
-        chunk.reserveCapacity(fill)
+    init(sortedUnique entries: some Sequence<Entry>, chunkLimit: Int = Self.maxChunk) {
+        self.init(chunkLimit: chunkLimit)
+        let fill = max(1, chunkLimit * 3 / 4)
+        var chunk: KeyMapChunk? = nil
+        let filter = KeyFilter(capacity: max(Self.minimumFilterCapacity, 2 * entries.underestimatedCount))
+        var separators: [[UInt8]] = []
         for entry in entries {
+            if chunk == nil || chunk.unsafelyUnwrapped.count == fill {
+                if let full = chunk {
+                    // Its range ends at its last key; what it shares with the separator below is
+                    // its prefix unless it turns out to be the last chunk. Computed now, while
+                    // its keys are in cache.
+                    let last = full.key(full.count - 1)
+                    if let below = separators.last { full.rebase(Self.commonPrefix(below, last)) }
+                    separators.append(last)
+                }
+                chunk = KeyMapChunk.make(capacity: chunkLimit, prefixLength: KeyMapChunk.noWords)
+                chunks.append(chunk.unsafelyUnwrapped)
+            }
             count += 1
             liveBytes += entry.key.count + entry.value.count
-            chunk.append(entry)
-            if chunk.count == fill {
-                chunks.append(chunk)
-                chunk = []
-                chunk.reserveCapacity(fill)
-            }
+            filter.add(entry.key)
+            chunk.unsafelyUnwrapped.appendWithoutWord(entry)
         }
-        if !chunk.isEmpty { chunks.append(chunk) }
+        guard let last = chunks.last else { return }
+        let lastKey = last.key(last.count - 1)
+        let prefix = Array(lastKey[0..<Self.commonPrefix(chunks[0].key(0), lastKey)])
+        directory = KeyMapDirectory(
+            KeyMapDirectory.Parts(
+                chunkLimit: chunkLimit, prefix: prefix, separators: separators,
+                fences: separators.map { KeyMapChunk.word($0, from: prefix.count) }, filter: filter))
+        chunks[0].rebase(prefix.count)
+        last.rebase(prefix.count)
+        if filter.isFull { rebuildFilter() }
     }
 
-    /// Index of the chunk that holds `key` or would hold it. Works on borrowed buffers: no
-    /// reference counting on the hot path.
-    @inline(__always)
-    private func chunkIndex(_ key: [UInt8]) -> Int {
-        chunks.withUnsafeBufferPointer { chunks in
-            var low = 0
-            var high = chunks.count - 1
-            while low < high {
-                let mid = (low + high) / 2
-                let order = chunks[mid].withUnsafeBufferPointer { chunk in compareBytes(chunk[chunk.count - 1].key, key)
+    /// Keys the smallest filter is sized for.
+    static let minimumFilterCapacity = 64
+
+    /// Replaces the filter by one of this map's keys only, sized for twice as many.
+    private mutating func rebuildFilter() {
+        let filter = KeyFilter(capacity: max(Self.minimumFilterCapacity, 2 * count))
+        for chunk in chunks {
+            for i in 0..<chunk.count { filter.add(chunk.key(i)) }
+        }
+        changeDirectory { $0.filter = filter }
+    }
+
+    /// Length of the longest common prefix of `a` and `b`.
+    static func commonPrefix(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                let n = min(a.count, b.count)
+                var i = 0
+                while i &+ 8 <= n {
+                    let x = UnsafeRawPointer(a.baseAddress!).loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    let y = UnsafeRawPointer(b.baseAddress!).loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    if x != y { return i + (x ^ y).trailingZeroBitCount / 8 }  // little-endian
+                    i &+= 8
                 }
-                if order < 0 { low = mid + 1 } else { high = mid }
+                while i < n && a[i] == b[i] { i &+= 1 }
+                return i
             }
-            return low
         }
     }
 
-    /// First position in `chunk` whose key is >= `key`, and whether it is equal.
+    /// The prefix the words of chunk `c` are taken after: what its range's bounds share.
+    private func rangePrefix(_ c: Int) -> Int {
+        if c == 0 || c == chunks.count - 1 { return prefix.count }
+        return Self.commonPrefix(separators[c - 1], separators[c])
+    }
+
+    /// Where `key` is or would go: its chunk, the first position there whose key is >= `key`,
+    /// and whether that key is equal. The map must not be empty. Compares words in place: no
+    /// reference counting, and a key is dereferenced only on a tie of words.
     @inline(__always)
-    private static func search(_ chunk: [Entry], _ key: [UInt8]) -> (Int, Bool) {
-        chunk.withUnsafeBufferPointer { chunk in
-            var low = 0
-            var high = chunk.count
-            while low < high {
-                let mid = (low + high) / 2
-                let c = compareBytes(chunk[mid].key, key)
-                if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return (mid, true) }
-            }
-            return (low, false)
+    private func locate(_ key: UnsafeRawPointer?, _ keyCount: Int) -> (chunk: Int, index: Int, found: Bool) {
+        let prefixLength = prefix.count
+        let order = prefix.withUnsafeBufferPointer { p -> Int32 in
+            let n = min(prefixLength, keyCount)
+            let order = compareRaw(key, n, p.baseAddress, n)
+            return order != 0 ? order : (keyCount < prefixLength ? -1 : 0)
         }
-    }
-
-    /// The entry for `key`, or nil. Both binary searches compare borrowed bytes in place: no
-    /// reference counting until the entry found is returned.
-    func get(_ key: [UInt8]) -> Entry? {
-        key.withUnsafeBufferPointer { k in
-            chunks.withUnsafeBufferPointer { chunks -> Entry? in
-                guard !chunks.isEmpty else { return nil }
+        return chunks.withUnsafeBufferPointer { chunks in
+            if order != 0 {
+                // Before or after every key.
+                return order < 0 ? (0, 0, false) : (chunks.count &- 1, chunks[chunks.count &- 1].count, false)
+            }
+            let c = fences.withUnsafeBufferPointer { fences in
+                let target = KeyMapChunk.word(key, keyCount, from: prefixLength)
                 var low = 0
-                var high = chunks.count - 1
+                var high = fences.count
                 while low < high {
                     let mid = (low &+ high) &>> 1
-                    let order = chunks[mid].withUnsafeBufferPointer { chunk in
-                        chunk[chunk.count - 1].key.withUnsafeBufferPointer { last in
-                            compareRaw(last.baseAddress, last.count, k.baseAddress, k.count)
+                    let fence = fences[mid]
+                    if fence < target {
+                        low = mid &+ 1
+                    } else if fence > target || fence & 0xFF < 8 {
+                        high = mid
+                    } else {
+                        let order = separators.withUnsafeBufferPointer { separators in
+                            separators[mid].withUnsafeBufferPointer { s in
+                                compareRaw(s.baseAddress, s.count, key, keyCount)
+                            }
                         }
+                        if order < 0 { low = mid &+ 1 } else { high = mid }
                     }
-                    if order < 0 { low = mid + 1 } else { high = mid }
                 }
-                return chunks[low].withUnsafeBufferPointer { chunk -> Entry? in
-                    var low = 0
-                    var high = chunk.count
-                    while low < high {
-                        let mid = (low &+ high) &>> 1
-                        let c = chunk[mid].key.withUnsafeBufferPointer { probe in
-                            compareRaw(probe.baseAddress, probe.count, k.baseAddress, k.count)
-                        }
-                        if c < 0 { low = mid + 1 } else if c > 0 { high = mid } else { return chunk[mid] }
-                    }
-                    return nil
-                }
+                return low
             }
+            let (index, found) = chunks[c].search(key, keyCount)
+            return (c, index, found)
         }
+    }
+
+    /// The entry for `key`, or nil.
+    func get(_ key: [UInt8]) -> Entry? {
+        key.withUnsafeBufferPointer { k -> Entry? in
+            let key = UnsafeRawPointer(k.baseAddress)
+            guard filter.mayContain(key, k.count) else { return nil }
+            let (c, i, found) = locate(key, k.count)
+            guard found else { return nil }
+            return chunks.withUnsafeBufferPointer { $0[c][i] }
+        }
+    }
+
+    /// The value of `key`, or nil: `get` without retaining the key.
+    func value(_ key: [UInt8]) -> [UInt8]? {
+        key.withUnsafeBufferPointer { k -> [UInt8]? in
+            let key = UnsafeRawPointer(k.baseAddress)
+            guard filter.mayContain(key, k.count) else { return nil }
+            let (c, i, found) = locate(key, k.count)
+            guard found else { return nil }
+            return chunks.withUnsafeBufferPointer { $0[c].value(i) }
+        }
+    }
+
+    /// Whether `key` is in the map.
+    func contains(_ key: [UInt8]) -> Bool {
+        key.withUnsafeBufferPointer { k in
+            let key = UnsafeRawPointer(k.baseAddress)
+            return filter.mayContain(key, k.count) && locate(key, k.count).found
+        }
+    }
+
+    /// `locate` for a key array.
+    private func locate(_ key: [UInt8]) -> (chunk: Int, index: Int, found: Bool) {
+        key.withUnsafeBufferPointer { locate(UnsafeRawPointer($0.baseAddress), $0.count) }
+    }
+
+    /// Copies chunk `c` unless this map is its only owner (with room for `capacity` entries).
+    @inline(__always)
+    private mutating func makeUnique(_ c: Int, capacity: Int? = nil) {
+        if let capacity {
+            chunks[c] = chunks[c].copy(capacity: capacity)
+        } else if !isKnownUniquelyReferenced(&chunks[c]) {
+            chunks[c] = chunks[c].copy(capacity: chunks[c].entryCapacity)
+        }
+    }
+
+    /// Makes chunk `c` take its words after `rangePrefix(c)`.
+    private mutating func rebase(_ c: Int) {
+        let wanted = rangePrefix(c)
+        guard chunks[c].prefixLength != wanted else { return }
+        makeUnique(c)
+        chunks[c].rebase(wanted)
     }
 
     /// Inserts or replaces the entry for `key`.
     mutating func put(_ key: [UInt8], _ value: [UInt8], sequence: UInt64) {
+        let entry = Entry(key: key, value: value, sequence: sequence)
         guard !chunks.isEmpty else {
-            chunks = [[Entry(key: key, value: value, sequence: sequence)]]
+            let chunk = KeyMapChunk.make(capacity: min(8, chunkLimit), prefixLength: key.count)
+            chunk.insert(entry, at: 0)
+            chunks = [chunk]
+            let filter = KeyFilter(capacity: Self.minimumFilterCapacity)
+            filter.add(key)
+            changeDirectory {
+                $0.prefix = key
+                $0.filter = filter
+            }
             count = 1
             liveBytes = key.count + value.count
             return
         }
-        let c = chunkIndex(key)
-        let (i, found) = Self.search(chunks[c], key)
+        let shared = Self.commonPrefix(prefix, key)
+        if shared < prefix.count { shrinkPrefix(to: shared) }
+        var (c, i, found) = locate(key)
         if found {
-            liveBytes += value.count - chunks[c][i].value.count
-            chunks[c][i].value = value
-            chunks[c][i].sequence = sequence
+            makeUnique(c)
+            liveBytes += value.count - chunks[c].replaceValue(at: i, value, sequence: sequence)
             return
         }
-        chunks[c].insert(Entry(key: key, value: value, sequence: sequence), at: i)
+        let capacity = chunks[c].entryCapacity
+        if chunks[c].count == capacity && capacity < chunkLimit {
+            makeUnique(c, capacity: min(2 * capacity, chunkLimit))
+        } else {
+            makeUnique(c)
+            if chunks[c].count == chunkLimit {
+                let half = split(c)
+                if i >= half { (c, i) = (c + 1, i - half) }
+            }
+        }
+        chunks[c].insert(entry, at: i)
         count += 1
         liveBytes += key.count + value.count
-        if chunks[c].count > Self.maxChunk {
-            let upper = Array(chunks[c][(Self.maxChunk / 2)...])
-            chunks[c].removeSubrange((Self.maxChunk / 2)...)
-            chunks.insert(upper, at: c + 1)
+        if filter.isFull { rebuildFilter() } else { filter.add(key) }
+    }
+
+    /// Splits the full, uniquely owned chunk `c` in two halves; the size of the lower one.
+    private mutating func split(_ c: Int) -> Int {
+        let chunk = chunks[c]
+        let half = chunk.count / 2
+        let separator = chunk.key(half - 1)
+        chunks.insert(chunk.splitOff(from: half, capacity: chunkLimit), at: c + 1)
+        changeDirectory {
+            $0.separators.insert(separator, at: c)
+            $0.fences.insert(KeyMapChunk.word(separator, from: $0.prefix.count), at: c)
         }
+        rebase(c)
+        rebase(c + 1)
+        return half
+    }
+
+    /// Shortens `prefix` to `length` bytes (a key that does not share it is going in): the
+    /// fences and the end chunks' words are taken after it.
+    private mutating func shrinkPrefix(to length: Int) {
+        changeDirectory {
+            $0.prefix.removeSubrange(length...)
+            for i in $0.fences.indices { $0.fences[i] = KeyMapChunk.word($0.separators[i], from: length) }
+        }
+        rebase(0)
+        rebase(chunks.count - 1)
     }
 
     /// Removes `key`; returns whether it was present.
     @discardableResult
     mutating func remove(_ key: [UInt8]) -> Bool {
-        guard !chunks.isEmpty else { return false }
-        let c = chunkIndex(key)
-        let (i, found) = Self.search(chunks[c], key)
+        guard key.withUnsafeBufferPointer({ filter.mayContain(UnsafeRawPointer($0.baseAddress), $0.count) }) else {
+            return false
+        }
+        let (c, i, found) = locate(key)
         guard found else { return false }
+        makeUnique(c)
         let old = chunks[c].remove(at: i)
         count -= 1
         liveBytes -= old.key.count + old.value.count
-        if chunks[c].isEmpty { chunks.remove(at: c) }
+        if count == 0 {
+            self = KeyMap(chunkLimit: chunkLimit)
+        } else if chunks.count > 1 {
+            // Keeps every two neighbours above half a chunk together (an empty chunk goes).
+            let n = chunks[c].count
+            let half = chunkLimit / 2
+            if c > 0 && (n == 0 || chunks[c - 1].count + n <= half) {
+                merge(c - 1)
+            } else if c + 1 < chunks.count && (n == 0 || n + chunks[c + 1].count <= half) {
+                merge(c)
+            }
+        }
         return true
+    }
+
+    /// Merges chunk `c + 1` into chunk `c` (the separator between them goes).
+    private mutating func merge(_ c: Int) {
+        if chunks[c].count == 0 {
+            chunks.remove(at: c)
+        } else if chunks[c + 1].count == 0 {
+            chunks.remove(at: c + 1)
+        } else {
+            let total = chunks[c].count + chunks[c + 1].count
+            if total > chunks[c].entryCapacity {
+                makeUnique(c, capacity: min(max(total, 2 * chunks[c].entryCapacity), chunkLimit))
+            } else {
+                makeUnique(c)
+            }
+            chunks[c].append(contentsOf: chunks[c + 1])
+            chunks.remove(at: c + 1)
+        }
+        changeDirectory {
+            $0.separators.remove(at: c)
+            $0.fences.remove(at: c)
+        }
+        rebase(c)
     }
 
     /// Applies one committed transaction.
@@ -166,11 +365,10 @@ struct KeyMap: Sendable {
         }
     }
 
-    /// Position of the first entry with key >= `key` (or `count`-like end position).
+    /// Position of the first entry with key >= `key` (`(chunks.count, 0)` when none).
     private func lowerBound(_ key: [UInt8]) -> (chunk: Int, index: Int) {
         guard !chunks.isEmpty else { return (0, 0) }
-        let c = chunkIndex(key)
-        let (i, _) = Self.search(chunks[c], key)
+        let (c, i, _) = locate(key)
         if i == chunks[c].count { return (c + 1, 0) }
         return (c, i)
     }
@@ -264,20 +462,58 @@ struct KeyMap: Sendable {
         }
     }
 
-    /// Checks the structure's invariants (sorted, chunk sizes, counts); for tests.
-    func _checkInvariants() -> Bool {
+    /// Checks the structure's invariants; for tests.
+    func _checkInvariants() -> Bool { _invariantViolation() == nil }
+
+    /// The first broken invariant, described, or nil: keys sorted and unique, each in its
+    /// chunk's range, chunk sizes (no chunk empty or over the limit, every two neighbours above
+    /// half a chunk together), every key and separator starting with `prefix`, each fence and
+    /// word equal to what the key gives, each chunk's words after its range's common prefix,
+    /// the count and byte total.
+    func _invariantViolation() -> String? {
+        if chunks.isEmpty {
+            return count == 0 && liveBytes == 0 && separators.isEmpty && fences.isEmpty && filter === KeyFilter.none
+                ? nil : "empty map with state"
+        }
+        if filter === KeyFilter.none { return "a map with keys but no filter" }
+        guard separators.count == chunks.count - 1, fences.count == separators.count else {
+            return "\(separators.count) separators, \(fences.count) fences for \(chunks.count) chunks"
+        }
+        func startsWithPrefix(_ key: [UInt8]) -> Bool { key.count >= prefix.count && Array(key[0..<prefix.count]) == prefix }
+        for (i, separator) in separators.enumerated() {
+            if !startsWithPrefix(separator) { return "separator \(i) lacks the prefix" }
+            if fences[i] != KeyMapChunk.word(separator, from: prefix.count) { return "fence \(i) stale" }
+            if i > 0 && compareBytes(separators[i - 1], separator) >= 0 { return "separators \(i - 1), \(i) out of order" }
+        }
         var previous: [UInt8]? = nil
         var entries = 0
         var bytes = 0
-        for chunk in chunks {
-            if chunk.isEmpty || chunk.count > Self.maxChunk { return false }
-            for entry in chunk {
-                if let previous, compareBytes(previous, entry.key) >= 0 { return false }
-                previous = entry.key
+        for (c, chunk) in chunks.enumerated() {
+            if chunk.count == 0 || chunk.count > chunk.entryCapacity || chunk.entryCapacity > chunkLimit {
+                return "chunk \(c): \(chunk.count) entries, capacity \(chunk.entryCapacity)"
+            }
+            if c > 0 && chunks[c - 1].count + chunk.count <= chunkLimit / 2 {
+                return "chunks \(c - 1), \(c) together hold only \(chunks[c - 1].count + chunk.count)"
+            }
+            if chunk.prefixLength != rangePrefix(c) {
+                return "chunk \(c): words after \(chunk.prefixLength) bytes, range shares \(rangePrefix(c))"
+            }
+            for i in 0..<chunk.count {
+                let key = chunk.key(i)
+                if let previous, compareBytes(previous, key) >= 0 { return "chunk \(c) entry \(i) out of order" }
+                if !startsWithPrefix(key) { return "chunk \(c) entry \(i) lacks the prefix" }
+                if c > 0 && compareBytes(key, separators[c - 1]) <= 0 { return "chunk \(c) entry \(i) below its range" }
+                if c < separators.count && compareBytes(key, separators[c]) > 0 { return "chunk \(c) entry \(i) above its range" }
+                if !chunk._wordMatches(i) { return "chunk \(c) entry \(i): stale word" }
+                if !key.withUnsafeBufferPointer({ filter.mayContain(UnsafeRawPointer($0.baseAddress), $0.count) }) {
+                    return "chunk \(c) entry \(i) missing from the filter"
+                }
+                previous = key
                 entries += 1
-                bytes += entry.key.count + entry.value.count
+                bytes += key.count + chunk[i].value.count
             }
         }
-        return entries == count && bytes == liveBytes
+        if entries != count || bytes != liveBytes { return "\(entries) entries of \(bytes) bytes, counted \(count), \(liveBytes)" }
+        return nil
     }
 }

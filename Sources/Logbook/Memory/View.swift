@@ -14,8 +14,16 @@ struct View: Sendable {
         if let entry = memtable.get(key) { return entry }
         // Borrowed, not bound: `guard let` copies the optional through a generic runtime call.
         guard snapshot != nil else { return nil }
-        if tombstones.count > 0 && tombstones.get(key) != nil { return nil }
+        if tombstones.count > 0 && tombstones.contains(key) { return nil }
         return try snapshot.unsafelyUnwrapped.get(key)
+    }
+
+    /// The live value of `key`, or nil: `get` without making an entry.
+    func value(_ key: [UInt8]) throws(LogbookError) -> [UInt8]? {
+        if let value = memtable.value(key) { return value }
+        guard snapshot != nil else { return nil }
+        if tombstones.count > 0 && tombstones.contains(key) { return nil }
+        return try snapshot.unsafelyUnwrapped.value(key)
     }
 
     /// Applies one committed transaction.
@@ -49,7 +57,7 @@ struct View: Sendable {
         var x = recent.next()
         var y = try older.next()
         while x != nil || y != nil {
-            if let entry = y, checkTombstones, tombstones.get(entry.key) != nil {
+            if let entry = y, checkTombstones, tombstones.contains(entry.key) {
                 y = try older.next()
                 continue
             }

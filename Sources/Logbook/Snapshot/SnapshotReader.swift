@@ -178,6 +178,15 @@ final class SnapshotReader: @unchecked Sendable {
         return remember(key, value, found.sequence)
     }
 
+    /// The value of `key`, or nil: `get` without making an entry.
+    func value(_ key: [UInt8]) throws(LogbookError) -> [UInt8]? {
+        let useCache = cacheBytes > 0
+        if useCache && paranoid { return try get(key)?.value }
+        guard let found = try find(key, copyingUpTo: useCache ? Self.cachedValueMinimum - 1 : .max) else { return nil }
+        if let value = found.value { return value }
+        return try get(key)?.value  // a long value: through the cache
+    }
+
     private func remember(_ key: [UInt8], _ value: [UInt8], _ sequence: UInt64) -> KeyMap.Entry {
         let entry = KeyMap.Entry(key: key, value: value, sequence: sequence)
         cache.withLock { $0.put(HashedKey(key), entry, cost: 64 + key.count + value.count) }
@@ -193,13 +202,17 @@ final class SnapshotReader: @unchecked Sendable {
         guard b < blockCount else { return nil }
         let payload = try payload(b)
         let span = search.spans[b]
+        // The entry is found in the block's words first: start the page walks for the block's
+        // (usually two) pages of the mapping meanwhile.
+        lb_prefetch(payload.baseAddress)
+        lb_prefetch(payload.baseAddress.map { $0 + (payload.count &- 1) })
         return key.withUnsafeBytes { k in
             // The block is checked: every entry's lengths lie within it.
             let p = payload.baseAddress!
             let end = payload.count
             var offset = 0
             if span.offsets >= 0 {
-                guard let position = search.entryPosition(span, atOrAfter: k, in: payload) else { return nil }
+                guard let position = search.candidate(span, for: k, in: payload) else { return nil }
                 offset = position
             }
             while offset &+ SnapshotFormat.entryHeaderSize <= end {
@@ -214,7 +227,13 @@ final class SnapshotReader: @unchecked Sendable {
                 if order > 0 || offset > end { return nil }
                 let sequence = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: keyStart &- 8, as: UInt64.self))
                 guard valueLength <= limit else { return (nil, sequence) }
-                return ([UInt8](UnsafeRawBufferPointer(start: p + valueStart, count: valueLength)), sequence)
+                let value = [UInt8](unsafeUninitializedCapacity: valueLength) { buffer, initialized in
+                    if valueLength > 0 {
+                        UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: p + valueStart, byteCount: valueLength)
+                    }
+                    initialized = valueLength
+                }
+                return (value, sequence)
             }
             return nil
         }
@@ -327,9 +346,19 @@ struct SearchIndex {
         return UnsafeRawBufferPointer(start: keys + start, count: ends[i] - start)
     }
 
+    /// Word 0's flag: every key that `firstBlock` sends to the block shares the block's prefix
+    /// (see `recordEntries`), so a look-up need not check it.
+    private static let rangeShared: UInt64 = 1 << 32
+
     /// Records block `i`'s entries (checked: well framed, with the span's count of entries):
-    /// word 0 the length of the prefix all its keys share, then per entry the six key bytes
+    /// word 0 the length of a prefix all its keys share, then per entry the six key bytes
     /// after that prefix (zero-padded, big-endian) over its 16-bit offset in the payload.
+    ///
+    /// The prefix is the one the last keys of blocks `i - 1` and `i` share when the block's
+    /// keys lie between them (always, in a snapshot that is not damaged): every key looked up
+    /// in the block lies there too and shares it, so a look-up reads no payload to check it
+    /// (word 0 carries `rangeShared`). Block 0, and a block whose first key is not after the
+    /// previous block's last, use what their first and last keys share, checked per look-up.
     func recordEntries(_ i: Int, _ payload: UnsafeRawBufferPointer) {
         let span = spans[i]
         guard span.offsets >= 0 else { return }
@@ -338,8 +367,16 @@ struct SearchIndex {
         let first = UnsafeRawBufferPointer(start: p + SnapshotFormat.entryHeaderSize, count: firstLength)
         let last = lastKey(i)  // the block's last key, as checked
         var shared = 0
-        while shared < min(first.count, last.count) && first[shared] == last[shared] { shared += 1 }
-        lb_atomic_store_u64(entryWords + span.offsets, UInt64(shared))
+        var flag: UInt64 = 0
+        if i > 0, case let below = lastKey(i - 1),
+            compareRaw(below.baseAddress, below.count, first.baseAddress, first.count) < 0
+        {
+            while shared < min(below.count, last.count) && below[shared] == last[shared] { shared += 1 }
+            flag = Self.rangeShared
+        } else {
+            while shared < min(first.count, last.count) && first[shared] == last[shared] { shared += 1 }
+        }
+        lb_atomic_store_u64(entryWords + span.offsets, UInt64(shared) | flag)
         var offset = 0
         for j in 0..<span.count {
             let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
@@ -351,21 +388,22 @@ struct SearchIndex {
         }
     }
 
-    /// Offset in the payload of the first entry of a recorded block whose key is >= `key`; nil
-    /// when every key is smaller. Binary search over the block's words in memory: the payload
-    /// is read only when a word cannot decide, and for the entry found.
+    /// Offset in the payload of the only entry of a recorded block that can be `key`; nil when
+    /// the block cannot hold it. Binary search over the block's words in memory: the payload is
+    /// read only when a word cannot decide (and, in block 0, to check the block's prefix), so a
+    /// key that is absent is mostly told without touching the payload.
     @inline(__always)
-    func entryPosition(_ span: Span, atOrAfter key: UnsafeRawBufferPointer, in payload: UnsafeRawBufferPointer)
-        -> Int?
-    {
+    func candidate(_ span: Span, for key: UnsafeRawBufferPointer, in payload: UnsafeRawBufferPointer) -> Int? {
         let words = UnsafePointer(entryWords + span.offsets)
-        let shared = Int(truncatingIfNeeded: lb_atomic_load_u64(words))
+        let header = lb_atomic_load_u64(words)
+        let shared = Int(truncatingIfNeeded: header & 0xFFFF_FFFF)
         let p = payload.baseAddress!
-        // Every key of the block starts with `shared` bytes of its first key.
-        let n = min(shared, key.count)
-        let order = compareRaw(key.baseAddress, n, p + SnapshotFormat.entryHeaderSize, n)
-        if order < 0 || (order == 0 && key.count < shared) { return Int(lb_atomic_load_u64(words + 1) & 0xFFFF) }
-        if order > 0 { return nil }
+        if header & Self.rangeShared == 0 {
+            // Every key of the block starts with `shared` bytes of its first key.
+            let n = min(shared, key.count)
+            let order = compareRaw(key.baseAddress, n, p + SnapshotFormat.entryHeaderSize, n)
+            if order != 0 || key.count < shared { return nil }
+        }
         let target = Self.word(key, from: shared) & ~0xFFFF
         var low = 0
         var high = span.count
@@ -377,12 +415,16 @@ struct SearchIndex {
             if fragment == target {
                 let at = Int(truncatingIfNeeded: word & 0xFFFF)
                 let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
-                less = compareRaw(p + at + SnapshotFormat.entryHeaderSize, keyLength, key.baseAddress, key.count) < 0
+                let order = compareRaw(p + at + SnapshotFormat.entryHeaderSize, keyLength, key.baseAddress, key.count)
+                if order == 0 { return at }
+                less = order < 0
             }
             if less { low = mid &+ 1 } else { high = mid }
         }
+        // The first entry >= `key` is `low`; it is `key` only if their words are equal.
         guard low < span.count else { return nil }
-        return Int(truncatingIfNeeded: lb_atomic_load_u64(words + 1 + low) & 0xFFFF)
+        let word = lb_atomic_load_u64(words + 1 + low)
+        return word & ~0xFFFF == target ? Int(truncatingIfNeeded: word & 0xFFFF) : nil
     }
 
     /// Index of the first block whose last key is >= `key` (`count` when none).

@@ -1,0 +1,284 @@
+/// One chunk of a `KeyMap`: up to `capacity` entries in key order in one allocation, each with
+/// its search word (see `KeyMapChunk.word`) in a packed array in front of the entries, so that
+/// a binary search reads words from one small array and dereferences a key only to break a tie.
+///
+/// Layout of the tail allocation: `capacity` words, then `capacity` entries. A chunk is shared
+/// by the copies of a map and is written only when uniquely referenced (`KeyMap` copies it
+/// first otherwise), so that readers holding a copy never see it change.
+final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
+    struct Header {
+        /// Entries in use.
+        var count: Int
+        /// Every key the chunk may hold (see `KeyMap`) starts with the same this many bytes; the
+        /// words are taken after them. `noWords` while the words are not computed.
+        var prefixLength: Int
+        /// Entries the allocation has room for.
+        let capacity: Int
+    }
+
+    /// `Header.prefixLength` of a chunk whose words are stale.
+    static let noWords = -1
+
+    /// An empty chunk with room for `capacity` entries.
+    static func make(capacity: Int, prefixLength: Int) -> KeyMapChunk {
+        precondition(MemoryLayout<KeyMap.Entry>.stride % 8 == 0 && MemoryLayout<KeyMap.Entry>.alignment <= 8)
+        let slots = capacity * (1 + MemoryLayout<KeyMap.Entry>.stride / 8)
+        let buffer = create(minimumCapacity: slots) { _ in
+            Header(count: 0, prefixLength: prefixLength, capacity: capacity)
+        }
+        let chunk = unsafeDowncast(buffer, to: KeyMapChunk.self)
+        chunk.withUnsafeMutablePointerToElements { words in
+            _ = UnsafeMutableRawPointer(words + capacity).bindMemory(to: KeyMap.Entry.self, capacity: capacity)
+        }
+        return chunk
+    }
+
+    deinit {
+        _ = withUnsafeMutablePointers { header, words in
+            Self.entries(words, header.pointee.capacity).deinitialize(count: header.pointee.count)
+        }
+    }
+
+    @inline(__always)
+    static func entries(_ words: UnsafeMutablePointer<UInt64>, _ capacity: Int) -> UnsafeMutablePointer<KeyMap.Entry> {
+        UnsafeMutableRawPointer(words + capacity).assumingMemoryBound(to: KeyMap.Entry.self)
+    }
+
+    // Through the header pointer: `header` itself is a class property, and each access to it
+    // would pay a dynamic exclusivity check.
+
+    @inline(__always)
+    var count: Int { withUnsafeMutablePointerToHeader { $0.pointee.count } }
+
+    @inline(__always)
+    var prefixLength: Int { withUnsafeMutablePointerToHeader { $0.pointee.prefixLength } }
+
+    @inline(__always)
+    var entryCapacity: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity } }
+
+    /// Entry `i` (< count).
+    @inline(__always)
+    subscript(i: Int) -> KeyMap.Entry {
+        withUnsafeMutablePointers { header, words in Self.entries(words, header.pointee.capacity)[i] }
+    }
+
+    /// Value of entry `i` (< count).
+    @inline(__always)
+    func value(_ i: Int) -> [UInt8] {
+        withUnsafeMutablePointers { header, words in Self.entries(words, header.pointee.capacity)[i].value }
+    }
+
+    /// Key of entry `i` (< count).
+    @inline(__always)
+    func key(_ i: Int) -> [UInt8] {
+        withUnsafeMutablePointers { header, words in Self.entries(words, header.pointee.capacity)[i].key }
+    }
+
+    // MARK: search
+
+    /// Bytes `start..<start + 7` of a key (zero past its end) in the high seven bytes of a
+    /// big-endian number, and in the low byte how many bytes follow `start`, at most 8. For keys
+    /// that share their first `start` bytes: a smaller word means a smaller key; equal words
+    /// below 8 in the low byte mean equal keys; equal words ending in 8 decide nothing.
+    @inline(__always)
+    static func word(_ key: UnsafeRawPointer?, _ count: Int, from start: Int) -> UInt64 {
+        let remaining = count &- start
+        if remaining >= 8 {
+            return UInt64(bigEndian: key.unsafelyUnwrapped.loadUnaligned(fromByteOffset: start, as: UInt64.self))
+                & ~0xFF | 8
+        }
+        guard remaining > 0, let key else { return 0 }
+        var fragment: UInt64 = 0
+        if count >= 8 {
+            // The last eight bytes of the key, shifted so that its byte `start` leads.
+            fragment =
+                UInt64(bigEndian: key.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+                &<< UInt64(truncatingIfNeeded: 8 &* (8 &- remaining))
+        } else {
+            var i = 0
+            while i < remaining {
+                fragment |= UInt64(key.load(fromByteOffset: start &+ i, as: UInt8.self)) &<< UInt64(56 &- 8 &* i)
+                i &+= 1
+            }
+        }
+        return fragment | UInt64(truncatingIfNeeded: remaining)
+    }
+
+    /// `word` of a key array.
+    @inline(__always)
+    static func word(_ key: [UInt8], from start: Int) -> UInt64 {
+        key.withUnsafeBufferPointer { word(UnsafeRawPointer($0.baseAddress), $0.count, from: start) }
+    }
+
+    /// The first position whose key is >= `key` (`count` when none), and whether it is equal.
+    /// `key` must start with the chunk's prefix (it lies in the chunk's range).
+    @inline(__always)
+    func search(_ key: UnsafeRawPointer?, _ keyCount: Int) -> (index: Int, found: Bool) {
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            let target = Self.word(key, keyCount, from: header.pointee.prefixLength)
+            let entries = Self.entries(words, header.pointee.capacity)
+            var low = 0
+            var high = count
+            while low < high {
+                let mid = (low &+ high) &>> 1
+                let w = words[mid]
+                if w < target {
+                    low = mid &+ 1
+                } else if w > target {
+                    high = mid
+                } else {
+                    if w & 0xFF < 8 { return (mid, true) }
+                    let order = entries[mid].key.withUnsafeBufferPointer { probe in
+                        compareRaw(probe.baseAddress, probe.count, key, keyCount)
+                    }
+                    if order < 0 {
+                        low = mid &+ 1
+                    } else if order > 0 {
+                        high = mid
+                    } else {
+                        return (mid, true)
+                    }
+                }
+            }
+            return (low, false)
+        }
+    }
+
+    // MARK: changes (only on a uniquely referenced chunk)
+
+    /// Moves `count` values from `source` to `destination` (the ranges may overlap) with one
+    /// memmove; the source slots are then uninitialized. Words and entries are bitwise-movable
+    /// (an entry is two array references and an integer), and `moveInitialize` would move an
+    /// overlapping range one element at a time.
+    @inline(__always)
+    private static func moveBytes<T>(_ source: UnsafeMutablePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
+        UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<T>.stride)
+    }
+
+    /// A copy with room for `capacity` (>= count) entries.
+    func copy(capacity: Int) -> KeyMapChunk {
+        let copy = Self.make(capacity: capacity, prefixLength: prefixLength)
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            copy.withUnsafeMutablePointers { newHeader, newWords in
+                newWords.initialize(from: words, count: count)
+                Self.entries(newWords, capacity).initialize(from: Self.entries(words, header.pointee.capacity), count: count)
+                newHeader.pointee.count = count
+            }
+        }
+        return copy
+    }
+
+    /// Inserts `entry` at `index` (<= count < capacity).
+    func insert(_ entry: KeyMap.Entry, at index: Int) {
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            precondition(count < header.pointee.capacity && index <= count)
+            let entries = Self.entries(words, header.pointee.capacity)
+            let word = entry.key.withUnsafeBufferPointer {
+                Self.word(UnsafeRawPointer($0.baseAddress), $0.count, from: header.pointee.prefixLength)
+            }
+            if index < count {
+                Self.moveBytes(words + index, to: words + index + 1, count: count - index)
+                Self.moveBytes(entries + index, to: entries + index + 1, count: count - index)
+            }
+            words[index] = word
+            (entries + index).initialize(to: entry)
+            header.pointee.count = count + 1
+        }
+    }
+
+    /// Replaces the value and sequence number of entry `index`; returns the old value's size.
+    func replaceValue(at index: Int, _ value: [UInt8], sequence: UInt64) -> Int {
+        withUnsafeMutablePointers { header, words in
+            let entry = Self.entries(words, header.pointee.capacity) + index
+            let old = entry.pointee.value.count
+            entry.pointee.value = value
+            entry.pointee.sequence = sequence
+            return old
+        }
+    }
+
+    /// Removes entry `index` and returns it.
+    func remove(at index: Int) -> KeyMap.Entry {
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            precondition(index < count)
+            let entries = Self.entries(words, header.pointee.capacity)
+            let entry = (entries + index).move()
+            if index + 1 < count {
+                Self.moveBytes(words + index + 1, to: words + index, count: count - index - 1)
+                Self.moveBytes(entries + index + 1, to: entries + index, count: count - index - 1)
+            }
+            header.pointee.count = count - 1
+            return entry
+        }
+    }
+
+    /// Moves the entries from `start` on into a new chunk with room for `capacity` entries,
+    /// without words (`rebase` computes them).
+    func splitOff(from start: Int, capacity: Int) -> KeyMapChunk {
+        let upper = Self.make(capacity: capacity, prefixLength: Self.noWords)
+        withUnsafeMutablePointers { header, words in
+            let moved = header.pointee.count - start
+            let entries = Self.entries(words, header.pointee.capacity)
+            upper.withUnsafeMutablePointers { newHeader, newWords in
+                Self.moveBytes(entries + start, to: Self.entries(newWords, capacity), count: moved)
+                newHeader.pointee.count = moved
+            }
+            header.pointee.count = start
+        }
+        return upper
+    }
+
+    /// Appends `entry` without its word (the bulk load computes the words once the chunk's
+    /// prefix is known); count < capacity. Leaves the chunk without words.
+    func appendWithoutWord(_ entry: KeyMap.Entry) {
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            precondition(count < header.pointee.capacity)
+            (Self.entries(words, header.pointee.capacity) + count).initialize(to: entry)
+            header.pointee.count = count + 1
+            header.pointee.prefixLength = Self.noWords
+        }
+    }
+
+    /// Appends copies of `other`'s entries (count + other.count <= capacity). Leaves the chunk
+    /// without words.
+    func append(contentsOf other: KeyMapChunk) {
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            other.withUnsafeMutablePointers { otherHeader, otherWords in
+                let added = otherHeader.pointee.count
+                precondition(count + added <= header.pointee.capacity)
+                Self.entries(words, header.pointee.capacity).advanced(by: count).initialize(
+                    from: Self.entries(otherWords, otherHeader.pointee.capacity), count: added)
+                header.pointee.count = count + added
+                header.pointee.prefixLength = Self.noWords
+            }
+        }
+    }
+
+    /// Takes the words after `prefixLength` bytes from now on: recomputes them unless they are
+    /// taken there already.
+    func rebase(_ prefixLength: Int) {
+        withUnsafeMutablePointers { header, words in
+            guard header.pointee.prefixLength != prefixLength else { return }
+            header.pointee.prefixLength = prefixLength
+            let entries = Self.entries(words, header.pointee.capacity)
+            for i in 0..<header.pointee.count {
+                words[i] = entries[i].key.withUnsafeBufferPointer {
+                    Self.word(UnsafeRawPointer($0.baseAddress), $0.count, from: prefixLength)
+                }
+            }
+        }
+    }
+
+    /// Whether word `i` is the word of key `i` (for `KeyMap._checkInvariants`).
+    func _wordMatches(_ i: Int) -> Bool {
+        withUnsafeMutablePointers { header, words in
+            words[i] == Self.word(Self.entries(words, header.pointee.capacity)[i].key, from: header.pointee.prefixLength)
+        }
+    }
+}
