@@ -26,6 +26,9 @@ struct BulkLoader: ~Copyable {
         var value: [UInt8]
         var sequence: UInt64
         var isDelete: Bool
+        /// `KeyFilter.hash` of the key, taken while its bytes are in cache (the memtable's filter
+        /// is built from these: reading each key again in key order would miss the cache).
+        var hash: UInt64
     }
 
     /// The collected mutations, `count` of them initialized, in log order (after a dedupe: a
@@ -61,7 +64,8 @@ struct BulkLoader: ~Copyable {
                 if count == capacity { grow() }
                 (items + count).initialize(
                     to: Pending(
-                        key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut))
+                        key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut,
+                        hash: KeyFilter.hash(key.baseAddress, key.count)))
                 count += 1
             })
         if count >= nextDedupe { dedupe() }
@@ -81,9 +85,18 @@ struct BulkLoader: ~Copyable {
         let winners = takeLastWrites()
         var puts: [Int] = []
         var deletes: [Int] = []
+        var putHashes: [UInt64] = []
+        var deleteHashes: [UInt64] = []
         puts.reserveCapacity(winners.count)
+        putHashes.reserveCapacity(winners.count)
         for winner in winners {
-            if winner.isDelete { deletes.append(winner.index) } else { puts.append(winner.index) }
+            if winner.isDelete {
+                deletes.append(winner.index)
+                deleteHashes.append(items[winner.index].hash)
+            } else {
+                puts.append(winner.index)
+                putHashes.append(items[winner.index].hash)
+            }
         }
         var view = View()
         view.snapshot = snapshot
@@ -93,13 +106,13 @@ struct BulkLoader: ~Copyable {
             sortedUnique: puts.lazy.map { i in
                 let pending = (items + i).move()
                 return KeyMap.Entry(key: pending.key, value: pending.value, sequence: pending.sequence)
-            })
+            }, hashes: putHashes)
         if hasSnapshot {
             view.tombstones = KeyMap(
                 sortedUnique: deletes.lazy.map { i in
                     let pending = (items + i).move()
                     return KeyMap.Entry(key: pending.key, value: [], sequence: pending.sequence)
-                })
+                }, hashes: deleteHashes)
         } else {
             for i in deletes { (items + i).deinitialize(count: 1) }
         }

@@ -96,6 +96,19 @@ final class KeyFilter: @unchecked Sendable {
         lb_atomic_store_u64(additionCount, lb_atomic_load_u64(additionCount) &+ 1)
     }
 
+    /// Adds keys by their hashes (`hash`) to a filter no other thread can see yet (the bulk
+    /// load at open): plain stores, each word prefetched a few keys ahead, since a filter larger
+    /// than the cache would otherwise cost a miss per key, one after the other.
+    func addUnshared(hashes: UnsafeBufferPointer<UInt64>) {
+        let ahead = 16
+        for i in 0..<hashes.count {
+            if i &+ ahead < hashes.count { lb_prefetch(slot(hashes[i &+ ahead]).word) }
+            let (word, bits) = slot(hashes[i])
+            word.pointee |= bits
+        }
+        additionCount.pointee &+= UInt64(hashes.count)
+    }
+
     /// Adds a key array.
     func add(_ key: [UInt8]) {
         key.withUnsafeBufferPointer { add(UnsafeRawPointer($0.baseAddress), $0.count) }

@@ -69,13 +69,17 @@ struct KeyMap: Sendable {
 
     /// A map of `entries`, which must be in strictly increasing key order (no key twice), built
     /// in one pass: chunks filled to 3/4 of `maxChunk`, so the first inserts after it do not
-    /// split at once. The bulk load at open builds the memtable this way.
-    init(sortedUnique entries: some Sequence<Entry>, chunkLimit: Int = Self.maxChunk) {
+    /// split at once. The bulk load at open builds the memtable this way; it passes the keys'
+    /// `KeyFilter.hash`es (in any order), taken while it had the keys in cache, so that the
+    /// filter is built without reading every key again.
+    init(sortedUnique entries: some Sequence<Entry>, hashes known: [UInt64]? = nil, chunkLimit: Int = Self.maxChunk) {
         self.init(chunkLimit: chunkLimit)
         let fill = max(1, chunkLimit * 3 / 4)
         var chunk: KeyMapChunk? = nil
         let filter = KeyFilter(capacity: max(Self.minimumFilterCapacity, 2 * entries.underestimatedCount))
         var separators: [[UInt8]] = []
+        var hashes: [UInt64] = []
+        if known == nil { hashes.reserveCapacity(entries.underestimatedCount) }
         for entry in entries {
             if chunk == nil || chunk.unsafelyUnwrapped.count == fill {
                 if let full = chunk {
@@ -91,9 +95,10 @@ struct KeyMap: Sendable {
             }
             count += 1
             liveBytes += entry.key.count + entry.value.count
-            filter.add(entry.key)
+            if known == nil { hashes.append(entry.key.withUnsafeBytes { KeyFilter.hash($0.baseAddress, $0.count) }) }
             chunk.unsafelyUnwrapped.appendWithoutWord(entry)
         }
+        (known ?? hashes).withUnsafeBufferPointer { filter.addUnshared(hashes: $0) }
         guard let last = chunks.last else { return }
         let lastKey = last.key(last.count - 1)
         let prefix = Array(lastKey[0..<Self.commonPrefix(chunks[0].key(0), lastKey)])

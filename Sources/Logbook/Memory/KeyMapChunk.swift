@@ -1,3 +1,5 @@
+import CLogbookShims
+
 /// One chunk of a `KeyMap`: up to `capacity` entries in key order in one allocation, each with
 /// its search word (see `KeyMapChunk.word`) in a packed array in front of the entries, so that
 /// a binary search reads words from one small array and dereferences a key only to break a tie.
@@ -267,7 +269,16 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
             guard header.pointee.prefixLength != prefixLength else { return }
             header.pointee.prefixLength = prefixLength
             let entries = Self.entries(words, header.pointee.capacity)
-            for i in 0..<header.pointee.count {
+            let count = header.pointee.count
+            // The keys are separate allocations, cold after a bulk load: ask for a few ahead,
+            // so that their misses overlap. (An array is one reference to its storage, whose
+            // header and first bytes share a cache line; a prefetch never faults.)
+            let ahead = 8
+            for i in 0..<min(ahead, count) { lb_prefetch(unsafeBitCast(entries[i].key, to: UnsafeRawPointer.self)) }
+            for i in 0..<count {
+                if i &+ ahead < count {
+                    lb_prefetch(unsafeBitCast(entries[i &+ ahead].key, to: UnsafeRawPointer.self))
+                }
                 words[i] = entries[i].key.withUnsafeBufferPointer {
                     Self.word(UnsafeRawPointer($0.baseAddress), $0.count, from: prefixLength)
                 }
