@@ -27,7 +27,7 @@ let package = Package(
         // each a small program that replays the inputs named on its command line).
         .target(name: "CFuzzDriver", path: "Fuzz/Driver"),
         .target(name: "FuzzSupport", dependencies: ["Logbook", "CFuzzDriver"], path: "Fuzz/Support"),
-        .executableTarget(name: "fuzz-seeds", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/Seeds"),
+        .executableTarget(name: "fuzz-seeds", dependencies: ["Logbook", "LogbookAgents", "FuzzSupport"], path: "Fuzz/Seeds"),
         .executableTarget(name: "fuzz-log-records", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/LogRecords"),
         .executableTarget(name: "fuzz-log-payload", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/LogPayload"),
         .executableTarget(name: "fuzz-segment-header", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/SegmentHeader"),
@@ -36,6 +36,8 @@ let package = Package(
         .executableTarget(name: "fuzz-snapshot-block", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/SnapshotBlock"),
         .executableTarget(name: "fuzz-lock-holder", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/LockHolder"),
         .executableTarget(name: "fuzz-store-open", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/StoreOpen"),
+        .executableTarget(
+            name: "fuzz-agent-records", dependencies: ["LogbookAgents", "FuzzSupport"], path: "Fuzz/AgentRecords"),
         .testTarget(name: "LogbookCrashTests", dependencies: ["Logbook"]),
         .testTarget(name: "CLITests", dependencies: ["Logbook", "LogbookAgents"]),
         .testTarget(name: "LogbookAgentsTests", dependencies: ["LogbookAgents", "Logbook", "LogbookTestSupport"]),

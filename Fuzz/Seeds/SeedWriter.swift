@@ -1,6 +1,7 @@
 // fuzz-seeds: writes the seed corpus of every fuzz target (Fuzz/corpus/NAME/) with the engine's
 // own encoders and real stores. Run from the package root: swift run fuzz-seeds
 @_spi(Testing) import Logbook
+@_spi(Testing) import LogbookAgents
 import FuzzSupport
 import Glibc
 
@@ -100,6 +101,60 @@ import Glibc
         ]
         images.append(sealed)
         write(root, "fuzz-store-open", images.map { $0.encoded() })
+
+        // Agent records: control (bits 0-1 the type, 0 task .. 3 history entry), then the value;
+        // with bit 2, the value without its 2-byte header (the target puts a valid one back).
+        let agents = agentRecords()
+        let headerless = agents.prefix(4).map { [$0.type | 4] + $0.value.dropFirst(2) }
+        write(root, "fuzz-agent-records", agents.map { [$0.type] + $0.value } + headerless)
+    }
+
+    /// Values of every agent record type from the layer's own encoders: full and minimal ones,
+    /// and the creation history of a task.
+    static func agentRecords() -> [(type: UInt8, value: [UInt8])] {
+        let at = Timestamp(milliseconds: 1_766_748_445_123)
+        var full = TaskRecord(
+            id: "T-20251226-112725-6e0cec19", title: "Fix the torn-tail check", description: "After a crash: ✓ 🦊",
+            status: .inProgress, priority: 1, labels: ["bug", "storage"], assignee: "agent-7",
+            dependsOn: ["T-20251226-112700-00000001", "T-20251226-112701-0000000f"],
+            notes: [
+                TaskNote(at: at, by: "agent-7", text: "seen twice"),
+                TaskNote(at: Timestamp(milliseconds: -1), by: "", text: ""),
+            ],
+            createdAt: at, createdBy: "lead", updatedAt: at.adding(seconds: 60), revision: 4)
+        full.claimedAt = at.adding(seconds: 30)
+        full.leaseExpiresAt = at.adding(seconds: 930)
+        full.blockedReason = "waits for review"
+        full.blocker = "T-20251226-112700-00000001"
+        full.retrospective = ""
+        full.closedAt = Timestamp(milliseconds: .min)
+        let minimal = TaskRecord(
+            id: "T-20251226-112725-00000000", title: "", createdAt: Timestamp(milliseconds: 0), createdBy: "")
+        var decision = DecisionRecord(
+            id: "D-20251226-112725-0badcafe", text: "Use OFD locks", rationale: "per-descriptor, not per-process",
+            alternatives: ["flock", "fcntl"], affects: ["T-20251226-112725-6e0cec19"], createdAt: at, createdBy: "lead",
+            revision: 2)
+        var handoff = HandoffRecord(
+            id: "H-20251226-112725-deadbeef", from: "lead", to: "agent-7", task: "T-20251226-112725-6e0cec19",
+            instructions: "take the torn tail", status: .completed, createdAt: at, revision: 3)
+        handoff.result = "done"
+        handoff.updatedAt = at.adding(seconds: 3600)
+        let rejected = HandoffRecord(
+            id: "H-20251226-112725-00000001", from: "a", to: "b", instructions: "", status: .rejected, createdAt: at)
+        let entry = HistoryEntry(
+            recordID: full.id, revision: 4, at: at, by: "agent-7", action: "updated",
+            changes: [
+                FieldChange(field: "status", old: "open", new: "in_progress"),
+                FieldChange(field: "assignee", old: nil, new: "agent-7"),
+                FieldChange(field: "blocker", old: "T-20251226-112700-00000001", new: nil),
+            ])
+        let records: [(type: UInt8, value: [UInt8])] = [
+            (0, full.encoded()), (1, decision.encoded()), (2, handoff.encoded()), (3, entry.encoded()),
+            (0, minimal.encoded()), (2, rejected.encoded()),
+            (3, full.creationHistory(at: at, by: "lead", action: "created")),
+        ]
+        decision.rationale = ""
+        return records + [(1, decision.encoded())]
     }
 
     static func compactedStore(keys: Int, valueBytes: Int) throws -> StoreImage {

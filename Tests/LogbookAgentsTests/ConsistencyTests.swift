@@ -2,7 +2,7 @@
 @_spi(Testing) import LogbookTestSupport
 import Testing
 
-@testable import LogbookAgents
+@_spi(Testing) @testable import LogbookAgents
 
 /// Random operation sequences, then the checker: every index entry and edge must be exactly
 /// what the records imply. Also: the checker catches damage, and crashes at every disk change

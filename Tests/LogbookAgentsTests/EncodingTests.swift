@@ -6,7 +6,7 @@
 @_spi(Testing) import LogbookTestSupport
 import Testing
 
-@testable import LogbookAgents
+@_spi(Testing) @testable import LogbookAgents
 
 @Suite struct EncodingTests {
     @Test func recordsEncodeAsTheReferenceAndRoundTrip() throws {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import LogbookAgents
+@_spi(Testing) @testable import LogbookAgents
 
 @Suite struct TaskTests {
     @Test func createShowAndHistory() throws {

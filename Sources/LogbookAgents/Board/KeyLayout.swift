@@ -16,7 +16,7 @@
 ///
 /// Index values are empty. A listing scans one index range with a limit and reads only the
 /// records it returns.
-enum KeyLayout {
+@_spi(Testing) public enum KeyLayout {
     static let root: [UInt8] = Array("ag/".utf8)
     static let indexRoot: [UInt8] = Array("ag/i/".utf8)
     static let edgeRoot: [UInt8] = Array("ag/e/".utf8)
@@ -151,7 +151,7 @@ enum KeyLayout {
     // MARK: helpers
 
     /// The id that ends an index or edge key.
-    static func trailingID(_ key: [UInt8]) -> String? {
+    @_spi(Testing) public static func trailingID(_ key: [UInt8]) -> String? {
         guard key.count >= RecordID.length else { return nil }
         return String(decoding: key[(key.count - RecordID.length)...], as: UTF8.self)
     }

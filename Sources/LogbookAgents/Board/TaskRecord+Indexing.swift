@@ -3,7 +3,7 @@
 
 extension TaskRecord {
     /// Every index entry and edge of this record: its own, then the readiness entry.
-    func indexKeys(dependenciesDone: Bool) -> [[UInt8]] {
+    @_spi(Testing) public func indexKeys(dependenciesDone: Bool) -> [[UInt8]] {
         var keys: [[UInt8]] = []
         keys.reserveCapacity(4 + labels.count + 2 * dependsOn.count)
         forEachIndexKey(dependenciesDone: dependenciesDone) { keys.append($0) }
@@ -51,7 +51,7 @@ extension TaskRecord {
     }
 
     /// The fields that differ from `old` (nil: every field set at creation), as text.
-    func changes(from old: TaskRecord?) -> [FieldChange] {
+    @_spi(Testing) public func changes(from old: TaskRecord?) -> [FieldChange] {
         var out: [FieldChange] = []
         out.reserveCapacity(old == nil ? 4 + (description.isEmpty ? 0 : 1) + (labels.isEmpty ? 0 : 1) : 2)
         @inline(__always) func note(_ field: String, _ a: String?, _ b: String?) {

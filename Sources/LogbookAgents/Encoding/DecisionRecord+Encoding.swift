@@ -2,7 +2,8 @@
 // (repeated)  5 created at  6 created by  7 revision.
 
 extension DecisionRecord: FieldEncodable {
-    func encoded() -> [UInt8] { RecordWriter.encode(self, type: .decision) }
+    /// The stored value of this decision (format version 1, type 2; see `RecordWriter`).
+    @_spi(Testing) public func encoded() -> [UInt8] { RecordWriter.encode(self, type: .decision) }
 
     func encodeFields<S: FieldSink>(into w: inout S) {
         w.string(1, text)
@@ -14,7 +15,9 @@ extension DecisionRecord: FieldEncodable {
         w.uint(7, UInt64(truncatingIfNeeded: revision))
     }
 
-    init(id: String, decoding value: [UInt8]) throws(AgentError) {
+    /// The decision stored as `value` under id `id`.
+    /// - Throws: `corrupted`, naming the decision, when `value` is not a decision record this code reads.
+    @_spi(Testing) public init(id: String, decoding value: [UInt8]) throws(AgentError) {
         var r = try RecordReader(value, type: .decision, what: "decision \(id)")
         self.init(id: id, text: "", createdAt: Timestamp(milliseconds: 0), createdBy: "")
         while let (field, v) = try r.next() {

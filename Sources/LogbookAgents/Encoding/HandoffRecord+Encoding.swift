@@ -2,7 +2,8 @@
 // 7 reason  8 created at  9 updated at  10 revision.
 
 extension HandoffRecord: FieldEncodable {
-    func encoded() -> [UInt8] { RecordWriter.encode(self, type: .handoff) }
+    /// The stored value of this hand-off (format version 1, type 3; see `RecordWriter`).
+    @_spi(Testing) public func encoded() -> [UInt8] { RecordWriter.encode(self, type: .handoff) }
 
     func encodeFields<S: FieldSink>(into w: inout S) {
         w.string(1, from)
@@ -17,7 +18,9 @@ extension HandoffRecord: FieldEncodable {
         w.uint(10, UInt64(truncatingIfNeeded: revision))
     }
 
-    init(id: String, decoding value: [UInt8]) throws(AgentError) {
+    /// The hand-off stored as `value` under id `id`.
+    /// - Throws: `corrupted`, naming the hand-off, when `value` is not a hand-off record this code reads.
+    @_spi(Testing) public init(id: String, decoding value: [UInt8]) throws(AgentError) {
         var r = try RecordReader(value, type: .handoff, what: "hand-off \(id)")
         self.init(id: id, from: "", to: "", instructions: "", createdAt: Timestamp(milliseconds: 0))
         var status: UInt64 = 0

@@ -2,7 +2,8 @@
 // The record id and revision are in the key.
 
 extension HistoryEntry: FieldEncodable {
-    func encoded() -> [UInt8] { RecordWriter.encode(self, type: .history) }
+    /// The stored value of this entry (format version 1, type 4; see `RecordWriter`).
+    @_spi(Testing) public func encoded() -> [UInt8] { RecordWriter.encode(self, type: .history) }
 
     func encodeFields<S: FieldSink>(into w: inout S) {
         w.time(1, at)
@@ -11,7 +12,10 @@ extension HistoryEntry: FieldEncodable {
         for change in changes { w.nested(4, change) }
     }
 
-    init(recordID: String, revision: Int, decoding value: [UInt8]) throws(AgentError) {
+    /// The entry stored as `value` under the history key of `recordID` and `revision`.
+    /// - Throws: `corrupted`, naming the record and revision, when `value` is not a history entry
+    ///   this code reads.
+    @_spi(Testing) public init(recordID: String, revision: Int, decoding value: [UInt8]) throws(AgentError) {
         var r = try RecordReader(value, type: .history, what: "history of \(recordID) revision \(revision)")
         self.init(
             recordID: recordID, revision: revision, at: Timestamp(milliseconds: 0), by: "", action: "",

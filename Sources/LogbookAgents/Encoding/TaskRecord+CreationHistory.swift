@@ -6,7 +6,7 @@
 extension TaskRecord {
     /// The encoded history entry saying that `actor` made this task at `at` (`action`, e.g.
     /// `created`), listing every field set, as `changes(from: nil)` does.
-    func creationHistory(at: Timestamp, by actor: String, action: String) -> [UInt8] {
+    @_spi(Testing) public func creationHistory(at: Timestamp, by actor: String, action: String) -> [UInt8] {
         Self.creationHistory(of: self, at: at, by: actor, action: action)
     }
 

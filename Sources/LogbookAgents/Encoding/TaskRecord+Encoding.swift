@@ -6,7 +6,8 @@
 // Times are zigzag varints of milliseconds since the Unix epoch.
 
 extension TaskRecord: FieldEncodable {
-    func encoded() -> [UInt8] { RecordWriter.encode(self, type: .task) }
+    /// The stored value of this task (format version 1, type 1; see `RecordWriter`).
+    @_spi(Testing) public func encoded() -> [UInt8] { RecordWriter.encode(self, type: .task) }
 
     func encodeFields<S: FieldSink>(into w: inout S) {
         w.string(1, title)
@@ -29,7 +30,9 @@ extension TaskRecord: FieldEncodable {
         w.time(18, closedAt)
     }
 
-    init(id: String, decoding value: [UInt8]) throws(AgentError) {
+    /// The task stored as `value` under id `id`.
+    /// - Throws: `corrupted`, naming the task, when `value` is not a task record this code reads.
+    @_spi(Testing) public init(id: String, decoding value: [UInt8]) throws(AgentError) {
         var r = try RecordReader(value, type: .task, what: "task \(id)")
         self.init(id: id, title: "", createdAt: Timestamp(milliseconds: 0), createdBy: "")
         var status: UInt64 = 0
@@ -74,7 +77,7 @@ extension TaskRecord: FieldEncodable {
     }
 
     /// Only the status of a stored task (stops reading at the status field).
-    static func status(id: String, decoding value: [UInt8]) throws(AgentError) -> TaskStatus {
+    @_spi(Testing) public static func status(id: String, decoding value: [UInt8]) throws(AgentError) -> TaskStatus {
         var r = try RecordReader(value, type: .task, what: "task \(id)")
         while let (field, v) = try r.next() {
             if field == 3 {
