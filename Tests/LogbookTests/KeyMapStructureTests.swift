@@ -28,18 +28,6 @@ import Testing
         return key.isEmpty ? [0x61] : key
     }
 
-    func expectSame(_ map: KeyMap, _ model: ReferenceModel, _ context: String) {
-        #expect(map._invariantViolation() == nil, "\(context)")
-        #expect(map.count == model.count, "\(context)")
-        var visited: [KeyValue] = []
-        map.forEach(from: nil, to: nil, reverse: false) { entry in
-            visited.append(KeyValue(key: entry.key, value: entry.value))
-            return true
-        }
-        #expect(visited == model.all, "\(context)")
-        #expect(map.liveBytes == model.all.reduce(0) { $0 + $1.key.count + $1.value.count }, "\(context)")
-    }
-
     /// Looks up every key of the model and `probes` random ones through `get`, `value` and
     /// `contains`; returns how many lookups disagreed.
     func lookupMismatches(_ map: KeyMap, _ model: ReferenceModel, _ random: inout SeededRandom, probes: Int) -> Int {
@@ -77,7 +65,7 @@ import Testing
                     return
                 }
             }
-            expectSame(map, model, "limit \(chunkLimit), end of phase \(phase)")
+            expectMap(map, matches: model, "limit \(chunkLimit), end of phase \(phase)")
             #expect(lookupMismatches(map, model, &random, probes: 500) == 0)
         }
         // Everything removed: the map is empty again, and takes keys of another prefix.
@@ -135,12 +123,12 @@ import Testing
             map.put(key, [UInt8(i)], sequence: 1)
             model.put(key, [UInt8(i)])
         }
-        expectSame(map, model, "one prefix")
+        expectMap(map, matches: model, "one prefix")
         // Before every key, after every key, then sharing only part of the prefix, then none.
         for key in [Array("tenant/0041".utf8), Array("tenant/0043".utf8), Array("tenant/0042/items".utf8), [0x00], [0xFF]] {
             map.put(key, [9], sequence: 2)
             model.put(key, [9])
-            expectSame(map, model, "after \(key)")
+            expectMap(map, matches: model, "after \(key)")
             var random = SeededRandom(seed: 9)
             #expect(lookupMismatches(map, model, &random, probes: 0) == 0)
         }
@@ -154,7 +142,7 @@ import Testing
             var map = KeyMap(
                 sortedUnique: model.keys.map { KeyMap.Entry(key: $0, value: model[$0]!, sequence: 1) },
                 chunkLimit: chunkLimit)
-            expectSame(map, model, "bulk, limit \(chunkLimit)")
+            expectMap(map, matches: model, "bulk, limit \(chunkLimit)")
             #expect(lookupMismatches(map, model, &random, probes: 300) == 0)
             for op in 0..<800 {
                 let key = Self.key(&random)
@@ -166,13 +154,13 @@ import Testing
                     model.put(key, [UInt8(op & 0xFF)])
                 }
             }
-            expectSame(map, model, "bulk then changes, limit \(chunkLimit)")
+            expectMap(map, matches: model, "bulk then changes, limit \(chunkLimit)")
             // A single-pass sequence (its count unknown in advance) builds the same map.
             var iterator = model.keys.makeIterator()
             let once = KeyMap(
                 sortedUnique: AnyIterator { iterator.next().map { KeyMap.Entry(key: $0, value: model[$0]!, sequence: 3) } },
                 chunkLimit: chunkLimit)
-            expectSame(once, model, "single pass, limit \(chunkLimit)")
+            expectMap(once, matches: model, "single pass, limit \(chunkLimit)")
         }
         #expect(KeyMap(sortedUnique: [KeyMap.Entry](), chunkLimit: 4)._invariantViolation() == nil)
     }
@@ -203,7 +191,7 @@ import Testing
         }
         #expect(maps.count == 6)
         for i in maps.indices {
-            expectSame(maps[i], models[i], "copy \(i)")
+            expectMap(maps[i], matches: models[i], "copy \(i)")
             #expect(lookupMismatches(maps[i], models[i], &random, probes: 300) == 0, "copy \(i)")
         }
     }

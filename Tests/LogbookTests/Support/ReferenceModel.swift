@@ -1,7 +1,9 @@
 // The in-memory reference the model-based tests compare the store against: a dictionary plus
 // its keys kept sorted in the store's key order.
 
-@_spi(Testing) import Logbook
+import Testing
+
+@_spi(Testing) @testable import Logbook
 
 struct ReferenceModel {
     private(set) var values: [[UInt8]: [UInt8]] = [:]
@@ -51,4 +53,18 @@ struct ReferenceModel {
         if let limit = options.limit { selected = Array(selected.prefix(max(0, limit))) }
         return selected.map { KeyValue(key: $0, value: values[$0]!) }
     }
+}
+
+/// Checks that `map` holds exactly what `model` holds (entries in order, counts, bytes) and keeps
+/// its structural invariants; `context` names the step in a failure.
+func expectMap(_ map: KeyMap, matches model: ReferenceModel, _ context: String) {
+    #expect(map._invariantViolation() == nil, "\(context): \(map._invariantViolation() ?? "")")
+    #expect(map.count == model.count, "\(context)")
+    var visited: [KeyValue] = []
+    map.forEach(from: nil, to: nil, reverse: false) { entry in
+        visited.append(KeyValue(key: entry.key, value: entry.value))
+        return true
+    }
+    #expect(visited == model.all, "\(context)")
+    #expect(map.liveBytes == model.all.reduce(0) { $0 + $1.key.count + $1.value.count }, "\(context)")
 }
