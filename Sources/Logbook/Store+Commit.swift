@@ -425,7 +425,8 @@ extension Store {
                     buffer.truncate(to: recordStart)
                     batch.decide(
                         index,
-                        .failure(.invalid("transaction is \(payload) bytes; the limit is \(Limits.maxTransactionSize)")))
+                        .failure(.invalid("transaction is \(payload) bytes; the limit is \(Limits.maxTransactionSize)"))
+                    )
                     continue
                 }
                 sequence += 1

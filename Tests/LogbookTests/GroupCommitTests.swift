@@ -16,13 +16,22 @@ private struct SlowSyncLayer: ForwardingFileLayer {
 
 /// Group commit: concurrent committers of one handle are batched into one write and one sync,
 /// and each still gets its own result (a conflict fails only its own transaction).
-@Test func groupCommitBatchesThreads() throws {
-    let dir = "/tmp/lb-gc-\(UInt32.random(in: 0...UInt32.max))"
+/// A `normal` store in `dir` with 2 ms syncs, after `threads` threads put `each` keys apiece.
+private func slowSyncStoreAfterPuts(_ dir: TemporaryDirectory, threads: Int, each: Int) throws -> Store {
     var options = StoreOptions(durability: .normal)
     options.fileLayer = SlowSyncLayer()
-    let store = try Store(path: dir, options: options)
+    let store = try Store(path: dir.path, options: options)
     // Real threads: Dispatch would run only as many at once as there are cores.
-    #expect(runOnThreads(8) { t in for i in 0..<50 { try store.put("k\(t)-\(i)", "v") } }.isEmpty)
+    #expect(runOnThreads(threads) { t in for i in 0..<each { try store.put("k\(t)-\(i)", "v") } }.isEmpty)
+    return store
+}
+
+@Test func groupCommitBatchesThreads() throws {
+    try withTemporaryDirectory("gc") { dir in try groupCommitBatchesThreads(dir) }
+}
+
+private func groupCommitBatchesThreads(_ dir: TemporaryDirectory) throws {
+    let store = try slowSyncStoreAfterPuts(dir, threads: 8, each: 50)
     let st = try store.stats()
     #expect(st.commits == 400)
     // While a batch's 2 ms sync runs, the other seven threads queue: one sync covers many commits.
@@ -39,7 +48,7 @@ private struct SlowSyncLayer: ForwardingFileLayer {
     #expect(errors.isEmpty, "\(errors)")
     #expect(try store.string("c") == "200")
     store.close()
-    let again = try Store(path: dir)
+    let again = try Store(path: dir.path)
     #expect(try again.string("c") == "200")
     #expect(try again.stats().keys == 401)
 }
@@ -77,12 +86,15 @@ private final class GatedWriteLayer: ForwardingFileLayer, @unchecked Sendable {
 /// caller gets its result.
 @Test(arguments: [Durability.relaxed, .normal])
 func requestsQueuedBehindALoneCommitGoInOneBatch(durability: Durability) throws {
-    let dir = "/tmp/lb-solo-\(UInt32.random(in: 0...UInt32.max))"
+    try withTemporaryDirectory("solo") { dir in try requestsQueuedBehindALoneCommit(durability, dir) }
+}
+
+private func requestsQueuedBehindALoneCommit(_ durability: Durability, _ dir: TemporaryDirectory) throws {
     let layer = GatedWriteLayer()
     var options = StoreOptions(durability: durability)
     options.fileLayer = layer
     options.autoCompactLogBytes = nil
-    let store = try Store(path: dir, options: options)
+    let store = try Store(path: dir.path, options: options)
     try store.put("warm", "up")
     let writesBefore = layer.logWrites.load(ordering: .sequentiallyConsistent)
     layer.armed.store(true, ordering: .sequentiallyConsistent)
@@ -93,7 +105,7 @@ func requestsQueuedBehindALoneCommitGoInOneBatch(durability: Durability) throws 
         }
         while !layer.entered.load(ordering: .sequentiallyConsistent) { System.sleep(nanoseconds: 100_000) }
         if t == 1 {
-            // The three others queue behind the thread held in its write; then let it go.
+            // The two others queue behind the thread held in its write; then let it go.
             while store.commitQueue.withLock({ $0.waiting.count }) < 2 { System.sleep(nanoseconds: 100_000) }
             layer.open.store(true, ordering: .sequentiallyConsistent)
             return
@@ -112,7 +124,7 @@ func requestsQueuedBehindALoneCommitGoInOneBatch(durability: Durability) throws 
     #expect(try store.stats().commits == 4)
     #expect(store.commitQueue.withLock { !$0.leaderActive && $0.waiting.isEmpty })
     store.close()
-    let again = try Store(path: dir)
+    let again = try Store(path: dir.path)
     #expect(try again.stats().keys == 4)
 }
 
@@ -120,13 +132,12 @@ func requestsQueuedBehindALoneCommitGoInOneBatch(durability: Durability) throws 
 /// half a sync) for the thread whose commit was just acknowledged to come back, instead of the
 /// two taking turns with a sync each (about 150 syncs here without the wait, 101 with it).
 @Test func threadsCommittingInALoopShareSyncs() throws {
-    let dir = "/tmp/lb-gather-\(UInt32.random(in: 0...UInt32.max))"
-    var options = StoreOptions(durability: .normal)
-    options.fileLayer = SlowSyncLayer()
-    let store = try Store(path: dir, options: options)
-    #expect(runOnThreads(2) { t in for i in 0..<100 { try store.put("k\(t)-\(i)", "v") } }.isEmpty)
-    let st = try store.stats()
-    #expect(st.commits == 200)
-    #expect(st.syncs <= 130, "\(st.syncs) syncs for \(st.commits) commits")
-    #expect(st.keys == 200)
+    try withTemporaryDirectory("gather") { dir in
+        let store = try slowSyncStoreAfterPuts(dir, threads: 2, each: 100)
+        let st = try store.stats()
+        #expect(st.commits == 200)
+        #expect(st.syncs <= 130, "\(st.syncs) syncs for \(st.commits) commits")
+        #expect(st.keys == 200)
+        store.close()
+    }
 }

@@ -81,13 +81,17 @@ import Testing
     @Test func keysThatArePrefixesOfOthersSortBeforeThem() {
         // "a" < "a\0" < "a\0\0" < "a\u{1}" < "ab" < "ab\0" < "b", with and without a long shared
         // prefix in front, put in scrambled orders into maps of several chunk limits.
-        let tails: [[UInt8]] = [[0x61], [0x61, 0x00], [0x61, 0x00, 0x00], [0x61, 0x01], [0x61, 0x62], [0x61, 0x62, 0x00], [0x62]]
+        let tails: [[UInt8]] = [
+            [0x61], [0x61, 0x00], [0x61, 0x00, 0x00], [0x61, 0x01], [0x61, 0x62], [0x61, 0x62, 0x00], [0x62],
+        ]
         for front in [[], Array("shared/prefix/0123456789/".utf8), [UInt8](repeating: 0xFF, count: 9)] {
             let keys = tails.map { front + $0 }
             for chunkLimit in [2, 3, 512] {
                 for rotation in 0..<keys.count {
                     var map = KeyMap(chunkLimit: chunkLimit)
-                    let order = Array(keys[rotation...] + keys[..<rotation]).enumerated().sorted { ($0.offset * 5) % 7 < ($1.offset * 5) % 7 }
+                    let order = Array(keys[rotation...] + keys[..<rotation]).enumerated().sorted {
+                        ($0.offset * 5) % 7 < ($1.offset * 5) % 7
+                    }
                     for (i, key) in order.map(\.element).enumerated() { map.put(key, [UInt8(i)], sequence: 1) }
                     #expect(map._invariantViolation() == nil)
                     var visited: [[UInt8]] = []
@@ -125,7 +129,9 @@ import Testing
         }
         expectMap(map, matches: model, "one prefix")
         // Before every key, after every key, then sharing only part of the prefix, then none.
-        for key in [Array("tenant/0041".utf8), Array("tenant/0043".utf8), Array("tenant/0042/items".utf8), [0x00], [0xFF]] {
+        for key in [
+            Array("tenant/0041".utf8), Array("tenant/0043".utf8), Array("tenant/0042/items".utf8), [0x00], [0xFF],
+        ] {
             map.put(key, [9], sequence: 2)
             model.put(key, [9])
             expectMap(map, matches: model, "after \(key)")
@@ -158,7 +164,9 @@ import Testing
             // A single-pass sequence (its count unknown in advance) builds the same map.
             var iterator = model.keys.makeIterator()
             let once = KeyMap(
-                sortedUnique: AnyIterator { iterator.next().map { KeyMap.Entry(key: $0, value: model[$0]!, sequence: 3) } },
+                sortedUnique: AnyIterator {
+                    iterator.next().map { KeyMap.Entry(key: $0, value: model[$0]!, sequence: 3) }
+                },
                 chunkLimit: chunkLimit)
             expectMap(once, matches: model, "single pass, limit \(chunkLimit)")
         }
@@ -250,9 +258,14 @@ import Testing
         var random = SeededRandom(seed: 3)
         let alphabet: [UInt8] = [0x00, 0x01, 0x7F, 0x80, 0xFF]
         for _ in 0..<20_000 {
-            let shared = (0..<Int.random(in: 0...10, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
-            let a = shared + (0..<Int.random(in: 0...10, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
-            let c = shared + (0..<Int.random(in: 0...10, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            let shared = (0..<Int.random(in: 0...10, using: &random)).map { _ in alphabet.randomElement(using: &random)!
+            }
+            let a =
+                shared
+                + (0..<Int.random(in: 0...10, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            let c =
+                shared
+                + (0..<Int.random(in: 0...10, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
             let (x, y) = (KeyMapChunk.word(a, from: shared.count), KeyMapChunk.word(c, from: shared.count))
             if x < y { #expect(keyLess(a, c), "\(a) \(c)") }
             if x > y { #expect(keyLess(c, a), "\(a) \(c)") }

@@ -13,7 +13,6 @@ import Testing
             + (Bool.random(using: &random) ? [] : [0xFF])
     }
 
-
     @Test func randomInsertsAndRemovesKeepTheInvariantsThroughManySplits() {
         var random = SeededRandom(seed: 2024)
         var map = KeyMap()

@@ -484,11 +484,15 @@ struct KeyMap: Sendable {
         guard separators.count == chunks.count - 1, fences.count == separators.count else {
             return "\(separators.count) separators, \(fences.count) fences for \(chunks.count) chunks"
         }
-        func startsWithPrefix(_ key: [UInt8]) -> Bool { key.count >= prefix.count && Array(key[0..<prefix.count]) == prefix }
+        func startsWithPrefix(_ key: [UInt8]) -> Bool {
+            key.count >= prefix.count && Array(key[0..<prefix.count]) == prefix
+        }
         for (i, separator) in separators.enumerated() {
             if !startsWithPrefix(separator) { return "separator \(i) lacks the prefix" }
             if fences[i] != KeyMapChunk.word(separator, from: prefix.count) { return "fence \(i) stale" }
-            if i > 0 && compareBytes(separators[i - 1], separator) >= 0 { return "separators \(i - 1), \(i) out of order" }
+            if i > 0 && compareBytes(separators[i - 1], separator) >= 0 {
+                return "separators \(i - 1), \(i) out of order"
+            }
         }
         var previous: [UInt8]? = nil
         var entries = 0
@@ -508,7 +512,9 @@ struct KeyMap: Sendable {
                 if let previous, compareBytes(previous, key) >= 0 { return "chunk \(c) entry \(i) out of order" }
                 if !startsWithPrefix(key) { return "chunk \(c) entry \(i) lacks the prefix" }
                 if c > 0 && compareBytes(key, separators[c - 1]) <= 0 { return "chunk \(c) entry \(i) below its range" }
-                if c < separators.count && compareBytes(key, separators[c]) > 0 { return "chunk \(c) entry \(i) above its range" }
+                if c < separators.count && compareBytes(key, separators[c]) > 0 {
+                    return "chunk \(c) entry \(i) above its range"
+                }
                 if !chunk._wordMatches(i) { return "chunk \(c) entry \(i): stale word" }
                 if !key.withUnsafeBufferPointer({ filter.mayContain(UnsafeRawPointer($0.baseAddress), $0.count) }) {
                     return "chunk \(c) entry \(i) missing from the filter"
@@ -518,7 +524,9 @@ struct KeyMap: Sendable {
                 bytes += key.count + chunk[i].value.count
             }
         }
-        if entries != count || bytes != liveBytes { return "\(entries) entries of \(bytes) bytes, counted \(count), \(liveBytes)" }
+        if entries != count || bytes != liveBytes {
+            return "\(entries) entries of \(bytes) bytes, counted \(count), \(liveBytes)"
+        }
         return nil
     }
 }

@@ -154,7 +154,9 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     /// (an entry is two array references and an integer), and `moveInitialize` would move an
     /// overlapping range one element at a time.
     @inline(__always)
-    private static func moveBytes<T>(_ source: UnsafeMutablePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int) {
+    private static func moveBytes<T>(
+        _ source: UnsafeMutablePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int
+    ) {
         UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<T>.stride)
     }
 
@@ -165,7 +167,8 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
             let count = header.pointee.count
             copy.withUnsafeMutablePointers { newHeader, newWords in
                 newWords.initialize(from: words, count: count)
-                Self.entries(newWords, capacity).initialize(from: Self.entries(words, header.pointee.capacity), count: count)
+                Self.entries(newWords, capacity).initialize(
+                    from: Self.entries(words, header.pointee.capacity), count: count)
                 newHeader.pointee.count = count
             }
         }
@@ -289,7 +292,8 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     /// Whether word `i` is the word of key `i` (for `KeyMap._checkInvariants`).
     func _wordMatches(_ i: Int) -> Bool {
         withUnsafeMutablePointers { header, words in
-            words[i] == Self.word(Self.entries(words, header.pointee.capacity)[i].key, from: header.pointee.prefixLength)
+            words[i]
+                == Self.word(Self.entries(words, header.pointee.capacity)[i].key, from: header.pointee.prefixLength)
         }
     }
 }

@@ -64,28 +64,28 @@ extension FieldSink {
     /// name) and field 3 (the new value); field 2 (the old value) is absent.
     @inline(__always)
     fileprivate mutating func creation(_ field: String, _ new: String) {
+        creationHeader(field, newLength: new.utf8.count)
+        string(3, new)
+    }
+
+    /// The start of a history change from nothing: the nested record's header and field 1, for
+    /// a new value of `newLength` bytes that the caller writes next as field 3.
+    @inline(__always)
+    private mutating func creationHeader(_ field: String, newLength: Int) {
         let fieldLength = field.utf8.count
-        let newLength = new.utf8.count
         let size =
             2 + RecordWriter.varintSize(UInt64(fieldLength)) + fieldLength
             + RecordWriter.varintSize(UInt64(newLength)) + newLength
         byte(4 << 1 | 1)
         varint(UInt64(size))
         string(1, field)
-        string(3, new)
     }
 
     /// A history change from nothing to `values` joined by commas.
     fileprivate mutating func creation(_ field: String, joining values: [String]) {
-        let fieldLength = field.utf8.count
         var newLength = values.count - 1
         for value in values { newLength += value.utf8.count }
-        let size =
-            2 + RecordWriter.varintSize(UInt64(fieldLength)) + fieldLength
-            + RecordWriter.varintSize(UInt64(newLength)) + newLength
-        byte(4 << 1 | 1)
-        varint(UInt64(size))
-        string(1, field)
+        creationHeader(field, newLength: newLength)
         byte(3 << 1 | 1)
         varint(UInt64(newLength))
         for (i, value) in values.enumerated() {
