@@ -1,18 +1,18 @@
+import FuzzSupport
 // fuzz-agent-records: the agent layer's record decoders (task, decision, hand-off, history entry)
 // over arbitrary values, and the key parser of its indexes.
 @_spi(Testing) import LogbookAgents
-import FuzzSupport
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    AgentRecordsTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        AgentRecordsTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-agent-records", AgentRecordsTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-agent-records", AgentRecordsTarget.run) } }
 #endif
 
 /// Input: a control byte, then the stored value. Control bits 0-1 choose the decoder (0 task,
@@ -60,6 +60,21 @@ enum AgentRecordsTarget {
     static func requireCorrupted(_ error: AgentError, naming what: String, _ kind: String) {
         Fuzz.require(error.code == .corrupted, "\(kind): \(error.code) thrown: \(error.message)")
         Fuzz.require(error.message.hasPrefix(what), "\(kind): the error does not name \(what): \(error.message)")
+    }
+
+    /// `record`'s encoding decodes (through `decode`) to an equal record, whose encoding is the
+    /// same bytes.
+    static func requireRoundTrip<R: Equatable>(
+        _ kind: String, _ record: R, _ encode: (R) -> [UInt8], _ decode: ([UInt8]) throws(AgentError) -> R
+    ) {
+        let encoded = encode(record)
+        do throws(AgentError) {
+            let again = try decode(encoded)
+            Fuzz.require(again == record, "\(kind): re-encoded record decodes to \(again), not \(record)")
+            Fuzz.require(encode(again) == encoded, "\(kind): the encoding is not canonical")
+        } catch {
+            Fuzz.fail("\(kind): re-encoded record does not decode: \(error.message)")
+        }
     }
 
     // MARK: tasks
@@ -185,13 +200,8 @@ enum AgentRecordsTarget {
         Fuzz.require(
             decision.revision == Int(truncatingIfNeeded: fields.lastNumber(7) ?? 1),
             "decision: revision \(decision.revision)")
-        let encoded = decision.encoded()
-        do throws(AgentError) {
-            let again = try DecisionRecord(id: decisionID, decoding: encoded)
-            Fuzz.require(again == decision, "decision: re-encoded record decodes to \(again), not \(decision)")
-            Fuzz.require(again.encoded() == encoded, "decision: the encoding is not canonical")
-        } catch {
-            Fuzz.fail("decision: re-encoded record does not decode: \(error.message)")
+        requireRoundTrip("decision", decision, { $0.encoded() }) { (bytes) throws(AgentError) in
+            try DecisionRecord(id: decisionID, decoding: bytes)
         }
     }
 
@@ -213,13 +223,8 @@ enum AgentRecordsTarget {
                 && handoff.revision == Int(truncatingIfNeeded: fields.lastNumber(10) ?? 1),
             "hand-off: status \(handoff.status), task \(String(describing: handoff.task)), revision \(handoff.revision)"
         )
-        let encoded = handoff.encoded()
-        do throws(AgentError) {
-            let again = try HandoffRecord(id: handoffID, decoding: encoded)
-            Fuzz.require(again == handoff, "hand-off: re-encoded record decodes to \(again), not \(handoff)")
-            Fuzz.require(again.encoded() == encoded, "hand-off: the encoding is not canonical")
-        } catch {
-            Fuzz.fail("hand-off: re-encoded record does not decode: \(error.message)")
+        requireRoundTrip("hand-off", handoff, { $0.encoded() }) { (bytes) throws(AgentError) in
+            try HandoffRecord(id: handoffID, decoding: bytes)
         }
     }
 
@@ -237,13 +242,8 @@ enum AgentRecordsTarget {
         guard let fields else { Fuzz.fail("history: a malformed entry decoded: \(entry)") }
         Fuzz.require(entry.recordID == taskID && entry.revision == 7, "history: key fields changed")
         Fuzz.require(entry.changes.count == fields.count(4), "history: \(entry.changes.count) changes")
-        let encoded = entry.encoded()
-        do throws(AgentError) {
-            let again = try HistoryEntry(recordID: taskID, revision: 7, decoding: encoded)
-            Fuzz.require(again == entry, "history: re-encoded entry decodes to \(again), not \(entry)")
-            Fuzz.require(again.encoded() == encoded, "history: the encoding is not canonical")
-        } catch {
-            Fuzz.fail("history: re-encoded entry does not decode: \(error.message)")
+        requireRoundTrip("history", entry, { $0.encoded() }) { (bytes) throws(AgentError) in
+            try HistoryEntry(recordID: taskID, revision: 7, decoding: bytes)
         }
     }
 
