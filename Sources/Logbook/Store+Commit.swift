@@ -3,12 +3,19 @@
 
 import CLogbookShims
 
+/// Where the latest state stands when a transaction is prepared on it: the sequence number of
+/// its last commit and the MANIFEST generation it was read under.
+struct CommitPoint: Equatable {
+    var sequence: UInt64
+    var generation: UInt64
+}
+
 /// One commit waiting in this handle's group-commit queue.
 final class CommitRequest: @unchecked Sendable {
     /// Computes the mutations from the latest state (validation); run once, by the leader, while
     /// the requesting thread waits. The leader drops it before deciding the request: it borrows
     /// the requester's non-escaping closure, which must not outlive the wait.
-    var prepare: ((View) throws(LogbookError) -> [Mutation])?
+    var prepare: ((View, CommitPoint) throws(LogbookError) -> [Mutation])?
     /// Written by the leader while it commits the batch; read by the requester once `signal`
     /// says `decided`.
     var outcome: Result<Void, LogbookError>?
@@ -21,7 +28,7 @@ final class CommitRequest: @unchecked Sendable {
     static let decided: UInt32 = 1
     static let leading: UInt32 = 2
 
-    init(_ prepare: @escaping (View) throws(LogbookError) -> [Mutation]) {
+    init(_ prepare: @escaping (View, CommitPoint) throws(LogbookError) -> [Mutation]) {
         self.prepare = prepare
         signal = .allocate(capacity: 1)
         signal.initialize(to: Self.waiting)
@@ -54,8 +61,8 @@ protocol CommitBatch {
     /// records others appended and no sync covers yet need not be applied before it runs.
     var isBlind: Bool { get }
     /// The `index`-th transaction's mutations, computed on `view` (the latest state with the
-    /// batch's earlier records applied).
-    mutating func prepare(_ index: Int, on view: View) throws(LogbookError) -> [Mutation]
+    /// batch's earlier records applied), which stands at `point`.
+    mutating func prepare(_ index: Int, on view: View, at point: CommitPoint) throws(LogbookError) -> [Mutation]
     /// Decides the `index`-th transaction.
     mutating func decide(_ index: Int, _ outcome: Result<Void, LogbookError>)
     func isDecided(_ index: Int) -> Bool
@@ -70,7 +77,9 @@ extension CommitBatch {
 
 extension Array: CommitBatch where Element == CommitRequest {
     var isBlind: Bool { false }
-    func prepare(_ index: Int, on view: View) throws(LogbookError) -> [Mutation] { try self[index].prepare!(view) }
+    func prepare(_ index: Int, on view: View, at point: CommitPoint) throws(LogbookError) -> [Mutation] {
+        try self[index].prepare!(view, point)
+    }
     func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) { self[index].outcome = outcome }
     func isDecided(_ index: Int) -> Bool { self[index].outcome != nil }
 }
@@ -79,7 +88,7 @@ extension Array: CommitBatch where Element == CommitRequest {
 /// result on the heap. The result goes to the caller's `slot`, so that no field's layout depends
 /// on `R` (destroying the batch then needs no generic runtime call).
 struct SoloCommit<R>: CommitBatch {
-    let body: (View) throws(LogbookError) -> (mutations: [Mutation], result: R)
+    let body: (View, CommitPoint) throws(LogbookError) -> (mutations: [Mutation], result: R)
     let slot: UnsafeMutablePointer<R?>
     let isBlind: Bool
     var decided = false
@@ -87,8 +96,8 @@ struct SoloCommit<R>: CommitBatch {
 
     var count: Int { 1 }
 
-    func prepare(_ index: Int, on view: View) throws(LogbookError) -> [Mutation] {
-        let (mutations, value) = try body(view)
+    func prepare(_ index: Int, on view: View, at point: CommitPoint) throws(LogbookError) -> [Mutation] {
+        let (mutations, value) = try body(view, point)
         slot.pointee = value
         return mutations
     }
@@ -138,7 +147,9 @@ extension Store {
     /// gets its own result; a failed write or sync fails the whole batch. A caller that finds no
     /// leader and no queue commits alone, the same way, without queueing a request.
     /// `prepare` returns no mutations to write nothing.
-    func commit<R>(blind: Bool = false, _ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R))
+    func commit<R>(
+        blind: Bool = false, _ prepare: (View, CommitPoint) throws(LogbookError) -> (mutations: [Mutation], result: R)
+    )
         throws(LogbookError) -> R
     {
         let alone = commitQueue.withLock { queue in
@@ -152,8 +163,8 @@ extension Store {
         } else {
             var value: R? = nil
             let outcome = withoutActuallyEscaping(prepare) { prepare in
-                let request = CommitRequest { (view) throws(LogbookError) in
-                    let (mutations, result) = try prepare(view)
+                let request = CommitRequest { (view, point) throws(LogbookError) in
+                    let (mutations, result) = try prepare(view, point)
                     value = result
                     return mutations
                 }
@@ -171,7 +182,7 @@ extension Store {
     /// `normal` and `paranoid` mode it hands the leadership to the first of them, which gathers
     /// the caller's next commit too (see `gather`); with none queued it gives the leadership up.
     private func commitAlone<R>(
-        blind: Bool, _ prepare: (View) throws(LogbookError) -> (mutations: [Mutation], result: R)
+        blind: Bool, _ prepare: (View, CommitPoint) throws(LogbookError) -> (mutations: [Mutation], result: R)
     )
         throws(LogbookError) -> R
     {
@@ -409,7 +420,10 @@ extension Store {
             var records: [LogRecord] = []
             for index in 0..<batch.count {
                 let mutations: [Mutation]
-                do throws(LogbookError) { mutations = try batch.prepare(index, on: working ?? s.view) } catch {
+                // `working` holds the records up to `sequence`; the state's view, up to its own.
+                let point = CommitPoint(
+                    sequence: working == nil ? s.lastSequence : sequence, generation: s.seenGeneration)
+                do throws(LogbookError) { mutations = try batch.prepare(index, on: working ?? s.view, at: point) } catch {
                     batch.decide(index, .failure(error))
                     continue
                 }

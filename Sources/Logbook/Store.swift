@@ -95,7 +95,7 @@ public final class Store: Sendable {
     /// Runs `body` on a consistent, read-only view of the store: every read inside sees the same
     /// committed state. Takes no lock while `body` runs.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
-        let (view, sequence) = try snapshotView()
+        let (view, sequence, _) = try snapshotView()
         return try body(ReadTransaction(view: view, sequence: sequence))
     }
 
@@ -107,7 +107,7 @@ public final class Store: Sendable {
     public func put(_ key: [UInt8], _ value: [UInt8]) throws {
         try Self.check(key: key, value: value)
         let mutation = Mutation.put(key: key, value: value)
-        try commit(blind: true) { (_) throws(LogbookError) in ([mutation], ()) }
+        try commit(blind: true) { (_, _) throws(LogbookError) in ([mutation], ()) }
     }
 
     /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing and takes
@@ -116,7 +116,7 @@ public final class Store: Sendable {
     public func delete(_ key: [UInt8]) throws -> Bool {
         try Self.check(key: key)
         guard try get(key) != nil else { return false }
-        return try commit { (view) throws(LogbookError) in
+        return try commit { (view, _) throws(LogbookError) in
             try view.get(key) == nil ? ([], false) : ([.delete(key: key)], true)
         }
     }
@@ -127,7 +127,7 @@ public final class Store: Sendable {
     public func compareAndSwap(_ key: [UInt8], expected: [UInt8]?, new: [UInt8]?) throws -> Bool {
         try Self.check(key: key, value: new)
         guard try get(key) == expected else { return false }
-        return try commit { (view) throws(LogbookError) in
+        return try commit { (view, _) throws(LogbookError) in
             guard try view.get(key)?.value == expected else { return ([], false) }
             if let new { return ([.put(key: key, value: new)], true) }
             return (expected == nil ? [] : [.delete(key: key)], true)
@@ -152,10 +152,10 @@ public final class Store: Sendable {
                 tx.isFinished = true
                 if tx.writes.isEmpty { return result }
                 let mutations = tx.mutations()
-                let committed = try commit { (current) throws(LogbookError) in
+                let committed = try commit { (current, latest) throws(LogbookError) in
                     defer { tx.releaseSnapshot() }
                     // A failed validation writes nothing and reports false: run the closure again.
-                    return try tx.isValid(against: current) ? (mutations, true) : ([], false)
+                    return try tx.isValid(against: current, latest: latest) ? (mutations, true) : ([], false)
                 }
                 if committed { return result }
             }
@@ -173,8 +173,8 @@ public final class Store: Sendable {
     /// A transaction on the latest state. The view lives only in the transaction, so that
     /// `releaseSnapshot()` leaves the live map its only owner.
     private func newTransaction() throws(LogbookError) -> WriteTransaction {
-        let (view, sequence) = try snapshotView()
-        return WriteTransaction(view: view, sequence: sequence)
+        let (view, sequence, generation) = try snapshotView()
+        return WriteTransaction(view: view, sequence: sequence, generation: generation)
     }
 
     /// Optimistic attempts before a conflicted transaction runs pessimistically.
@@ -191,7 +191,7 @@ public final class Store: Sendable {
             defer { processLock.release() }
             let tx = try state.withLock { (s) throws(LogbookError) in
                 try catchUpUnderLock(&s)
-                return WriteTransaction(view: s.view, sequence: s.lastSequence)
+                return WriteTransaction(view: s.view, sequence: s.lastSequence, generation: s.seenGeneration)
             }
             let result = try body(tx)
             tx.isFinished = true
@@ -201,9 +201,9 @@ public final class Store: Sendable {
             var unit: Void? = nil
             try withUnsafeMutablePointer(to: &unit) { slot in
                 var solo = SoloCommit(
-                    body: { (current) throws(LogbookError) in
+                    body: { (current, latest) throws(LogbookError) in
                         defer { tx.releaseSnapshot() }
-                        valid = try tx.isValid(against: current)
+                        valid = try tx.isValid(against: current, latest: latest)
                         return (valid ? mutations : [], ())
                     }, slot: slot, isBlind: false)
                 // Still under the lock: nothing can have changed what `body` read.
@@ -227,10 +227,10 @@ public final class Store: Sendable {
     }
 
     /// A consistent copy of the view (O(1)) and the sequence it reflects.
-    func snapshotView() throws(LogbookError) -> (view: View, sequence: UInt64) {
+    func snapshotView() throws(LogbookError) -> (view: View, sequence: UInt64, generation: UInt64) {
         try state.withLock { (s) throws(LogbookError) in
             try refresh(&s)
-            return (s.view, s.lastSequence)
+            return (s.view, s.lastSequence, s.seenGeneration)
         }
     }
 

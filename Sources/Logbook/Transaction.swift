@@ -26,28 +26,45 @@ public final class ReadTransaction {
 /// buffers writes until the closure returns, and records what it read so the commit can check
 /// that nothing it depended on changed (serializable, phantom-safe for scanned ranges).
 public final class WriteTransaction {
-    /// The snapshot it reads; dropped by `releaseSnapshot()` once the commit has validated.
-    private(set) var view: View
-    let sequence: UInt64
-    /// Pending writes: a value to put, or nil to delete.
-    var writes = KeyTable<[UInt8]?>()
-    /// Keys read from the snapshot, and whether each was present.
-    private var reads = KeyTable<Bool>()
-    /// Ranges scanned in the snapshot, `lower <= key < upper`.
-    private var ranges: [(lower: [UInt8]?, upper: [UInt8]?)] = []
-    var isFinished = false
+    // The stored properties are used by the transaction's own thread only (the class is not
+    // Sendable): they opt out of Swift's dynamic exclusivity checks, which cost more than the
+    // rest of a `put` into the write set.
 
-    init(view: View, sequence: UInt64) {
+    /// The snapshot it reads; dropped by `releaseSnapshot()` once the commit has validated.
+    @exclusivity(unchecked) private(set) var view: View
+    /// Sequence number of the last commit the snapshot includes.
+    let sequence: UInt64
+    /// The MANIFEST generation the snapshot was read under (see `isValid`).
+    let generation: UInt64
+    /// Pending writes, as the mutations the commit will write.
+    @exclusivity(unchecked) var writes = KeyTable<Mutation>()
+    /// Keys read from the snapshot, and whether each was present.
+    @exclusivity(unchecked) private var reads = KeyTable<Read>()
+    /// Ranges scanned in the snapshot, `lower <= key < upper`.
+    @exclusivity(unchecked) private var ranges: [(lower: [UInt8]?, upper: [UInt8]?)] = []
+    @exclusivity(unchecked) var isFinished = false
+
+    /// A key read from the snapshot, and whether it was present.
+    private struct Read: Keyed {
+        let key: [UInt8]
+        let wasPresent: Bool
+    }
+
+    init(view: View, sequence: UInt64, generation: UInt64) {
         self.view = view
         self.sequence = sequence
+        self.generation = generation
     }
 
     /// The value of `key` as this transaction sees it (its own writes first).
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
         try checkActive()
-        if let pending = writes.find(key) { return writes.entries[pending].value }
-        let value = try view.get(key)?.value
-        reads.set(key, value != nil)
+        if let pending = writes.find(key) {
+            if case .put(_, let value) = writes.entries[pending] { return value }
+            return nil
+        }
+        let value = try view.value(key)
+        reads.set(Read(key: key, wasPresent: value != nil))
         return value
     }
 
@@ -55,14 +72,14 @@ public final class WriteTransaction {
     public func put(_ key: [UInt8], _ value: [UInt8]) throws {
         try checkActive()
         try Store.check(key: key, value: value)
-        writes.set(key, .some(value))
+        writes.set(.put(key: key, value: value))
     }
 
     /// Deletes `key` when the transaction commits.
     public func delete(_ key: [UInt8]) throws {
         try checkActive()
         try Store.check(key: key)
-        writes.set(key, nil)
+        writes.set(.delete(key: key))
     }
 
     /// The pairs the scan selects, merging this transaction's own writes over the snapshot.
@@ -77,7 +94,11 @@ public final class WriteTransaction {
                 && (bounds.upper.map { compareBytes(key, $0) < 0 } ?? true)
         }
         func before(_ a: [UInt8], _ b: [UInt8]) -> Bool { reverse ? compareBytes(a, b) > 0 : compareBytes(a, b) < 0 }
-        var own = writes.entries.filter { inRange($0.key) }
+        var own: [(key: [UInt8], value: [UInt8]?)] = writes.entries.compactMap { mutation in
+            guard inRange(mutation.key) else { return nil }
+            if case .put(let key, let value) = mutation { return (key, value) }
+            return (mutation.key, nil)
+        }
         own.sort { before($0.key, $1.key) }
         var next = 0
         var result: [KeyValue] = []
@@ -123,16 +144,41 @@ public final class WriteTransaction {
     /// The buffered writes as mutations, in key order. Takes them out of the write set (called
     /// once, after the closure returned: the transaction no longer reads or writes).
     func mutations() -> [Mutation] {
-        var entries = writes.takeEntries()
-        entries.sort { compareBytes($0.key, $1.key) < 0 }
-        return entries.map { key, value in value.map { .put(key: key, value: $0) } ?? .delete(key: key) }
+        var mutations = writes.takeEntries()
+        // An insertion sort (write sets are small) that compares the keys where they are: the
+        // standard sort's comparator would retain and release both keys on every comparison.
+        mutations.withUnsafeMutableBufferPointer { m in
+            guard let base = m.baseAddress, m.count > 1 else { return }
+            for i in 1..<m.count {
+                var j = i
+                while j > 0 && Self.keyOrder(base + j - 1, base + j) > 0 {
+                    m.swapAt(j - 1, j)
+                    j -= 1
+                }
+            }
+        }
+        return mutations
     }
 
-    /// Whether everything this transaction read is unchanged in `current` (the latest state).
-    func isValid(against current: View) throws(LogbookError) -> Bool {
-        for (key, wasPresent) in reads.entries {
-            let now = try current.get(key)
-            if wasPresent {
+    /// The order of two mutations' keys (-1, 0, 1).
+    @inline(__always)
+    private static func keyOrder(_ a: UnsafePointer<Mutation>, _ b: UnsafePointer<Mutation>) -> Int32 {
+        a.pointee.key.withUnsafeBufferPointer { a in
+            b.pointee.key.withUnsafeBufferPointer { b in
+                compareRaw(UnsafeRawPointer(a.baseAddress), a.count, UnsafeRawPointer(b.baseAddress), b.count)
+            }
+        }
+    }
+
+    /// Whether everything this transaction read is unchanged in `current`, the latest state:
+    /// at once when `latest` is where the snapshot stood (no commit since it in any process:
+    /// each commit takes the next sequence number, and anything that could rewind them, a
+    /// repair or a restore, replaces the MANIFEST).
+    func isValid(against current: View, latest: CommitPoint) throws(LogbookError) -> Bool {
+        if latest == CommitPoint(sequence: sequence, generation: generation) { return true }
+        for read in reads.entries {
+            let now = try current.get(read.key)
+            if read.wasPresent {
                 guard let now, now.sequence <= sequence else { return false }
             } else if now != nil {
                 return false

@@ -110,6 +110,38 @@ final class RunCounter: @unchecked Sendable {
         }
     }
 
+    /// Validation is skipped only when nothing was committed since the snapshot; a compaction
+    /// in between (a new MANIFEST) makes it check the reads, and a commit before the compaction
+    /// is still a conflict.
+    @Test func aCompactionBetweenTheReadAndTheCommitStillCatchesAConflict() throws {
+        try withTemporaryDirectory("compactconflict") { dir in
+            let a = try Store(path: dir.store, options: relaxed())
+            let other = try Store(path: dir.store, options: relaxed())
+            try a.put("k", "0")
+            let counter = RunCounter()
+            try a.write { tx in
+                counter.runs += 1
+                let value = Int(try tx.string("k")!)!
+                if counter.runs == 1 { _ = try other.compact() }
+                try tx.put("k", String(value + 1))
+            }
+            #expect(counter.runs == 1, "a compaction changes nothing a transaction read")
+            try a.write { tx in
+                counter.runs += 1
+                let value = Int(try tx.string("k")!)!
+                if counter.runs == 2 {
+                    try other.put("k", "100")
+                    _ = try other.compact()
+                }
+                try tx.put("k", String(value + 1))
+            }
+            #expect(counter.runs == 3)
+            #expect(try other.string("k") == "101")
+            a.close()
+            other.close()
+        }
+    }
+
     @Test func readingAnAbsentKeyThatAnotherHandleCreatesConflicts() throws {
         try withTemporaryDirectory("absent") { dir in
             let a = try Store(path: dir.store, options: relaxed())

@@ -1,11 +1,32 @@
-/// A transaction's read or write set: keys with a value each, in the order first set.
+/// Something a `KeyTable` holds: an entry with a key.
+protocol Keyed {
+    var key: [UInt8] { get }
+    /// Whether the entry's key is `bytes` (compared where the key is, without copying it out).
+    func hasKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool
+}
+
+extension Keyed {
+    @inline(__always)
+    func hasKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        key.withUnsafeBufferPointer { Self.equal($0, bytes) }
+    }
+
+    @inline(__always)
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && compareRaw(UnsafeRawPointer(a.baseAddress), a.count, UnsafeRawPointer(b.baseAddress), b.count) == 0
+    }
+}
+
+/// A transaction's read or write set: entries with distinct keys, in the order first set.
 ///
 /// Most transactions touch a handful of keys: up to `linearLimit` entries a lookup is a linear
 /// scan (comparing lengths first, then bytes), which is cheaper than hashing the key even once
-/// and needs no hash table; past it, a hash index is built and kept up to date.
-struct KeyTable<Value> {
+/// and needs no hash table; past it, a hash index is built and kept up to date. The entries
+/// are the caller's own type, so that the table hands them back as they are (the write set's
+/// entries are the commit's mutations) and destroying them needs no generic runtime call.
+struct KeyTable<Entry: Keyed> {
     /// The entries, in the order their keys were first set.
-    private(set) var entries: [(key: [UInt8], value: Value)] = []
+    private(set) var entries: [Entry] = []
     /// Position of each key in `entries`; empty until there are more than `linearLimit`.
     private var index: [HashedKey: Int] = [:]
 
@@ -17,46 +38,51 @@ struct KeyTable<Value> {
     /// The position of `key`, or nil.
     func find(_ key: [UInt8]) -> Int? {
         if !index.isEmpty { return index[HashedKey(key)] }
-        let count = key.count
-        for i in entries.indices {
-            let candidate = entries[i].key
-            if candidate.count == count && compareBytes(candidate, key) == 0 { return i }
+        return key.withUnsafeBufferPointer { key in
+            entries.withUnsafeBufferPointer { entries in entries.firstIndex { $0.hasKey(key) } }
         }
-        return nil
     }
 
-    /// The value of `key`, or nil.
-    subscript(key: [UInt8]) -> Value? {
+    /// The entry with `key`, or nil.
+    subscript(key: [UInt8]) -> Entry? {
         guard let i = find(key) else { return nil }
-        return entries[i].value
+        return entries[i]
     }
 
-    /// Sets the value of `key` (keeping its position if it was there).
-    mutating func set(_ key: [UInt8], _ value: Value) {
-        if let i = find(key) {
-            entries[i].value = value
+    /// Sets `entry` (replacing the one with its key, in its position, if there is one).
+    mutating func set(_ entry: consuming Entry) {
+        if let i = find(entry.key) {
+            entries[i] = entry
             return
         }
-        add(key, value)
+        add(entry)
     }
 
     /// Empties the table, returning its entries (not copied: the caller then owns the only
     /// reference and can sort them in place).
-    mutating func takeEntries() -> [(key: [UInt8], value: Value)] {
+    mutating func takeEntries() -> [Entry] {
         index = [:]
         defer { entries = [] }
         return entries
     }
 
-    /// Adds `key`, known to be absent.
-    mutating func add(_ key: [UInt8], _ value: Value) {
+    /// Adds `entry`, whose key is known to be absent.
+    mutating func add(_ entry: consuming Entry) {
         if entries.isEmpty { entries.reserveCapacity(8) }
-        entries.append((key, value))
-        if !index.isEmpty {
-            index[HashedKey(key)] = entries.count - 1
-        } else if entries.count > Self.linearLimit {
+        if !index.isEmpty { index[HashedKey(entry.key)] = entries.count }
+        entries.append(entry)
+        if index.isEmpty && entries.count > Self.linearLimit {
             index.reserveCapacity(entries.count * 2)
             for (i, entry) in entries.enumerated() { index[HashedKey(entry.key)] = i }
+        }
+    }
+}
+
+extension Mutation: Keyed {
+    @inline(__always)
+    func hasKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch self {
+        case .put(let key, _), .delete(let key): key.withUnsafeBufferPointer { Self.equal($0, bytes) }
         }
     }
 }
