@@ -17,6 +17,13 @@ public struct CompactionReport: Sendable, Equatable {
     public var finishedAt: UInt64
 }
 
+/// Whether a handle's automatic compaction thread is running, and whether the handle is closing
+/// (then none is started).
+struct BackgroundCompaction {
+    var running = false
+    var closing = false
+}
+
 extension Store {
     /// Folds everything committed so far into a new snapshot and index, and starts a new log.
     ///
@@ -41,29 +48,76 @@ extension Store {
         }
     }
 
-    /// Compacts when the log has outgrown the threshold and nobody else is compacting.
+    /// Starts an automatic compaction when the log has outgrown the threshold (called after
+    /// each commit; no lock is taken unless a commit crossed the threshold).
+    ///
+    /// The compaction runs on a thread of its own, so that the committing thread goes on while
+    /// the merge runs (it is online: see `compact`); one at a time per handle. Back-pressure: a
+    /// commit that finds the log at twice the threshold while that compaction is still running
+    /// waits for it, so the log stays bounded however fast commits come. When no thread can be
+    /// started, the committing thread compacts itself.
     func compactIfDue() {
         guard let threshold = options.autoCompactLogBytes, compactionHint.load(ordering: .relaxed) else { return }
-        let due = state.withLock { s -> Bool in
-            guard case .open = s.lifecycle else { return false }
-            let logBytes = s.sealedLogBytes + s.appliedEnd
-            return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0)
-        }
-        guard due else {
+        guard let logBytes = dueLogBytes(threshold) else {
             compactionHint.store(false, ordering: .relaxed)  // the next install past the threshold sets it
             return
         }
-        _ = compacting.withLockIfAvailable { count in  // busy: this handle is compacting already
-            guard case .open = state.withLock({ $0.lifecycle }),
-                (try? processLock.acquireCompaction(timeout: nil)) == true
-            else { return }
-            defer { processLock.releaseCompaction() }
-            count += 1
-            do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
-                state.withLock { s in s.lastCompactionError = error }
-            }
+        let start = background.withLock { b -> Bool? in
+            if b.closing { return nil }
+            if b.running { return false }
+            b.running = true
+            return true
+        }
+        switch start {
+        case true?:
+            if !System.detach({ self.compactInBackground(threshold) }) { compactInBackground(threshold) }
+        case false?:
+            if logBytes >= 2 * threshold { waitForAutomaticCompaction() }
+        case nil:
+            return
         }
     }
+
+    /// Waits until no automatic compaction is running (tests, and a caller that wants one done).
+    @_spi(Testing) public func waitForAutomaticCompaction() {
+        background.wait { $0.running ? nil : () }
+    }
+
+    /// The log's size when it has outgrown `threshold` (and the snapshot: a store whose data is
+    /// mostly in the log is not compacted again and again); nil when no compaction is due.
+    private func dueLogBytes(_ threshold: UInt64) -> UInt64? {
+        state.withLock { s -> UInt64? in
+            guard case .open = s.lifecycle else { return nil }
+            let logBytes = s.sealedLogBytes + s.appliedEnd
+            return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0) ? logBytes : nil
+        }
+    }
+
+    /// The automatic compaction's thread: compacts, and while another process holds the
+    /// compaction lock, tries again every `busyRetry` ns as long as one is due (that process's
+    /// compaction usually folds this one's records too, and then none is).
+    private func compactInBackground(_ threshold: UInt64) {
+        defer { background.updateAndBroadcast { $0.running = false } }
+        while true {
+            let busy =
+                compacting.withLockIfAvailable { count -> Bool in
+                    guard case .open = state.withLock({ $0.lifecycle }) else { return false }
+                    guard (try? processLock.acquireCompaction(timeout: nil)) == true else { return true }
+                    defer { processLock.releaseCompaction() }
+                    count += 1
+                    do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
+                        state.withLock { s in s.lastCompactionError = error }
+                    }
+                    return false
+                } ?? false  // this handle is compacting already (`compact()`)
+            guard busy, !background.withLock({ $0.closing }) else { return }
+            System.sleep(nanoseconds: Self.busyRetry)
+            guard dueLogBytes(threshold) != nil else { return }
+        }
+    }
+
+    /// How long an automatic compaction waits before trying again while another process compacts.
+    static let busyRetry: UInt64 = 20_000_000
 
     private func compactHoldingLock(progress: ((Double) -> Void)?) throws(LogbookError) -> CompactionReport {
         let started = System.monotonicNanoseconds()
