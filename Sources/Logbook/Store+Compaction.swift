@@ -72,7 +72,13 @@ extension Store {
         case true?:
             if !System.detach({ self.compactInBackground(threshold) }) { compactInBackground(threshold) }
         case false?:
-            if logBytes >= 2 * threshold { waitForAutomaticCompaction() }
+            if logBytes >= 2 * threshold {
+                // At most `backPressureLimit`: a commit nested in a pessimistic transaction holds
+                // the leader mutex, which the compaction needs to install.
+                background.wait(
+                    until: { $0.running ? nil : () }, deadline: System.monotonicNanoseconds() + Self.backPressureLimit,
+                    timedOut: { _ in })
+            }
         case nil:
             return
         }
@@ -115,6 +121,9 @@ extension Store {
             guard dueLogBytes(threshold) != nil else { return }
         }
     }
+
+    /// The longest a commit waits for the automatic compaction (back-pressure).
+    static let backPressureLimit: UInt64 = 1_000_000_000
 
     /// How long an automatic compaction waits before trying again while another process compacts.
     static let busyRetry: UInt64 = 20_000_000
