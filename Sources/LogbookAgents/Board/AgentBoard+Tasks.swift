@@ -10,26 +10,7 @@ extension AgentBoard {
     @discardableResult
     public func createTask(_ new: NewTask, by actor: String) throws -> TaskRecord {
         let (new, actor) = try Self.validate(new, by: actor)
-        let (title, description, priority, labels) = (new.title, new.description, new.priority, new.labels)
-        let (dependsOn, blocks, assignee) = (new.dependsOn, new.blocks, new.assignee)
-        return try write { t in
-            let (id, historyKey) = try t.newIDAndFirstHistoryKey(.task)
-            for dependency in dependsOn where try t.reads.status(of: dependency) == nil {
-                throw AgentError.notFound("task \(dependency) not found (named as a dependency)")
-            }
-            let task = TaskRecord(
-                id: id, title: title, description: description, priority: priority, labels: labels,
-                assignee: assignee, dependsOn: dependsOn, createdAt: t.now, createdBy: actor, revision: 1)
-            try t.insertNewTask(task, by: actor, action: "created", historyKey: historyKey)
-            for blocked in blocks {
-                let old = try t.reads.task(blocked)
-                try t.checkNoCycle(blocked, dependsOn: id)
-                var changed = old
-                changed.dependsOn = Array(Set(old.dependsOn + [id])).sorted()
-                try t.saveTask(changed, old: old, by: actor, action: "dependencies")
-            }
-            return task
-        }
+        return try write { t in try t.createTask(new, by: actor) }
     }
 
     /// `new` and `actor` as `createTask` would store them (labels and ids sorted, without
@@ -37,17 +18,17 @@ extension AgentBoard {
     /// caller can refuse bad input before opening a store.
     public static func validate(_ new: NewTask, by actor: String) throws(AgentError) -> (NewTask, String) {
         let actor = try Validation.name(actor, "agent name")
-        var checked = new
-        checked.title = try Validation.title(new.title)
-        checked.description = try Validation.text(new.description, "description")
-        checked.priority = try Priority.validated(new.priority)
-        checked.labels = try Validation.names(new.labels, "label")
-        checked.dependsOn = try Validation.ids(new.dependsOn, .task)
-        checked.blocks = try Validation.ids(new.blocks, .task)
-        checked.assignee = try new.assignee.map { (name) throws(AgentError) in
-            try Validation.name(name, "assignee")
-        }
-        return (checked, actor)
+        // A new value built from the checked fields (in the order they are checked), not a
+        // copy of `new` changed field by field: creating tasks is hot.
+        let checked = NewTask(
+            title: try Validation.title(new.title),
+            description: try Validation.text(new.description, "description"),
+            priority: try Priority.validated(new.priority),
+            labels: try Validation.names(new.labels, "label"),
+            dependsOn: try Validation.ids(new.dependsOn, .task),
+            blocks: try Validation.ids(new.blocks, .task),
+            assignee: try new.assignee.map { (name) throws(AgentError) in try Validation.name(name, "assignee") })
+        return (consume checked, actor)
     }
 
     /// The task `id`.
@@ -230,6 +211,28 @@ extension AgentBoard {
         let entries = try read { try $0.history(of: id) }
         guard !entries.isEmpty else { throw AgentError.notFound("no history for \(id): it never existed") }
         return entries
+    }
+}
+
+extension BoardTransaction {
+    /// `AgentBoard.createTask` inside its transaction, with `new` and `actor` validated.
+    func createTask(_ new: NewTask, by actor: String) throws -> TaskRecord {
+        let (id, historyKey) = try newIDAndFirstHistoryKey(.task)
+        for dependency in new.dependsOn where try reads.status(of: dependency) == nil {
+            throw AgentError.notFound("task \(dependency) not found (named as a dependency)")
+        }
+        let task = TaskRecord(
+            id: id, title: new.title, description: new.description, priority: new.priority, labels: new.labels,
+            assignee: new.assignee, dependsOn: new.dependsOn, createdAt: now, createdBy: actor, revision: 1)
+        try insertNewTask(task, by: actor, action: "created", historyKey: historyKey)
+        for blocked in new.blocks {
+            let old = try reads.task(blocked)
+            try checkNoCycle(blocked, dependsOn: id)
+            var changed = old
+            changed.dependsOn = Array(Set(old.dependsOn + [id])).sorted()
+            try saveTask(changed, old: old, by: actor, action: "dependencies")
+        }
+        return consume task
     }
 }
 

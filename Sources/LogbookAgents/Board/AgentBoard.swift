@@ -37,20 +37,20 @@ public final class AgentBoard: Sendable {
     ///
     /// The result leaves through a local variable, so the backend's generic (unspecialized,
     /// across the protocol) `withTransaction` returns `Void` and never copies a record through
-    /// value witnesses.
+    /// value witnesses; it is moved out of that variable (`take()`), not copied.
     func write<T>(_ body: (BoardTransaction) throws -> T) throws -> T {
         var result: T?
         try backend.withTransaction { tx in
             result = try body(BoardTransaction(tx: tx, now: clock(), board: self))
         }
-        return result!
+        return result.take()!
     }
 
     /// Runs `body` on one consistent snapshot.
     func read<T>(_ body: (BoardSnapshot) throws -> T) throws -> T {
         var result: T?
         try backend.withSnapshot { snapshot in result = try body(BoardSnapshot(reader: snapshot, now: clock())) }
-        return result!
+        return result.take()!
     }
 }
 

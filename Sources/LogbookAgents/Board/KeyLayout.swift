@@ -39,7 +39,12 @@
         join(recordPrefix(kind), id)
     }
 
-    static func task(_ id: String) -> [UInt8] { join(taskPrefix, id) }
+    static func task(_ id: String) -> [UInt8] {
+        build(taskPrefix.count + id.utf8.count) { key in
+            key.append(taskPrefix)
+            key.utf8(id)
+        }
+    }
 
     // MARK: history
 
@@ -50,7 +55,7 @@
             key.append(historyRoot)
             key.utf8(id)
             key.byte(UInt8(ascii: "/"))
-            appendHex(UInt64(truncatingIfNeeded: revision), to: &key)
+            key.hex16(UInt64(truncatingIfNeeded: revision))
         }
     }
 
@@ -123,14 +128,14 @@
     static func leasesBefore(_ time: Timestamp) -> [UInt8] {
         build(leaseRoot.count + 16) { key in
             key.append(leaseRoot)
-            appendHex(UInt64(max(0, time.milliseconds)), to: &key)
+            key.hex16(UInt64(max(0, time.milliseconds)))
         }
     }
 
     static func lease(_ expiry: Timestamp, _ id: String) -> [UInt8] {
         build(leaseRoot.count + 17 + id.utf8.count) { key in
             key.append(leaseRoot)
-            appendHex(UInt64(max(0, expiry.milliseconds)), to: &key)
+            key.hex16(UInt64(max(0, expiry.milliseconds)))
             key.byte(UInt8(ascii: "/"))
             key.utf8(id)
         }
@@ -175,16 +180,5 @@
     @inline(__always)
     static func build(_ count: Int, _ body: (inout FieldBuffer) -> Void) -> [UInt8] {
         RecordWriter.bytes(count: count, body)
-    }
-
-    /// Appends `value` as 16 lowercase hex digits (fixed width, so keys sort numerically).
-    @inline(__always)
-    static func appendHex(_ value: UInt64, to key: inout FieldBuffer) {
-        var shift: UInt64 = 60
-        for _ in 0..<16 {
-            let digit = UInt8(truncatingIfNeeded: (value >> shift) & 0xF)
-            key.byte(digit < 10 ? 0x30 + digit : 0x57 + digit)
-            shift &-= 4
-        }
     }
 }

@@ -143,7 +143,8 @@ extension BoardTransaction {
     ) throws {
         precondition(task.revision == 1, "a new task starts at revision 1")
         try tx.put(KeyLayout.task(task.id), task.encoded())
-        try task.forEachIndexKey(dependenciesDone: try reads.dependenciesDone(task)) { try tx.put($0, []) }
+        let dependenciesDone = task.dependsOn.isEmpty ? true : try reads.dependenciesDone(task)
+        try task.forEachIndexKey(dependenciesDone: dependenciesDone) { try tx.put($0, []) }
         try tx.put(
             historyKey ?? KeyLayout.history(task.id, revision: 1),
             task.creationHistory(at: now, by: actor, action: action))

@@ -21,7 +21,7 @@ enum RecordWriter {
     static func encode<R: FieldEncodable>(_ record: R, type: RecordType) -> [UInt8] {
         var counter = FieldCounter()
         record.encodeFields(into: &counter)
-        return bytes(count: 2 + counter.count) { out in
+        return bytes(count: 2 + counter.count, from: record) { out, record in
             out.byte(formatVersion)
             out.byte(type.rawValue)
             record.encodeFields(into: &out)
@@ -34,10 +34,20 @@ enum RecordWriter {
     /// through the standard library's unspecialized (metadata-looking-up) path.
     @inline(__always)
     static func bytes(count: Int, _ body: (inout FieldBuffer) -> Void) -> [UInt8] {
+        bytes(count: count, from: ()) { out, _ in body(&out) }
+    }
+
+    /// `bytes(count:_:)` writing from `source`, which `body` gets as an argument. A closure
+    /// that captures a record copies it (retaining every field) on the way into the temporary
+    /// buffer's closure; a generic argument travels by reference.
+    @inline(__always)
+    static func bytes<Source>(
+        count: Int, from source: Source, _ body: (inout FieldBuffer, Source) -> Void
+    ) -> [UInt8] {
         if count == 0 { return [] }
         return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: count) { buffer in
             var out = FieldBuffer(buffer)
-            body(&out)
+            body(&out, source)
             precondition(out.position == count, "encoded size mismatch")
             return Array(buffer)
         }
@@ -46,7 +56,8 @@ enum RecordWriter {
     /// Bytes a varint of `value` takes.
     @inline(__always)
     static func varintSize(_ value: UInt64) -> Int {
-        // 1 byte per started 7 bits; 0 takes 1 byte.
+        if value < 0x80 { return 1 }  // most: tags, lengths of short text, small numbers
+        // 1 byte per started 7 bits.
         let bits = 64 - (value | 1).leadingZeroBitCount
         return (bits + 6) / 7
     }
@@ -114,7 +125,8 @@ struct FieldCounter: FieldSink {
     @inline(__always) mutating func utf8(_ text: String) { count += text.utf8.count }
 }
 
-/// Writes into a buffer sized beforehand; every write is bounds-checked.
+/// Writes into a buffer sized beforehand; every write is bounds-checked (once per write, by
+/// `claim`).
 struct FieldBuffer: FieldSink {
     private let base: UnsafeMutablePointer<UInt8>
     private let capacity: Int
@@ -125,24 +137,27 @@ struct FieldBuffer: FieldSink {
         capacity = buffer.count
     }
 
+    /// The next `count` bytes of the buffer, for the caller to write; traps when they are not
+    /// all inside it.
     @inline(__always)
-    mutating func byte(_ value: UInt8) {
-        precondition(position < capacity, "record buffer overflow")
-        base[position] = value
-        position += 1
+    private mutating func claim(_ count: Int) -> UnsafeMutablePointer<UInt8> {
+        precondition(count >= 0 && count <= capacity &- position, "record buffer overflow")
+        let start = base + position
+        position &+= count
+        return start
     }
 
     @inline(__always)
+    mutating func byte(_ value: UInt8) { claim(1).pointee = value }
+
+    @inline(__always)
     mutating func varint(_ value: UInt64) {
-        precondition(RecordWriter.varintSize(value) <= capacity - position, "record buffer overflow")
         var v = value
         while v >= 0x80 {
-            base[position] = UInt8(truncatingIfNeeded: v) | 0x80
-            position += 1
+            byte(UInt8(truncatingIfNeeded: v) | 0x80)
             v >>= 7
         }
-        base[position] = UInt8(truncatingIfNeeded: v)
-        position += 1
+        byte(UInt8(truncatingIfNeeded: v))
     }
 
     @inline(__always)
@@ -156,15 +171,35 @@ struct FieldBuffer: FieldSink {
 
     @inline(__always)
     mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
-        precondition(bytes.count <= capacity - position, "record buffer overflow")
-        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
-        (base + position).update(from: source, count: bytes.count)
-        position += bytes.count
+        let out = claim(bytes.count)
+        guard let source = bytes.baseAddress else { return }
+        out.update(from: source, count: bytes.count)
     }
 
     @inline(__always)
     mutating func append(_ bytes: [UInt8]) {
         bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    /// `value` as 16 lowercase hex digits (fixed width, so keys sort numerically).
+    @inline(__always)
+    mutating func hex16(_ value: UInt64) {
+        let out = claim(16)
+        for i in 0..<16 {
+            let digit = UInt8(truncatingIfNeeded: value >> UInt64(60 - 4 * i)) & 0xF
+            out[i] = digit < 10 ? 0x30 + digit : 0x57 + digit
+        }
+    }
+
+    /// The last `width` decimal digits of `value` (>= 0), zero-padded.
+    @inline(__always)
+    mutating func decimal(_ value: Int, width: Int) {
+        let out = claim(width)
+        var v = value
+        for i in stride(from: width - 1, through: 0, by: -1) {
+            out[i] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
+            v /= 10
+        }
     }
 }
 

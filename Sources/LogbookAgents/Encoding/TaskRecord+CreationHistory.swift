@@ -7,16 +7,9 @@ extension TaskRecord {
     /// The encoded history entry saying that `actor` made this task at `at` (`action`, e.g.
     /// `created`), listing every field set, as `changes(from: nil)` does.
     @_spi(Testing) public func creationHistory(at: Timestamp, by actor: String, action: String) -> [UInt8] {
-        Self.creationHistory(of: self, at: at, by: actor, action: action)
-    }
-
-    /// (Static, borrowing the record: the buffer-writing closure then captures no copy of it.)
-    private static func creationHistory(
-        of task: borrowing TaskRecord, at: Timestamp, by actor: String, action: String
-    ) -> [UInt8] {
         var counter = FieldCounter()
-        task.writeCreationHistory(at: at, by: actor, action: action, into: &counter)
-        return RecordWriter.bytes(count: 2 + counter.count) { out in
+        writeCreationHistory(at: at, by: actor, action: action, into: &counter)
+        return RecordWriter.bytes(count: 2 + counter.count, from: self) { out, task in
             out.byte(RecordWriter.formatVersion)
             out.byte(RecordType.history.rawValue)
             task.writeCreationHistory(at: at, by: actor, action: action, into: &out)
