@@ -41,7 +41,8 @@ struct KeyMap: Sendable {
     /// An empty map; `chunkLimit` (at least 2) bounds the entries of a chunk (tests use small ones).
     init(chunkLimit: Int = Self.maxChunk) {
         precondition(chunkLimit >= 2)
-        directory = KeyMapDirectory(chunkLimit: chunkLimit)
+        // Empty maps share one directory (it is immutable): an empty `View` allocates nothing.
+        directory = chunkLimit == Self.maxChunk ? KeyMapDirectory.empty : KeyMapDirectory(chunkLimit: chunkLimit)
     }
 
     /// Most entries a chunk holds (`maxChunk` except in tests).
@@ -175,9 +176,13 @@ struct KeyMap: Sendable {
                     } else if fence > target || fence & 0xFF < 8 {
                         high = mid
                     } else {
+                        // Equal words of 8: the prefix and the word's 7 bytes are common.
+                        let skip = prefixLength &+ 7
                         let order = separators.withUnsafeBufferPointer { separators in
                             separators[mid].withUnsafeBufferPointer { s in
-                                compareRaw(s.baseAddress, s.count, key, keyCount)
+                                compareRaw(
+                                    UnsafeRawPointer(s.baseAddress.unsafelyUnwrapped) + skip, s.count &- skip,
+                                    key.unsafelyUnwrapped + skip, keyCount &- skip)
                             }
                         }
                         if order < 0 { low = mid &+ 1 } else { high = mid }

@@ -131,8 +131,12 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
                     high = mid
                 } else {
                     if w & 0xFF < 8 { return (mid, true) }
+                    // Equal words of 8: both keys have the prefix and the word's 7 bytes in common.
+                    let skip = header.pointee.prefixLength &+ 7
                     let order = entries[mid].key.withUnsafeBufferPointer { probe in
-                        compareRaw(probe.baseAddress, probe.count, key, keyCount)
+                        compareRaw(
+                            UnsafeRawPointer(probe.baseAddress.unsafelyUnwrapped) + skip, probe.count &- skip,
+                            key.unsafelyUnwrapped + skip, keyCount &- skip)
                     }
                     if order < 0 {
                         low = mid &+ 1

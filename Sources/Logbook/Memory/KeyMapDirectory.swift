@@ -36,6 +36,9 @@ final class KeyMapDirectory: Sendable {
         self.init(Parts(chunkLimit: chunkLimit, prefix: [], separators: [], fences: [], filter: KeyFilter.none))
     }
 
+    /// The directory of every empty map with chunks of `KeyMap.maxChunk`.
+    static let empty = KeyMapDirectory(chunkLimit: KeyMap.maxChunk)
+
     /// Held by a map only while its directory is being built again.
     static let placeholder = KeyMapDirectory(chunkLimit: 2)
 
