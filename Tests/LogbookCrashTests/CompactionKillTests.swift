@@ -46,6 +46,36 @@ struct CompactionKillTests {
         print("compaction kills: 30, \(insideCompaction) inside a compaction, \(next - 1) commits, \(seed)")
     }
 
+    /// The same with automatic compactions, which run on a thread of their own beside the
+    /// commits: a kill lands in the middle of one as often as not.
+    @Test func killedDuringAutomaticCompactions() throws {
+        let directory = try TemporaryDirectory()
+        var random = SeededGenerator.fromEnvironment()
+        let seed = "seed \(random.seed) (replay with LOGBOOK_CRASH_SEED=\(random.seed))"
+        var next = 1
+        for iteration in 1...20 {
+            let child = try ChildProcess(["auto-compact-loop", directory.store, String(next)])
+            try child.expectLine("ready")
+            child.collect(for: Double.random(in: 0.002...0.060, using: &random))
+            child.kill(SIGKILL)
+            let termination = child.wait()
+            let context = "iteration \(iteration), \(seed)"
+            #expect(termination == .signaled(SIGKILL), "\(context): \(termination); \(child.stderrText)")
+            guard termination == .signaled(SIGKILL) else { return }
+            let acknowledged = child.lines.compactMap { Int($0) }
+            let outcome = try CrashTests.check(
+                directory.store, durability: .normal, acknowledged: acknowledged, context: context)
+            guard let highest = outcome.highest else { return }
+            next = highest + 1
+        }
+        let store = try Store(path: directory.store, options: StoreOptions(autoCompactLogBytes: nil))
+        let stats = try store.stats()
+        store.close()
+        #expect(next > 1, "no commit acknowledged, \(seed)")
+        #expect(stats.snapshot > 0, "no automatic compaction finished, \(seed)")
+        print("automatic compaction kills: 20, \(next - 1) commits, snapshot \(stats.snapshot), \(seed)")
+    }
+
     private func listDirectory(_ path: String) throws -> [String] {
         guard let dir = opendir(path) else { throw LogbookError(.io, "opendir \(path)") }
         defer { closedir(dir) }

@@ -3,6 +3,8 @@
 // the event it reports happened, so a parent that reads a line knows the event is behind it.
 //
 //     logbook-test-helper commit-loop DIR MODE START   commit i = START, START+1, ... forever
+//     logbook-test-helper compact-loop DIR START        commit-loop (normal) with a compaction every 8th commit
+//     logbook-test-helper auto-compact-loop DIR START   the same with automatic compactions (16 KiB threshold)
 //     logbook-test-helper incr DIR N                    N read-modify-write increments of `counter`
 //     logbook-test-helper incr-report DIR N             the same, reporting each new value
 //     logbook-test-helper incr-until DIR STOPFILE       incr-report until the file STOPFILE exists
@@ -42,7 +44,7 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 
 func usage() -> Never {
     fail(
-        "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
+        "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | auto-compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
             + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES | die-in-sync DIR)", status: 2)
 }
 
@@ -152,6 +154,28 @@ func compactLoop(directory: String, start: Int) throws {
     }
 }
 
+/// `auto-compact-loop`: as `compact-loop`, but the compactions are the automatic ones, on their
+/// own thread, with a 16 KiB threshold (one every 8 commits or so).
+func autoCompactLoop(directory: String, start: Int) throws {
+    let store = try Store(
+        path: directory, options: StoreOptions(durability: .normal, autoCompactLogBytes: 16 << 10))
+    report("ready")
+    let padding = String(repeating: "x", count: 2000)
+    var i = start
+    while true {
+        let value = String(i)
+        try store.write { tx in
+            try tx.put("a/\(i)", value)
+            try tx.put("b/\(i)", value)
+            try tx.put("c/\(i)", value)
+            try tx.put("last", value)
+            try tx.put("pad/\(i % 64)", padding)
+        }
+        report(value)
+        i += 1
+    }
+}
+
 /// `incr`: `count` increments of the decimal counter `counter`, each its own transaction;
 /// reports "done" at the end, and with `eachValue` every new value once its commit returned.
 /// With `stopFile`, increments until that file exists instead.
@@ -243,6 +267,9 @@ do {
     case "compact-loop":
         guard let start = Int(arguments[2]) else { usage() }
         try compactLoop(directory: directory, start: start)
+    case "auto-compact-loop":
+        guard let start = Int(arguments[2]) else { usage() }
+        try autoCompactLoop(directory: directory, start: start)
     case "incr":
         guard let count = Int(arguments[2]) else { usage() }
         try increment(directory: directory, count: count, eachValue: false)
