@@ -423,7 +423,8 @@ extension Store {
                 // `working` holds the records up to `sequence`; the state's view, up to its own.
                 let point = CommitPoint(
                     sequence: working == nil ? s.lastSequence : sequence, generation: s.seenGeneration)
-                do throws(LogbookError) { mutations = try batch.prepare(index, on: working ?? s.view, at: point) } catch {
+                do throws(LogbookError) { mutations = try batch.prepare(index, on: working ?? s.view, at: point) } catch
+                {
                     batch.decide(index, .failure(error))
                     continue
                 }

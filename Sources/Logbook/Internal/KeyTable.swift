@@ -13,7 +13,8 @@ extension Keyed {
 
     @inline(__always)
     static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        a.count == b.count && compareRaw(UnsafeRawPointer(a.baseAddress), a.count, UnsafeRawPointer(b.baseAddress), b.count) == 0
+        a.count == b.count
+            && compareRaw(UnsafeRawPointer(a.baseAddress), a.count, UnsafeRawPointer(b.baseAddress), b.count) == 0
     }
 }
 
