@@ -17,11 +17,12 @@ public struct CompactionReport: Sendable, Equatable {
     public var finishedAt: UInt64
 }
 
-/// Whether a handle's automatic compaction thread is running, and whether the handle is closing
-/// (then none is started).
+/// Whether a handle's automatic compaction thread is running, whether the handle is closing
+/// (then none is started), and after a failed one, when the next may start.
 struct BackgroundCompaction {
     var running = false
     var closing = false
+    var notBefore: UInt64 = 0
 }
 
 extension Store {
@@ -63,7 +64,7 @@ extension Store {
             return
         }
         let start = background.withLock { b -> Bool? in
-            if b.closing { return nil }
+            if b.closing || (b.notBefore > 0 && System.monotonicNanoseconds() < b.notBefore) { return nil }
             if b.running { return false }
             b.running = true
             return true
@@ -113,6 +114,8 @@ extension Store {
                     count += 1
                     do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
                         state.withLock { s in s.lastCompactionError = error }
+                        // Not again at the next commit (a full disk would make every commit start one).
+                        background.withLock { $0.notBefore = System.monotonicNanoseconds() + Self.retryAfterFailure }
                     }
                     return false
                 } ?? false  // this handle is compacting already (`compact()`)
@@ -124,6 +127,9 @@ extension Store {
 
     /// The longest a commit waits for the automatic compaction (back-pressure).
     static let backPressureLimit: UInt64 = 1_000_000_000
+
+    /// How long after a failed automatic compaction the next may start.
+    static let retryAfterFailure: UInt64 = 1_000_000_000
 
     /// How long an automatic compaction waits before trying again while another process compacts.
     static let busyRetry: UInt64 = 20_000_000

@@ -231,7 +231,8 @@ public final class Store: Sendable {
         }
     }
 
-    /// A consistent copy of the view (O(1)) and the sequence it reflects.
+    /// A consistent copy of the view (O(1)), the sequence it reflects and the MANIFEST
+    /// generation it was read under.
     func snapshotView() throws(LogbookError) -> (view: View, sequence: UInt64, generation: UInt64) {
         try state.withLock { (s) throws(LogbookError) in
             try refresh(&s)

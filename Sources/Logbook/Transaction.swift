@@ -145,8 +145,13 @@ public final class WriteTransaction {
     /// once, after the closure returned: the transaction no longer reads or writes).
     func mutations() -> [Mutation] {
         var mutations = writes.takeEntries()
-        // An insertion sort (write sets are small) that compares the keys where they are: the
-        // standard sort's comparator would retain and release both keys on every comparison.
+        guard mutations.count <= KeyTable<Mutation>.linearLimit else {
+            mutations.sort { compareBytes($0.key, $1.key) < 0 }
+            return mutations
+        }
+        // An insertion sort for the small write sets of most transactions, comparing the keys
+        // where they are: the standard sort's comparator would retain and release both keys on
+        // every comparison.
         mutations.withUnsafeMutableBufferPointer { m in
             guard let base = m.baseAddress, m.count > 1 else { return }
             for i in 1..<m.count {

@@ -126,6 +126,27 @@ private func contents(_ store: Store) throws -> [String: String] {
         store.close()
     }
 
+    /// A failed automatic compaction is reported in `stats` and not started again at the next
+    /// commit (on a full disk every commit would start one): not for a second.
+    @Test func aFailedAutomaticCompactionIsNotRetriedAtEveryCommit() throws {
+        let dir = temporaryStore("autofail")
+        let layer = FailingSnapshotRenameLayer()
+        var options = StoreOptions(durability: .relaxed, autoCompactLogBytes: 16 << 10)
+        options.fileLayer = layer
+        let store = try Store(path: dir, options: options)
+        let value = [UInt8](repeating: 7, count: 200)
+        for i in 0..<400 {
+            try store.put(Array("key\(i % 50)".utf8), value)
+            store.waitForAutomaticCompaction()  // each commit sees the last attempt finished
+        }
+        let stats = try store.stats()
+        #expect(stats.lastCompactionError != nil)
+        #expect(stats.keys == 50)
+        let attempts = layer.attempts.load(ordering: .relaxed)
+        #expect(attempts >= 1 && attempts <= 2, "\(attempts) compactions attempted")
+        store.close()
+    }
+
     /// The automatic compaction runs on a thread of its own: commits go on while it renames its
     /// files (slowed to 30 ms each here), yet the log never grows past twice the threshold (a
     /// commit that finds it there waits for the compaction), and nothing is lost.
@@ -157,6 +178,20 @@ private func contents(_ store: Store) throws -> [String: String] {
         #expect(try reopened.stats().keys == 300)
         #expect(try reopened.get(Array("key299".utf8)) == value)
         reopened.close()
+    }
+}
+
+/// The real file layer, with every rename of a new snapshot's data file failing with EIO.
+private final class FailingSnapshotRenameLayer: ForwardingFileLayer, @unchecked Sendable {
+    let real = PosixFileLayer()
+    let attempts = Atomic<Int>(0)
+    var base: any FileLayer { real }
+    func rename(_ from: String, _ to: String) throws(SystemError) {
+        if to.hasSuffix(".dat") {
+            attempts.add(1, ordering: .relaxed)
+            throw SystemError(operation: "rename", path: to, errno: 5)
+        }
+        try real.rename(from, to)
     }
 }
 

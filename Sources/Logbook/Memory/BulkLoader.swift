@@ -15,10 +15,17 @@ import CLogbookShims
 ///
 /// The mutations live in a buffer this type owns (noncopyable): the winners are moved out of it
 /// into the map, the overwritten ones destroyed, with no reference counting in between.
+///
+/// A reload (after a compaction) builds the new view while the old one is still alive, and most
+/// of the records it reads are in the old memtable already (those committed while the
+/// compaction merged): a key and value equal to the `donor`'s are taken from it, shared instead
+/// of allocated again, so the reload does not hold two copies of them.
 struct BulkLoader: ~Copyable {
     /// Whether the view has a snapshot under it (then a last write that deletes is a tombstone).
     let hasSnapshot: Bool
     let dedupeThreshold: Int
+    /// The memtable being replaced (empty at open).
+    let donor: KeyMap
 
     /// One collected mutation (`value` is empty for a delete).
     private struct Pending {
@@ -39,8 +46,9 @@ struct BulkLoader: ~Copyable {
     /// Mutations collected at which the next dedupe happens.
     private var nextDedupe: Int
 
-    init(hasSnapshot: Bool, dedupeThreshold: Int = 1 << 20) {
+    init(hasSnapshot: Bool, donor: KeyMap = KeyMap(), dedupeThreshold: Int = 1 << 20) {
         self.hasSnapshot = hasSnapshot
+        self.donor = donor
         self.dedupeThreshold = max(1, dedupeThreshold)
         nextDedupe = self.dedupeThreshold
         capacity = 64
@@ -62,13 +70,26 @@ struct BulkLoader: ~Copyable {
             payload, start: { _ in },
             mutation: { isPut, key, value in
                 if count == capacity { grow() }
-                (items + count).initialize(
-                    to: Pending(
+                let hash = KeyFilter.hash(key.baseAddress, key.count)
+                let pending: Pending
+                if donor.count > 0, let entry = donor.entry(key),
+                    !isPut || entry.value.withUnsafeBytes({ Self.equal($0, value) })
+                {
+                    pending = Pending(
+                        key: entry.key, value: isPut ? entry.value : [], sequence: sequence, isDelete: !isPut, hash: hash)
+                } else {
+                    pending = Pending(
                         key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut,
-                        hash: KeyFilter.hash(key.baseAddress, key.count)))
+                        hash: hash)
+                }
+                (items + count).initialize(to: pending)
                 count += 1
             })
         if count >= nextDedupe { dedupe() }
+    }
+
+    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && compareRaw(a.baseAddress, a.count, b.baseAddress, b.count) == 0
     }
 
     private mutating func grow() {

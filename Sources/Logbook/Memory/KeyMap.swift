@@ -206,6 +206,14 @@ struct KeyMap: Sendable {
         }
     }
 
+    /// The entry for the key whose bytes are `key`, or nil.
+    func entry(_ key: UnsafeRawBufferPointer) -> Entry? {
+        guard filter.mayContain(key.baseAddress, key.count) else { return nil }
+        let (c, i, found) = locate(key.baseAddress, key.count)
+        guard found else { return nil }
+        return chunks.withUnsafeBufferPointer { $0[c][i] }
+    }
+
     /// The value of `key`, or nil: `get` without retaining the key.
     func value(_ key: [UInt8]) -> [UInt8]? {
         key.withUnsafeBufferPointer { k -> [UInt8]? in
