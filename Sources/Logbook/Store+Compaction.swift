@@ -54,12 +54,12 @@ extension Store {
     ///
     /// The compaction runs on a thread of its own, so that the committing thread goes on while
     /// the merge runs (it is online: see `compact`); one at a time per handle. Back-pressure: a
-    /// commit that finds the log at twice the threshold while that compaction is still running
-    /// waits for it, so the log stays bounded however fast commits come. When no thread can be
-    /// started, the committing thread compacts itself.
+    /// commit that finds the log grown by an eighth of the threshold since that compaction
+    /// sealed it waits for it, so memory and the log stay bounded however fast commits come.
+    /// When no thread can be started, the committing thread compacts itself.
     func compactIfDue() {
         guard let threshold = options.autoCompactLogBytes, compactionHint.load(ordering: .relaxed) else { return }
-        guard let logBytes = dueLogBytes(threshold) else {
+        guard let (_, sinceSeal) = dueLogBytes(threshold) else {
             compactionHint.store(false, ordering: .relaxed)  // the next install past the threshold sets it
             return
         }
@@ -73,7 +73,7 @@ extension Store {
         case true?:
             if !System.detach({ self.compactInBackground(threshold) }) { compactInBackground(threshold) }
         case false?:
-            if logBytes >= 2 * threshold {
+            if let sinceSeal, sinceSeal >= threshold / Self.backPressureShare {
                 // At most `backPressureLimit`: a commit nested in a pessimistic transaction holds
                 // the leader mutex, which the compaction needs to install.
                 background.wait(
@@ -90,13 +90,16 @@ extension Store {
         background.wait { $0.running ? nil : () }
     }
 
-    /// The log's size when it has outgrown `threshold` (and the snapshot: a store whose data is
-    /// mostly in the log is not compacted again and again); nil when no compaction is due.
-    private func dueLogBytes(_ threshold: UInt64) -> UInt64? {
-        state.withLock { s -> UInt64? in
+    /// When a compaction is due (the log has outgrown `threshold`, and the snapshot: a store
+    /// whose data is mostly in the log is not compacted again and again): the log's size, and
+    /// the bytes appended since a compaction sealed the log (nil when none did since the last
+    /// install). nil when none is due.
+    private func dueLogBytes(_ threshold: UInt64) -> (total: UInt64, sinceSeal: UInt64?)? {
+        state.withLock { s -> (UInt64, UInt64?)? in
             guard case .open = s.lifecycle else { return nil }
             let logBytes = s.sealedLogBytes + s.appliedEnd
-            return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0) ? logBytes : nil
+            guard logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0) else { return nil }
+            return (logBytes, s.sealedLogBytes > 0 ? s.appliedEnd - UInt64(LogFormat.segmentHeaderSize) : nil)
         }
     }
 
@@ -124,6 +127,12 @@ extension Store {
             guard dueLogBytes(threshold) != nil else { return }
         }
     }
+
+    /// Back-pressure: a commit waits for the running compaction once the log has grown by this
+    /// share of the threshold since the compaction sealed it. What is committed meanwhile is held
+    /// twice until the compaction installs (the map entries beside the frozen ones it merges);
+    /// an eighth keeps that to a few MiB at the default threshold.
+    static let backPressureShare: UInt64 = 8
 
     /// The longest a commit waits for the automatic compaction (back-pressure).
     static let backPressureLimit: UInt64 = 1_000_000_000

@@ -146,8 +146,13 @@ public final class WriteTransaction {
     func mutations() -> [Mutation] {
         var mutations = writes.takeEntries()
         guard mutations.count <= KeyTable<Mutation>.linearLimit else {
-            mutations.sort { compareBytes($0.key, $1.key) < 0 }
-            return mutations
+            // Large sets: the standard sort of positions, comparing the keys in place too.
+            return mutations.withUnsafeBufferPointer { m in
+                let base = m.baseAddress!
+                var order = Array(m.indices)
+                order.sort { Self.keyOrder(base + $0, base + $1) < 0 }
+                return order.map { m[$0] }
+            }
         }
         // An insertion sort for the small write sets of most transactions, comparing the keys
         // where they are: the standard sort's comparator would retain and release both keys on

@@ -142,6 +142,45 @@ final class RunCounter: @unchecked Sendable {
         }
     }
 
+    /// Write sets past the linear-scan size (a hash index, another sort): puts, overwrites and
+    /// deletes in random order commit as one record in key order, and read back as written.
+    @Test func aLargeWriteSetInRandomOrderCommitsExactly() throws {
+        try withTemporaryDirectory("largeset") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            for count in [2, 16, 17, 300] {
+                var expected: [String: String] = [:]
+                var random = SystemRandomNumberGenerator()
+                try store.write { tx in
+                    expected = [:]
+                    for i in (0..<count).shuffled(using: &random) {
+                        let key = "n\(count)/\(i)"
+                        try tx.put(key, "first")
+                        expected[key] = "first"
+                        if i % 3 == 0 {
+                            try tx.put(key, "second \(i)")
+                            expected[key] = "second \(i)"
+                        }
+                        if i % 5 == 0 {
+                            try tx.delete(b(key))
+                            expected[key] = nil
+                        }
+                        #expect(try tx.string(key) == expected[key])
+                    }
+                }
+                let stored = try store.scan(ScanOptions(prefix: b("n\(count)/")))
+                #expect(stored.count == expected.count, "\(count) writes")
+                #expect(stored.map(\.key) == stored.map(\.key).sorted { $0.lexicographicallyPrecedes($1) })
+                for pair in stored {
+                    #expect(expected[String(decoding: pair.key, as: UTF8.self)] == String(decoding: pair.value, as: UTF8.self))
+                }
+            }
+            store.close()
+            let reopened = try Store(path: dir.store)
+            #expect(try reopened.scan(ScanOptions(prefix: b("n300/"))).count == 300 - 60)
+            reopened.close()
+        }
+    }
+
     @Test func readingAnAbsentKeyThatAnotherHandleCreatesConflicts() throws {
         try withTemporaryDirectory("absent") { dir in
             let a = try Store(path: dir.store, options: relaxed())
