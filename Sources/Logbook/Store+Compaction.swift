@@ -17,14 +17,6 @@ public struct CompactionReport: Sendable, Equatable {
     public var finishedAt: UInt64
 }
 
-/// Whether a handle's automatic compaction thread is running, whether the handle is closing
-/// (then none is started), and after a failed one, when the next may start.
-struct BackgroundCompaction {
-    var running = false
-    var closing = false
-    var notBefore: UInt64 = 0
-}
-
 extension Store {
     /// Folds everything committed so far into a new snapshot and index, and starts a new log.
     ///
@@ -49,99 +41,29 @@ extension Store {
         }
     }
 
-    /// Starts an automatic compaction when the log has outgrown the threshold (called after
-    /// each commit; no lock is taken unless a commit crossed the threshold).
-    ///
-    /// The compaction runs on a thread of its own, so that the committing thread goes on while
-    /// the merge runs (it is online: see `compact`); one at a time per handle. Back-pressure: a
-    /// commit that finds the log grown by an eighth of the threshold since that compaction
-    /// sealed it waits for it, so memory and the log stay bounded however fast commits come.
-    /// When no thread can be started, the committing thread compacts itself.
+    /// Compacts when the log has outgrown the threshold and nobody else is compacting.
     func compactIfDue() {
         guard let threshold = options.autoCompactLogBytes, compactionHint.load(ordering: .relaxed) else { return }
-        guard let (_, sinceSeal) = dueLogBytes(threshold) else {
+        let due = state.withLock { s -> Bool in
+            guard case .open = s.lifecycle else { return false }
+            let logBytes = s.sealedLogBytes + s.appliedEnd
+            return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0)
+        }
+        guard due else {
             compactionHint.store(false, ordering: .relaxed)  // the next install past the threshold sets it
             return
         }
-        let start = background.withLock { b -> Bool? in
-            if b.closing || (b.notBefore > 0 && System.monotonicNanoseconds() < b.notBefore) { return nil }
-            if b.running { return false }
-            b.running = true
-            return true
-        }
-        switch start {
-        case true?:
-            if !System.detach({ self.compactInBackground(threshold) }) { compactInBackground(threshold) }
-        case false?:
-            if let sinceSeal, sinceSeal >= threshold / Self.backPressureShare {
-                // At most `backPressureLimit`: a commit nested in a pessimistic transaction holds
-                // the leader mutex, which the compaction needs to install.
-                background.wait(
-                    until: { $0.running ? nil : () }, deadline: System.monotonicNanoseconds() + Self.backPressureLimit,
-                    timedOut: { _ in })
+        _ = compacting.withLockIfAvailable { count in  // busy: this handle is compacting already
+            guard case .open = state.withLock({ $0.lifecycle }),
+                (try? processLock.acquireCompaction(timeout: nil)) == true
+            else { return }
+            defer { processLock.releaseCompaction() }
+            count += 1
+            do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
+                state.withLock { s in s.lastCompactionError = error }
             }
-        case nil:
-            return
         }
     }
-
-    /// Waits until no automatic compaction is running (tests, and a caller that wants one done).
-    @_spi(Testing) public func waitForAutomaticCompaction() {
-        background.wait { $0.running ? nil : () }
-    }
-
-    /// When a compaction is due (the log has outgrown `threshold`, and the snapshot: a store
-    /// whose data is mostly in the log is not compacted again and again): the log's size, and
-    /// the bytes appended since a compaction sealed the log (nil when none did since the last
-    /// install). nil when none is due.
-    private func dueLogBytes(_ threshold: UInt64) -> (total: UInt64, sinceSeal: UInt64?)? {
-        state.withLock { s -> (UInt64, UInt64?)? in
-            guard case .open = s.lifecycle else { return nil }
-            let logBytes = s.sealedLogBytes + s.appliedEnd
-            guard logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0) else { return nil }
-            return (logBytes, s.sealedLogBytes > 0 ? s.appliedEnd - UInt64(LogFormat.segmentHeaderSize) : nil)
-        }
-    }
-
-    /// The automatic compaction's thread: compacts, and while another process holds the
-    /// compaction lock, tries again every `busyRetry` ns as long as one is due (that process's
-    /// compaction usually folds this one's records too, and then none is).
-    private func compactInBackground(_ threshold: UInt64) {
-        defer { background.updateAndBroadcast { $0.running = false } }
-        while true {
-            let busy =
-                compacting.withLockIfAvailable { count -> Bool in
-                    guard case .open = state.withLock({ $0.lifecycle }) else { return false }
-                    guard (try? processLock.acquireCompaction(timeout: nil)) == true else { return true }
-                    defer { processLock.releaseCompaction() }
-                    count += 1
-                    do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {
-                        state.withLock { s in s.lastCompactionError = error }
-                        // Not again at the next commit (a full disk would make every commit start one).
-                        background.withLock { $0.notBefore = System.monotonicNanoseconds() + Self.retryAfterFailure }
-                    }
-                    return false
-                } ?? false  // this handle is compacting already (`compact()`)
-            guard busy, !background.withLock({ $0.closing }) else { return }
-            System.sleep(nanoseconds: Self.busyRetry)
-            guard dueLogBytes(threshold) != nil else { return }
-        }
-    }
-
-    /// Back-pressure: a commit waits for the running compaction once the log has grown by this
-    /// share of the threshold since the compaction sealed it. What is committed meanwhile is held
-    /// twice until the compaction installs (the map entries beside the frozen ones it merges);
-    /// an eighth keeps that to a few MiB at the default threshold.
-    static let backPressureShare: UInt64 = 8
-
-    /// The longest a commit waits for the automatic compaction (back-pressure).
-    static let backPressureLimit: UInt64 = 1_000_000_000
-
-    /// How long after a failed automatic compaction the next may start.
-    static let retryAfterFailure: UInt64 = 1_000_000_000
-
-    /// How long an automatic compaction waits before trying again while another process compacts.
-    static let busyRetry: UInt64 = 20_000_000
 
     private func compactHoldingLock(progress: ((Double) -> Void)?) throws(LogbookError) -> CompactionReport {
         let started = System.monotonicNanoseconds()

@@ -33,8 +33,6 @@ public final class Store: Sendable {
     /// Whether the log may have outgrown the automatic compaction threshold: set when a commit
     /// is applied past it, so that `compactIfDue` takes the state mutex only then.
     let compactionHint = Atomic<Bool>(true)
-    /// The automatic compaction running on a thread of its own (see `compactIfDue`).
-    let background = LockedCondition(BackgroundCompaction())
     /// Commits waiting for the next batch.
     let commitQueue = LockedCondition(CommitQueue())
 
@@ -57,11 +55,8 @@ public final class Store: Sendable {
 
     deinit { close() }
 
-    /// Closes the handle. Later calls fail with `closed`. Idempotent. Waits for an automatic
-    /// compaction in flight to finish (one not started yet is not started).
+    /// Closes the handle. Later calls fail with `closed`. Idempotent.
     public func close() {
-        background.updateAndBroadcast { $0.closing = true }
-        waitForAutomaticCompaction()
         compacting.withLock { _ in closeWaitingForCommits() }
     }
 

@@ -46,8 +46,8 @@ struct CompactionKillTests {
         print("compaction kills: 30, \(insideCompaction) inside a compaction, \(next - 1) commits, \(seed)")
     }
 
-    /// The same with automatic compactions, which run on a thread of their own beside the
-    /// commits: a kill lands in the middle of one as often as not.
+    /// The same with automatic compactions (a 16 KiB threshold: one every 8 commits or so),
+    /// started by the commits themselves.
     @Test func killedDuringAutomaticCompactions() throws {
         let directory = try TemporaryDirectory()
         var random = SeededGenerator.fromEnvironment()

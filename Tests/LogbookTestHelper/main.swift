@@ -154,8 +154,8 @@ func compactLoop(directory: String, start: Int) throws {
     }
 }
 
-/// `auto-compact-loop`: as `compact-loop`, but the compactions are the automatic ones, on their
-/// own thread, with a 16 KiB threshold (one every 8 commits or so).
+/// `auto-compact-loop`: as `compact-loop`, but the compactions are the automatic ones, with a
+/// 16 KiB threshold (one every 8 commits or so).
 func autoCompactLoop(directory: String, start: Int) throws {
     let store = try Store(
         path: directory, options: StoreOptions(durability: .normal, autoCompactLogBytes: 16 << 10))

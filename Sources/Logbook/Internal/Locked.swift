@@ -132,13 +132,12 @@ final class LockedCondition<Value>: @unchecked Sendable {
         return result
     }
 
-    /// Changes the value and wakes every waiter (on both conditions); returns what `body` returns.
+    /// Changes the value and wakes every waiter; returns what `body` returns.
     @discardableResult
     func updateAndBroadcast<T>(_ body: (inout Value) -> T) -> T {
         pthread_mutex_lock(mutex)
         let result = body(&value.pointee)
         pthread_cond_broadcast(condition)
-        pthread_cond_broadcast(timedCondition)
         pthread_mutex_unlock(mutex)
         return result
     }
