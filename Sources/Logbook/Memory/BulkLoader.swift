@@ -16,10 +16,11 @@ import CLogbookShims
 /// The mutations live in a buffer this type owns (noncopyable): the winners are moved out of it
 /// into the map, the overwritten ones destroyed, with no reference counting in between.
 ///
-/// A reload (after a compaction) builds the new view while the old one is still alive, and most
-/// of the records it reads are in the old memtable already (those committed while the
-/// compaction merged): a key and value equal to the `donor`'s are taken from it, shared instead
-/// of allocated again, so the reload does not hold two copies of them.
+/// A reload (after a compaction, mostly another process's) builds the new view while the old
+/// one is still alive, and the records it reads are mostly in the old memtable already (those
+/// committed after the compaction sealed the log, which this handle applied as they came): a
+/// key and value equal to the `donor`'s are taken from it, shared instead of allocated again,
+/// so the reload does not hold two copies of them.
 struct BulkLoader: ~Copyable {
     /// Whether the view has a snapshot under it (then a last write that deletes is a tombstone).
     let hasSnapshot: Bool
