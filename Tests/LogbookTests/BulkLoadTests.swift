@@ -178,8 +178,10 @@ import Testing
             }
             #expect(built.value == b("value \(i)"))
             let shared = donor.memtable.get(b("key\(i)")).map { d in
-                d.value.withUnsafeBufferPointer { $0.baseAddress } == built.value.withUnsafeBufferPointer { $0.baseAddress }
-                    && d.key.withUnsafeBufferPointer { $0.baseAddress } == built.key.withUnsafeBufferPointer { $0.baseAddress }
+                d.value.withUnsafeBufferPointer { $0.baseAddress }
+                    == built.value.withUnsafeBufferPointer { $0.baseAddress }
+                    && d.key.withUnsafeBufferPointer { $0.baseAddress }
+                        == built.key.withUnsafeBufferPointer { $0.baseAddress }
             }
             #expect(shared == (i % 2 == 0 ? true : nil), "key\(i)")
         }

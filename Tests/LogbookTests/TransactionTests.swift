@@ -171,7 +171,9 @@ final class RunCounter: @unchecked Sendable {
                 #expect(stored.count == expected.count, "\(count) writes")
                 #expect(stored.map(\.key) == stored.map(\.key).sorted { $0.lexicographicallyPrecedes($1) })
                 for pair in stored {
-                    #expect(expected[String(decoding: pair.key, as: UTF8.self)] == String(decoding: pair.value, as: UTF8.self))
+                    #expect(
+                        expected[String(decoding: pair.key, as: UTF8.self)]
+                            == String(decoding: pair.value, as: UTF8.self))
                 }
             }
             store.close()

@@ -77,7 +77,8 @@ struct BulkLoader: ~Copyable {
                     !isPut || entry.value.withUnsafeBytes({ Self.equal($0, value) })
                 {
                     pending = Pending(
-                        key: entry.key, value: isPut ? entry.value : [], sequence: sequence, isDelete: !isPut, hash: hash)
+                        key: entry.key, value: isPut ? entry.value : [], sequence: sequence, isDelete: !isPut,
+                        hash: hash)
                 } else {
                     pending = Pending(
                         key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut,
