@@ -12,25 +12,9 @@ import Testing
 struct CompactionKillTests {
     @Test func killedWhileCompacting() throws {
         let directory = try TemporaryDirectory()
-        var random = SeededGenerator.fromEnvironment()
-        let seed = "seed \(random.seed) (replay with LOGBOOK_CRASH_SEED=\(random.seed))"
-        var next = 1
         var insideCompaction = 0
-        for iteration in 1...30 {
-            let child = try ChildProcess(["compact-loop", directory.store, String(next)])
-            try child.expectLine("ready")
-            child.collect(for: Double.random(in: 0.002...0.060, using: &random))
-            child.kill(SIGKILL)
-            let termination = child.wait()
-            let context = "iteration \(iteration), \(seed)"
-            #expect(termination == .signaled(SIGKILL), "\(context): \(termination); \(child.stderrText)")
-            guard termination == .signaled(SIGKILL) else { return }
+        let (next, seed) = try killRepeatedly("compact-loop", directory, iterations: 30) { child, context in
             if child.lines.last == "compacting" { insideCompaction += 1 }
-            let acknowledged = child.lines.compactMap { Int($0) }
-            let outcome = try CrashTests.check(
-                directory.store, durability: .normal, acknowledged: acknowledged, context: context)
-            guard let highest = outcome.highest else { return }
-            next = highest + 1
             // The check's open removed what the dead compaction left; a compaction succeeds.
             let names = try listDirectory(directory.store)
             #expect(!names.contains { $0.hasSuffix(".tmp") }, "\(context): leftovers \(names)")
@@ -50,30 +34,43 @@ struct CompactionKillTests {
     /// started by the commits themselves.
     @Test func killedDuringAutomaticCompactions() throws {
         let directory = try TemporaryDirectory()
-        var random = SeededGenerator.fromEnvironment()
-        let seed = "seed \(random.seed) (replay with LOGBOOK_CRASH_SEED=\(random.seed))"
-        var next = 1
-        for iteration in 1...20 {
-            let child = try ChildProcess(["auto-compact-loop", directory.store, String(next)])
-            try child.expectLine("ready")
-            child.collect(for: Double.random(in: 0.002...0.060, using: &random))
-            child.kill(SIGKILL)
-            let termination = child.wait()
-            let context = "iteration \(iteration), \(seed)"
-            #expect(termination == .signaled(SIGKILL), "\(context): \(termination); \(child.stderrText)")
-            guard termination == .signaled(SIGKILL) else { return }
-            let acknowledged = child.lines.compactMap { Int($0) }
-            let outcome = try CrashTests.check(
-                directory.store, durability: .normal, acknowledged: acknowledged, context: context)
-            guard let highest = outcome.highest else { return }
-            next = highest + 1
-        }
+        let (next, seed) = try killRepeatedly("auto-compact-loop", directory, iterations: 20)
         let store = try Store(path: directory.store, options: StoreOptions(autoCompactLogBytes: nil))
         let stats = try store.stats()
         store.close()
         #expect(next > 1, "no commit acknowledged, \(seed)")
         #expect(stats.snapshot > 0, "no automatic compaction finished, \(seed)")
         print("automatic compaction kills: 20, \(next - 1) commits, snapshot \(stats.snapshot), \(seed)")
+    }
+
+    /// Runs the helper's `mode` (a commit loop) `iterations` times, each killed with SIGKILL
+    /// after a random 2-60 ms, and checks the store after each death (`CrashTests.check`), then
+    /// calls `afterEach` with the dead child and a context for messages. Returns the next
+    /// commit number and the seed to replay.
+    private func killRepeatedly(
+        _ mode: String, _ directory: TemporaryDirectory, iterations: Int,
+        afterEach: (ChildProcess, String) throws -> Void = { _, _ in }
+    ) throws -> (next: Int, seed: String) {
+        var random = SeededGenerator.fromEnvironment()
+        let seed = "seed \(random.seed) (replay with LOGBOOK_CRASH_SEED=\(random.seed))"
+        var next = 1
+        for iteration in 1...iterations {
+            let child = try ChildProcess([mode, directory.store, String(next)])
+            try child.expectLine("ready")
+            child.collect(for: Double.random(in: 0.002...0.060, using: &random))
+            child.kill(SIGKILL)
+            let termination = child.wait()
+            let context = "iteration \(iteration), \(seed)"
+            #expect(termination == .signaled(SIGKILL), "\(context): \(termination); \(child.stderrText)")
+            guard termination == .signaled(SIGKILL) else { break }
+            let acknowledged = child.lines.compactMap { Int($0) }
+            let outcome = try CrashTests.check(
+                directory.store, durability: .normal, acknowledged: acknowledged, context: context)
+            guard let highest = outcome.highest else { break }
+            next = highest + 1
+            try afterEach(child, context)
+        }
+        return (next, seed)
     }
 
     private func listDirectory(_ path: String) throws -> [String] {

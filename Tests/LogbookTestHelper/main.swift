@@ -128,10 +128,13 @@ func commitLoop(directory: String, durability: Durability, start: Int) throws {
 }
 
 /// `compact-loop`: as `commit-loop` (durability normal), and after every 8th commit a compaction,
-/// announced by "compacting" before and "compacted" after it.
-func compactLoop(directory: String, start: Int) throws {
+/// announced by "compacting" before and "compacted" after it. `auto-compact-loop` (`automatic`):
+/// the same with the automatic compactions instead, at a 16 KiB threshold (one every 8 commits
+/// or so).
+func compactLoop(directory: String, start: Int, automatic: Bool = false) throws {
     let store = try Store(
-        path: directory, options: StoreOptions(durability: .normal, autoCompactLogBytes: nil))
+        path: directory,
+        options: StoreOptions(durability: .normal, autoCompactLogBytes: automatic ? 16 << 10 : nil))
     report("ready")
     let padding = String(repeating: "x", count: 2000)
     var i = start
@@ -145,33 +148,11 @@ func compactLoop(directory: String, start: Int) throws {
             try tx.put("pad/\(i % 64)", padding)
         }
         report(value)
-        if i % 8 == 0 {
+        if !automatic && i % 8 == 0 {
             report("compacting")
             try store.compact()
             report("compacted")
         }
-        i += 1
-    }
-}
-
-/// `auto-compact-loop`: as `compact-loop`, but the compactions are the automatic ones, with a
-/// 16 KiB threshold (one every 8 commits or so).
-func autoCompactLoop(directory: String, start: Int) throws {
-    let store = try Store(
-        path: directory, options: StoreOptions(durability: .normal, autoCompactLogBytes: 16 << 10))
-    report("ready")
-    let padding = String(repeating: "x", count: 2000)
-    var i = start
-    while true {
-        let value = String(i)
-        try store.write { tx in
-            try tx.put("a/\(i)", value)
-            try tx.put("b/\(i)", value)
-            try tx.put("c/\(i)", value)
-            try tx.put("last", value)
-            try tx.put("pad/\(i % 64)", padding)
-        }
-        report(value)
         i += 1
     }
 }
@@ -269,7 +250,7 @@ do {
         try compactLoop(directory: directory, start: start)
     case "auto-compact-loop":
         guard let start = Int(arguments[2]) else { usage() }
-        try autoCompactLoop(directory: directory, start: start)
+        try compactLoop(directory: directory, start: start, automatic: true)
     case "incr":
         guard let count = Int(arguments[2]) else { usage() }
         try increment(directory: directory, count: count, eachValue: false)
