@@ -62,6 +62,22 @@ enum AgentRecordsTarget {
         Fuzz.require(error.message.hasPrefix(what), "\(kind): the error does not name \(what): \(error.message)")
     }
 
+    /// What `decode` makes of bytes the field scanner judged: the record, when it decodes and
+    /// the scanner found it `wellFormed`; nil when it is refused with `corrupted` naming `what`
+    /// and the scanner found it malformed; a fuzz failure when the two disagree.
+    static func decodedIfWellFormed<R>(
+        _ kind: String, naming what: String, wellFormed: Bool, _ decode: () throws(AgentError) -> R
+    ) -> R? {
+        let record: R
+        do throws(AgentError) { record = try decode() } catch {
+            requireCorrupted(error, naming: what, kind)
+            Fuzz.require(!wellFormed, "\(kind): a well-formed record was refused: \(error.message)")
+            return nil
+        }
+        if !wellFormed { Fuzz.fail("\(kind): a malformed record decoded: \(record)") }
+        return record
+    }
+
     /// `record`'s encoding decodes (through `decode`) to an equal record, whose encoding is the
     /// same bytes.
     static func requireRoundTrip<R: Equatable>(
@@ -87,15 +103,12 @@ enum AgentRecordsTarget {
         let decodes = expectedStatus.map { $0 <= 4 } ?? false
         statusOnly(value)
 
-        let task: TaskRecord
-        do throws(AgentError) {
-            task = try TaskRecord(id: taskID, decoding: value)
-        } catch {
-            requireCorrupted(error, naming: "task \(taskID)", "task")
-            Fuzz.require(!decodes, "task: a well-formed record was refused: \(error.message)")
-            return
-        }
-        guard let fields, decodes else { Fuzz.fail("task: a malformed record decoded: \(task)") }
+        guard
+            let task = decodedIfWellFormed(
+                "task", naming: "task \(taskID)", wellFormed: decodes,
+                { () throws(AgentError) in try TaskRecord(id: taskID, decoding: value) }),
+            let fields
+        else { return }
         Fuzz.require(task.id == taskID, "task: id \(task.id)")
         Fuzz.require(code(task.status) == expectedStatus, "task: status \(task.status)")
         Fuzz.require(
@@ -185,15 +198,12 @@ enum AgentRecordsTarget {
 
     static func decision(_ value: [UInt8]) {
         let fields = FieldScan.wellFormed(value, type: 2, numbers: [5, 7], texts: [1, 2, 3, 4, 6])
-        let decision: DecisionRecord
-        do throws(AgentError) {
-            decision = try DecisionRecord(id: decisionID, decoding: value)
-        } catch {
-            requireCorrupted(error, naming: "decision \(decisionID)", "decision")
-            Fuzz.require(fields == nil, "decision: a well-formed record was refused: \(error.message)")
-            return
-        }
-        guard let fields else { Fuzz.fail("decision: a malformed record decoded: \(decision)") }
+        guard
+            let decision = decodedIfWellFormed(
+                "decision", naming: "decision \(decisionID)", wellFormed: fields != nil,
+                { () throws(AgentError) in try DecisionRecord(id: decisionID, decoding: value) }),
+            let fields
+        else { return }
         Fuzz.require(
             decision.alternatives.count == fields.count(3) && decision.affects.count == fields.count(4),
             "decision: \(decision.alternatives.count) alternatives, \(decision.affects.count) affected")
@@ -209,15 +219,12 @@ enum AgentRecordsTarget {
         let fields = FieldScan.wellFormed(value, type: 3, numbers: [5, 8, 9, 10], texts: [1, 2, 3, 4, 6, 7])
         let expectedStatus = fields.map { $0.lastNumber(5) ?? 0 }
         let decodes = expectedStatus.map { $0 <= 3 } ?? false
-        let handoff: HandoffRecord
-        do throws(AgentError) {
-            handoff = try HandoffRecord(id: handoffID, decoding: value)
-        } catch {
-            requireCorrupted(error, naming: "hand-off \(handoffID)", "hand-off")
-            Fuzz.require(!decodes, "hand-off: a well-formed record was refused: \(error.message)")
-            return
-        }
-        guard let fields, decodes else { Fuzz.fail("hand-off: a malformed record decoded: \(handoff)") }
+        guard
+            let handoff = decodedIfWellFormed(
+                "hand-off", naming: "hand-off \(handoffID)", wellFormed: decodes,
+                { () throws(AgentError) in try HandoffRecord(id: handoffID, decoding: value) }),
+            let fields
+        else { return }
         Fuzz.require(
             code(handoff.status) == expectedStatus && (handoff.task != nil) == fields.has(3)
                 && handoff.revision == Int(truncatingIfNeeded: fields.lastNumber(10) ?? 1),
@@ -231,15 +238,12 @@ enum AgentRecordsTarget {
     static func history(_ value: [UInt8]) {
         let fields = FieldScan.wellFormed(
             value, type: 4, numbers: [1], texts: [2, 3], nested: 4, nestedTexts: [1, 2, 3])
-        let entry: HistoryEntry
-        do throws(AgentError) {
-            entry = try HistoryEntry(recordID: taskID, revision: 7, decoding: value)
-        } catch {
-            requireCorrupted(error, naming: "history of \(taskID) revision 7", "history")
-            Fuzz.require(fields == nil, "history: a well-formed entry was refused: \(error.message)")
-            return
-        }
-        guard let fields else { Fuzz.fail("history: a malformed entry decoded: \(entry)") }
+        guard
+            let entry = decodedIfWellFormed(
+                "history", naming: "history of \(taskID) revision 7", wellFormed: fields != nil,
+                { () throws(AgentError) in try HistoryEntry(recordID: taskID, revision: 7, decoding: value) }),
+            let fields
+        else { return }
         Fuzz.require(entry.recordID == taskID && entry.revision == 7, "history: key fields changed")
         Fuzz.require(entry.changes.count == fields.count(4), "history: \(entry.changes.count) changes")
         requireRoundTrip("history", entry, { $0.encoded() }) { (bytes) throws(AgentError) in

@@ -1,17 +1,17 @@
+import FuzzSupport
 // fuzz-lock-holder: HolderInfo.decode, the writer lock holder recorded on LOCK's shared page.
 @_spi(Testing) import Logbook
-import FuzzSupport
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    LockHolderTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        LockHolderTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-lock-holder", LockHolderTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-lock-holder", LockHolderTarget.run) } }
 #endif
 
 /// Input: the page's bytes from offset 40: pid word, since word, skipped 8 bytes (the

@@ -1,17 +1,17 @@
+import FuzzSupport
 // fuzz-log-payload: LogFormat.decodePayload over arbitrary bytes (a transaction payload).
 @_spi(Testing) import Logbook
-import FuzzSupport
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    LogPayloadTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        LogPayloadTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-log-payload", LogPayloadTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-log-payload", LogPayloadTarget.run) } }
 #endif
 
 /// Properties: decoding never traps; a payload that decodes obeys the limits and re-encodes to

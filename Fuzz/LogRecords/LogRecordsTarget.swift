@@ -1,17 +1,17 @@
+@_spi(Testing) import FuzzSupport
 // fuzz-log-records: LogReader.parse over arbitrary buffers, and the windowed LogReader.read.
 @_spi(Testing) import Logbook
-@_spi(Testing) import FuzzSupport
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    LogRecordsTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        LogRecordsTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-log-records", LogRecordsTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-log-records", LogRecordsTarget.run) } }
 #endif
 
 /// Input: a control byte, a window byte, [after: u64], [base: u32], then the log bytes.
@@ -73,14 +73,17 @@ enum LogRecordsTarget {
         case .corrupt(let offset, let reason):
             Fuzz.require(offset == whole.validEnd && offset < end, "corrupt at \(offset), validEnd \(whole.validEnd)")
             Fuzz.require(
-                isWholeRecord(log, at: validCount) || follower(in: log, damageAt: validCount, last: whole.lastSequence) != nil,
+                isWholeRecord(log, at: validCount)
+                    || follower(in: log, damageAt: validCount, last: whole.lastSequence) != nil,
                 "corrupt (\(reason)), but not a whole record and no valid record follows")
         }
 
         // Not at the end of the file: the same records; more bytes wanted only for a cut record.
         var partialRecords: [LogRecord] = []
         let partial = log.withUnsafeBytes { raw in
-            LogReader.parse(raw, base: base, after: after, isFileEnd: false) { record, _ in partialRecords.append(record) }
+            LogReader.parse(raw, base: base, after: after, isFileEnd: false) { record, _ in
+                partialRecords.append(record)
+            }
         }
         Fuzz.require(partialRecords == records, "isFileEnd changed the records read")
         Fuzz.require(

@@ -1,17 +1,17 @@
+import FuzzSupport
 // fuzz-manifest: Manifest.decode over arbitrary bytes.
 @_spi(Testing) import Logbook
-import FuzzSupport
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    ManifestTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        ManifestTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-manifest", ManifestTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-manifest", ManifestTarget.run) } }
 #endif
 
 /// Input: a control byte (bit 1: fix up the CRC), a byte choosing which byte to damage, then
@@ -41,7 +41,8 @@ enum ManifestTarget {
             var damaged = bytes
             damaged[Int(damage) % Manifest.size] ^= UInt8(truncatingIfNeeded: control >> 1) | 1
             Fuzz.require(Manifest.decode(damaged) == nil, "a MANIFEST with byte \(Int(damage) % 64) changed decodes")
-            Fuzz.require(Manifest.decode(bytes + [0]) == nil && Manifest.decode(Array(bytes.dropLast())) == nil,
+            Fuzz.require(
+                Manifest.decode(bytes + [0]) == nil && Manifest.decode(Array(bytes.dropLast())) == nil,
                 "a MANIFEST of the wrong size decodes")
         }
 

@@ -1,9 +1,9 @@
+import FuzzSupport
+import Glibc
 // fuzz-seeds: writes the seed corpus of every fuzz target (Fuzz/corpus/NAME/) with the engine's
 // own encoders and real stores. Run from the package root: swift run fuzz-seeds
 @_spi(Testing) import Logbook
 @_spi(Testing) import LogbookAgents
-import FuzzSupport
-import Glibc
 
 @main enum SeedWriter {
     static func main() throws {
@@ -13,7 +13,8 @@ import Glibc
         for record in records { LogFormat.appendRecord(record, to: &log) }
 
         // Transaction payloads.
-        write(root, "fuzz-log-payload", records.map { Array(LogFormat.encode($0).dropFirst(LogFormat.recordHeaderSize)) })
+        write(
+            root, "fuzz-log-payload", records.map { Array(LogFormat.encode($0).dropFirst(LogFormat.recordHeaderSize)) })
 
         // Log records: control, window, then records (clean, torn, corrupt; with and without fix-ups).
         var torn = log
@@ -24,20 +25,26 @@ import Glibc
         fromSeven.appendLE(UInt64(6))
         fromSeven.appendLE(UInt32(4096))
         fromSeven += LogFormat.encode(LogRecord(sequence: 7, mutations: [.delete(key: Array("gone".utf8))]))
-        write(root, "fuzz-log-records", [[0, 7] + log, [1, 0] + torn, [0, 40] + corrupt, [8, 1] + log.prefix(60), fromSeven])
+        write(
+            root, "fuzz-log-records",
+            [[0, 7] + log, [1, 0] + torn, [0, 40] + corrupt, [8, 1] + log.prefix(60), fromSeven])
 
         // File headers.
-        write(root, "fuzz-segment-header", [
-            [0, 3] + LogFormat.segmentHeader(number: 1), [1, 17] + LogFormat.segmentHeader(number: 4242),
-            [0, 30] + SnapshotFormat.dataHeader(number: 2),
-        ])
+        write(
+            root, "fuzz-segment-header",
+            [
+                [0, 3] + LogFormat.segmentHeader(number: 1), [1, 17] + LogFormat.segmentHeader(number: 4242),
+                [0, 30] + SnapshotFormat.dataHeader(number: 2),
+            ])
 
         // MANIFEST.
-        write(root, "fuzz-manifest", [
-            [0, 5] + Manifest(generation: 1, snapshot: 1, snapshotSequence: 40, firstLog: 2, lastLog: 2).encode(),
-            [1, 60] + Manifest(generation: 7, snapshot: 3, snapshotSequence: 900, firstLog: 5, lastLog: 6).encode(),
-            [0, 0] + Manifest.initial.encode(),
-        ])
+        write(
+            root, "fuzz-manifest",
+            [
+                [0, 5] + Manifest(generation: 1, snapshot: 1, snapshotSequence: 40, firstLog: 2, lastLog: 2).encode(),
+                [1, 60] + Manifest(generation: 7, snapshot: 3, snapshotSequence: 900, firstLog: 5, lastLog: 6).encode(),
+                [0, 0] + Manifest.initial.encode(),
+            ])
 
         // A real compacted store of two blocks: its index and its blocks (their first entries).
         let big = try compactedStore(keys: 40, valueBytes: 120)
@@ -48,18 +55,22 @@ import Glibc
             offset: 32, length: UInt32(14 + Limits.maxKeySize), count: 1,
             lastKey: [UInt8](repeating: 0x6B, count: Limits.maxKeySize))
         let atLimit = SnapshotFormat.encodeIndex(
-            SnapshotFormat.Index(number: 1, keyCount: 1, dataSize: 40 + 14 + UInt64(Limits.maxKeySize), blocks: [longest]))
+            SnapshotFormat.Index(
+                number: 1, keyCount: 1, dataSize: 40 + 14 + UInt64(Limits.maxKeySize), blocks: [longest]))
         write(root, "fuzz-snapshot-index", [[0] + index, [1] + index.prefix(56 + 40), [1] + atLimit])
         var blocks: [[UInt8]] = []
         var offset = SnapshotFormat.dataHeaderSize
         while offset + 8 <= data.count {
             let length = Int(data.loadLE(UInt32.self, at: offset))
             let entries = data.withUnsafeBytes { raw in
-                SnapshotFormat.decodeBlockEntries(UnsafeRawBufferPointer(rebasing: raw[(offset + 8)..<(offset + 8 + length)]))
+                SnapshotFormat.decodeBlockEntries(
+                    UnsafeRawBufferPointer(rebasing: raw[(offset + 8)..<(offset + 8 + length)]))
             }!
             var seed: [UInt8] = [1]
             seed.appendLE(UInt16(min(entries.count, 6)))
-            for entry in entries.prefix(6) { SnapshotFormat.appendEntry(entry.key, entry.value, entry.sequence, to: &seed) }
+            for entry in entries.prefix(6) {
+                SnapshotFormat.appendEntry(entry.key, entry.value, entry.sequence, to: &seed)
+            }
             blocks.append(seed)
             offset += 8 + length
         }
@@ -96,9 +107,11 @@ import Glibc
         sealed.control = 1 | 8
         let sealedManifest = Manifest(generation: 2, snapshot: 1, snapshotSequence: 12, firstLog: 2, lastLog: 3)
         let record = LogRecord(sequence: 15, mutations: [.put(key: [7], value: [8])])
-        sealed.files = sealed.files.filter { $0.name != "MANIFEST" } + [
-            ("MANIFEST", sealedManifest.encode()), ("log-3.wal", LogFormat.segmentHeader(number: 3) + LogFormat.encode(record)),
-        ]
+        sealed.files =
+            sealed.files.filter { $0.name != "MANIFEST" } + [
+                ("MANIFEST", sealedManifest.encode()),
+                ("log-3.wal", LogFormat.segmentHeader(number: 3) + LogFormat.encode(record)),
+            ]
         images.append(sealed)
         write(root, "fuzz-store-open", images.map { $0.encoded() })
 
@@ -193,18 +206,23 @@ import Glibc
     static func sampleRecords() -> [LogRecord] {
         [
             LogRecord(sequence: 1, mutations: [.put(key: Array("task/1".utf8), value: Array("open".utf8))]),
-            LogRecord(sequence: 2, mutations: [.put(key: [0, 255, 1], value: []), .delete(key: Array("task/0".utf8))]),
+            LogRecord(
+                sequence: 2, mutations: [.put(key: [0, 255, 1], value: []), .delete(key: Array("task/0".utf8))]),
             LogRecord(sequence: 3, mutations: [.delete(key: Array("task/1".utf8))]),
             LogRecord(
                 sequence: 4,
-                mutations: (0..<5).map { .put(key: Array("k\($0)".utf8), value: [UInt8](repeating: UInt8($0), count: $0 * 11)) }),
+                mutations: (0..<5).map {
+                    .put(key: Array("k\($0)".utf8), value: [UInt8](repeating: UInt8($0), count: $0 * 11))
+                }),
             LogRecord(sequence: 5, mutations: [.put(key: [UInt8](repeating: 0x61, count: 40), value: Array("x".utf8))]),
         ]
     }
 
     static func temporaryDirectory() -> String {
         var template = Array("/tmp/logbook-seeds-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else { fatalError("mkdtemp") }
+        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
+            fatalError("mkdtemp")
+        }
         return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 

@@ -1,18 +1,18 @@
+import FuzzSupport
 // fuzz-segment-header: the 32-byte file headers, LogFormat.parseSegmentHeader (log-N.wal) and
 // SnapshotFormat.parseDataHeader (snapshot-N.dat), which share one layout.
 @_spi(Testing) import Logbook
-import FuzzSupport
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    SegmentHeaderTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        SegmentHeaderTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-segment-header", SegmentHeaderTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-segment-header", SegmentHeaderTarget.run) } }
 #endif
 
 /// Input: a control byte (bit 1: fix up the header CRC), a byte choosing which byte to damage,
@@ -39,15 +39,19 @@ enum SegmentHeaderTarget {
                 parsedAs += 1
                 let header = kind.encode(number)
                 Fuzz.require(header.count == 32, "\(kind.name) header of \(header.count) bytes")
-                Fuzz.require(bytes.count >= 32 && header == Array(bytes[0..<32]), "\(kind.name) \(number) re-encodes differently")
+                Fuzz.require(
+                    bytes.count >= 32 && header == Array(bytes[0..<32]), "\(kind.name) \(number) re-encodes differently"
+                )
                 var damaged = header
                 damaged[Int(damage) % 32] ^= UInt8(truncatingIfNeeded: control >> 1) | 1
-                Fuzz.require(kind.parse(damaged) == nil, "\(kind.name) header with byte \(Int(damage) % 32) changed parses")
+                Fuzz.require(
+                    kind.parse(damaged) == nil, "\(kind.name) header with byte \(Int(damage) % 32) changed parses")
             }
             // Whatever number the input holds at 16, the encoder's header for it parses back.
             let number = bytes.count >= 24 ? bytes.loadLE(UInt64.self, at: 16) : UInt64(bytes.count)
             Fuzz.require(kind.parse(kind.encode(number)) == number, "\(kind.name) header \(number) does not parse back")
-            Fuzz.require(kind.parse(kind.encode(number) + bytes) == number, "trailing bytes change the \(kind.name) header")
+            Fuzz.require(
+                kind.parse(kind.encode(number) + bytes) == number, "trailing bytes change the \(kind.name) header")
         }
         Fuzz.require(parsedAs <= 1, "one header parses as both a log segment and a snapshot")
     }

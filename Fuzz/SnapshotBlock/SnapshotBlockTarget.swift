@@ -1,17 +1,17 @@
+import FuzzSupport
 // fuzz-snapshot-block: SnapshotFormat.decodeBlock over arbitrary block payloads (snapshot-N.dat).
 @_spi(Testing) import Logbook
-import FuzzSupport
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    SnapshotBlockTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        SnapshotBlockTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-snapshot-block", SnapshotBlockTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-snapshot-block", SnapshotBlockTarget.run) } }
 #endif
 
 /// Input: a control byte (bit 1: pass an expected entry count), a u16 expected count, then the

@@ -1,17 +1,17 @@
+import FuzzSupport
 // fuzz-snapshot-index: SnapshotFormat.decodeIndex over arbitrary bytes (snapshot-N.idx).
 @_spi(Testing) import Logbook
-import FuzzSupport
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    SnapshotIndexTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        SnapshotIndexTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-snapshot-index", SnapshotIndexTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-snapshot-index", SnapshotIndexTarget.run) } }
 #endif
 
 /// Input: a control byte (bit 1: fix up both CRCs), then the index file's bytes.
@@ -33,7 +33,9 @@ enum SnapshotIndexTarget {
             check(index)
             Fuzz.require(SnapshotFormat.encodeIndex(index) == bytes, "the index re-encodes differently")
         case .failure(let error):
-            Fuzz.require(error.offset <= UInt64(bytes.count), "rejected at offset \(error.offset) of a \(bytes.count)-byte index")
+            Fuzz.require(
+                error.offset <= UInt64(bytes.count), "rejected at offset \(error.offset) of a \(bytes.count)-byte index"
+            )
             Fuzz.require(!error.reason.isEmpty, "rejected without a reason")
         }
 

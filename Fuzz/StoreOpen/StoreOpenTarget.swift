@@ -1,19 +1,19 @@
+import FuzzSupport
+import Glibc
 // fuzz-store-open: a whole store opened from fuzzed files (LOCK page, MANIFEST, log segments,
 // snapshot data and index, leftovers), then read, verified, written, compacted and reopened.
 @_spi(Testing) import Logbook
-import FuzzSupport
-import Glibc
 
 #if FUZZING
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    StoreOpenTarget.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
-}
+    @_cdecl("LLVMFuzzerTestOneInput")
+    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+        StoreOpenTarget.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 
-@main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
+    @main enum Main { static func main() { Fuzz.runLibFuzzer(fuzzTestOneInput) } }
 #else
-@main enum Main { static func main() { Fuzz.replay("fuzz-store-open", StoreOpenTarget.run) } }
+    @main enum Main { static func main() { Fuzz.replay("fuzz-store-open", StoreOpenTarget.run) } }
 #endif
 
 /// Input: a `StoreImage`. Control bits: 1 fix up every checksum; 2-4 durability (relaxed,
@@ -60,8 +60,9 @@ enum StoreOpenTarget {
         let offline = attempt { try Store.verify(path: dir, options: options) }
         let verified = (try? offline.get()) != nil
 
-        guard let store = attempt({ try Store(path: dir, options: options) }).value(
-            or: verified ? "the store verifies but does not open" : nil)
+        guard
+            let store = attempt({ try Store(path: dir, options: options) }).value(
+                or: verified ? "the store verifies but does not open" : nil)
         else { return }
         defer { store.close() }
 
@@ -69,7 +70,9 @@ enum StoreOpenTarget {
         if let pairs { checkReads(store, pairs, strict: verified) }
         let online = attempt { try store.verify() }
         if case .success(let report) = offline {
-            guard case .success(let again) = online else { Fuzz.fail("verify() fails where verify(path:) passed: \(online)") }
+            guard case .success(let again) = online else {
+                Fuzz.fail("verify() fails where verify(path:) passed: \(online)")
+            }
             if report.tornTail?.offset == 0 {
                 // An unfinished first segment (a creation cut short): open wrote it again.
                 Fuzz.require(again.records == 0 && again.tornTail == nil, "after rewriting log-1.wal: \(again)")
@@ -88,7 +91,9 @@ enum StoreOpenTarget {
         if image.control & 8 != 0 {
             let key = Array("fuzz-\(image.control)".utf8)
             let value = [UInt8](repeating: image.control, count: Int(image.control % 23))
-            if attempt({ try store.put(key, value) }).value(or: verified ? "a verified store refuses a put" : nil) != nil {
+            if attempt({ try store.put(key, value) }).value(or: verified ? "a verified store refuses a put" : nil)
+                != nil
+            {
                 model[key] = value
                 changed = true
                 if let got = attempt({ try store.get(key) }).value(or: verified ? "get after put fails" : nil) {
@@ -96,7 +101,8 @@ enum StoreOpenTarget {
                 }
             }
             if let victim = pairs?.first?.key {
-                let existed = attempt { try store.delete(victim) }.value(or: verified ? "a verified store refuses a delete" : nil)
+                let existed = attempt { try store.delete(victim) }.value(
+                    or: verified ? "a verified store refuses a delete" : nil)
                 if let existed {
                     Fuzz.require(existed, "delete of a scanned key says it did not exist")
                     model[victim] = nil
@@ -115,7 +121,8 @@ enum StoreOpenTarget {
         guard changed else { return }
         if let watcher { expect(watcher, model, "in a second handle", mustVerify: false) }
         store.close()
-        guard let reopened = attempt({ try Store(path: dir, options: options) }).value(or: "reopening after writes fails")
+        guard
+            let reopened = attempt({ try Store(path: dir, options: options) }).value(or: "reopening after writes fails")
         else { return }
         defer { reopened.close() }
         expect(reopened, model, "after reopening", mustVerify: verified)
@@ -126,7 +133,9 @@ enum StoreOpenTarget {
         for i in pairs.indices.dropFirst() {
             Fuzz.require(pairs[i - 1].key.lexicographicallyPrecedes(pairs[i].key), "scan out of order at \(i)")
         }
-        if let reverse = attempt({ try store.scan(ScanOptions(reverse: true)) }).value(or: strict ? "reverse scan fails" : nil) {
+        if let reverse = attempt({ try store.scan(ScanOptions(reverse: true)) }).value(
+            or: strict ? "reverse scan fails" : nil)
+        {
             Fuzz.require(reverse == pairs.reversed(), "reverse scan differs from the forward scan")
         }
         for pair in pairs.prefix(100) {

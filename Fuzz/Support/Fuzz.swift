@@ -1,7 +1,7 @@
 import Glibc
 
 #if FUZZING
-import CFuzzDriver
+    import CFuzzDriver
 #endif
 
 /// Plumbing shared by the fuzz targets: property failures, and the replay `main` of a build
@@ -23,16 +23,16 @@ public enum Fuzz {
     }
 
     #if FUZZING
-    /// The `main` of a target built with `-sanitize=fuzzer -DFUZZING`: hands the command line
-    /// (libFuzzer's flags and corpus directories) and `testOneInput` to libFuzzer, which never
-    /// returns but to exit.
-    public static func runLibFuzzer(
-        _ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
-    ) -> Never {
-        var argc = CommandLine.argc
-        var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
-        exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
-    }
+        /// The `main` of a target built with `-sanitize=fuzzer -DFUZZING`: hands the command line
+        /// (libFuzzer's flags and corpus directories) and `testOneInput` to libFuzzer, which never
+        /// returns but to exit.
+        public static func runLibFuzzer(
+            _ testOneInput: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+        ) -> Never {
+            var argc = CommandLine.argc
+            var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+            exit(LLVMFuzzerRunDriver(&argc, &argv, testOneInput))
+        }
     #endif
 
     /// The `main` of a target built without `-DFUZZING`: runs `body` once on each file named on

@@ -1,5 +1,5 @@
-@_spi(Testing) import Logbook
 import Glibc
+@_spi(Testing) import Logbook
 
 /// A file layer that serves one read-only file from memory, for fuzzing the windowed log reader
 /// without touching the disk: the bytes sit at `base` of a file of size `base + bytes.count`

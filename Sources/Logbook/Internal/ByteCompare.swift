@@ -23,3 +23,9 @@ func compareRaw(_ a: UnsafeRawPointer?, _ aCount: Int, _ b: UnsafeRawPointer?, _
     }
     return aCount < bCount ? -1 : (aCount > bCount ? 1 : 0)
 }
+
+/// Whether two byte ranges hold the same bytes.
+@inline(__always)
+func equalBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    a.count == b.count && compareRaw(a.baseAddress, a.count, b.baseAddress, b.count) == 0
+}

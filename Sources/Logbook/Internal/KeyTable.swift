@@ -8,13 +8,7 @@ protocol Keyed {
 extension Keyed {
     @inline(__always)
     func hasKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        key.withUnsafeBufferPointer { Self.equal($0, bytes) }
-    }
-
-    @inline(__always)
-    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        a.count == b.count
-            && compareRaw(UnsafeRawPointer(a.baseAddress), a.count, UnsafeRawPointer(b.baseAddress), b.count) == 0
+        key.withUnsafeBytes { equalBytes($0, UnsafeRawBufferPointer(bytes)) }
     }
 }
 
@@ -42,12 +36,6 @@ struct KeyTable<Entry: Keyed> {
         return key.withUnsafeBufferPointer { key in
             entries.withUnsafeBufferPointer { entries in entries.firstIndex { $0.hasKey(key) } }
         }
-    }
-
-    /// The entry with `key`, or nil.
-    subscript(key: [UInt8]) -> Entry? {
-        guard let i = find(key) else { return nil }
-        return entries[i]
     }
 
     /// Sets `entry` (replacing the one with its key, in its position, if there is one).
@@ -83,7 +71,7 @@ extension Mutation: Keyed {
     @inline(__always)
     func hasKey(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         switch self {
-        case .put(let key, _), .delete(let key): key.withUnsafeBufferPointer { Self.equal($0, bytes) }
+        case .put(let key, _), .delete(let key): key.withUnsafeBytes { equalBytes($0, UnsafeRawBufferPointer(bytes)) }
         }
     }
 }

@@ -74,7 +74,7 @@ struct BulkLoader: ~Copyable {
                 let hash = KeyFilter.hash(key.baseAddress, key.count)
                 let pending: Pending
                 if donor.count > 0, let entry = donor.entry(key),
-                    !isPut || entry.value.withUnsafeBytes({ Self.equal($0, value) })
+                    !isPut || entry.value.withUnsafeBytes({ equalBytes($0, value) })
                 {
                     pending = Pending(
                         key: entry.key, value: isPut ? entry.value : [], sequence: sequence, isDelete: !isPut,
@@ -88,10 +88,6 @@ struct BulkLoader: ~Copyable {
                 count += 1
             })
         if count >= nextDedupe { dedupe() }
-    }
-
-    private static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        a.count == b.count && compareRaw(a.baseAddress, a.count, b.baseAddress, b.count) == 0
     }
 
     private mutating func grow() {

@@ -196,15 +196,7 @@ struct KeyMap: Sendable {
     }
 
     /// The entry for `key`, or nil.
-    func get(_ key: [UInt8]) -> Entry? {
-        key.withUnsafeBufferPointer { k -> Entry? in
-            let key = UnsafeRawPointer(k.baseAddress)
-            guard filter.mayContain(key, k.count) else { return nil }
-            let (c, i, found) = locate(key, k.count)
-            guard found else { return nil }
-            return chunks.withUnsafeBufferPointer { $0[c][i] }
-        }
-    }
+    func get(_ key: [UInt8]) -> Entry? { key.withUnsafeBytes { entry($0) } }
 
     /// The entry for the key whose bytes are `key`, or nil.
     func entry(_ key: UnsafeRawBufferPointer) -> Entry? {
