@@ -2,6 +2,7 @@
 #include "CLogbookShims.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
@@ -117,6 +118,44 @@ int lb_ofd_lock(int fd, int64_t start, int exclusive) {
 int lb_ofd_unlock(int fd, int64_t start) { return ofd_lock_command(fd, F_OFD_SETLK, F_UNLCK, start); }
 
 int lb_ofd_is_locked(int fd, int64_t start) { return ofd_lock_command(fd, F_OFD_GETLK, F_WRLCK, start); }
+
+static void futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns, int operation) {
+#if defined(__linux__)
+    struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    syscall(SYS_futex, address, operation, expected, &timeout, NULL, 0);
+#else
+    (void)address;
+    (void)expected;
+    (void)operation;
+    struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    nanosleep(&timeout, NULL);
+#endif
+}
+
+void lb_futex_wait_private(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
+#if defined(__linux__)
+    futex_wait(address, expected, timeout_ns, FUTEX_WAIT_PRIVATE);
+#else
+    futex_wait(address, expected, timeout_ns, 0);
+#endif
+}
+
+void lb_futex_wake_private(uint32_t *address, int32_t count) {
+#if defined(__linux__)
+    syscall(SYS_futex, address, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+#else
+    (void)address;
+    (void)count;
+#endif
+}
+
+int lb_mutex_type_adaptive(void) {
+#if defined(__GLIBC__)
+    return PTHREAD_MUTEX_ADAPTIVE_NP;
+#else
+    return PTHREAD_MUTEX_DEFAULT;
+#endif
+}
 
 void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
 #if defined(__linux__)

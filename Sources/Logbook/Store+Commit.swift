@@ -39,7 +39,7 @@ final class CommitRequest: @unchecked Sendable {
     /// Sets the word (after the outcome, with release order) and wakes the requesting thread.
     func post(_ value: UInt32) {
         lb_atomic_store_u32(signal, value)
-        lb_futex_wake(signal, 1)
+        lb_futex_wake_private(signal, 1)
     }
 
     /// Sleeps until the word leaves `waiting`; returns its value.
@@ -47,7 +47,7 @@ final class CommitRequest: @unchecked Sendable {
         while true {
             let value = lb_atomic_load_u32(signal)
             if value != Self.waiting { return value }
-            lb_futex_wait(signal, Self.waiting, 1_000_000_000)
+            lb_futex_wait_private(signal, Self.waiting, 1_000_000_000)
         }
     }
 }
@@ -418,13 +418,20 @@ extension Store {
                 (sequence, start) = (s.lastSequence, s.appliedEnd)
             }
             var records: [LogRecord] = []
+            records.reserveCapacity(batch.count)
             for index in 0..<batch.count {
                 let mutations: [Mutation]
                 // `working` holds the records up to `sequence`; the state's view, up to its own.
                 let point = CommitPoint(
                     sequence: working == nil ? s.lastSequence : sequence, generation: s.seenGeneration)
-                do throws(LogbookError) { mutations = try batch.prepare(index, on: working ?? s.view, at: point) } catch
-                {
+                do throws(LogbookError) {
+                    // Not `working ?? s.view`: that copies the view (a retain and release of each of its parts).
+                    if working != nil {
+                        mutations = try batch.prepare(index, on: working.unsafelyUnwrapped, at: point)
+                    } else {
+                        mutations = try batch.prepare(index, on: s.view, at: point)
+                    }
+                } catch {
                     batch.decide(index, .failure(error))
                     continue
                 }

@@ -105,10 +105,9 @@ extension Store {
         var writer = try SnapshotWriter(files: files, directory: path, number: number, sync: true)
         let estimate = max(1, Double(frozen.memtable.count) + Double(frozen.snapshot?.index.keyCount ?? 0))
         do throws(LogbookError) {
-            try frozen.forEach(from: nil, to: nil, reverse: false) { (entry) throws(LogbookError) in
-                try writer.add(entry.key, entry.value, sequence: entry.sequence)
+            try frozen.forEachInPlace { (key, value, sequence) throws(LogbookError) in
+                try writer.add(key, value, sequence: sequence)
                 if let progress, writer.keyCount % 16384 == 0 { progress(min(1, Double(writer.keyCount) / estimate)) }
-                return true
             }
             let index = try writer.finish()
             let (data, indexFile) = (

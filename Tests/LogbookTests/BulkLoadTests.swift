@@ -1,7 +1,8 @@
 // The bulk load at open (BulkLoader, KeyMap(sortedUnique:)): building the view of a whole log
 // in one sorted pass gives exactly what applying its records one by one gives (values,
 // sequences, tombstones, counts, live bytes), with and without a snapshot, whatever the keys
-// share; and stores reopened through it hold what was committed.
+// share; and stores reopened through it hold what was committed. The compaction's merge
+// (`View.forEachInPlace`) visits the same live entries as `forEach` on these views.
 
 import Testing
 
@@ -30,6 +31,15 @@ import Testing
         try view.forEach(from: nil, to: nil, reverse: false) { entry in
             rows.append(Row(key: entry.key, value: entry.value, sequence: entry.sequence))
             return true
+        }
+        return rows
+    }
+
+    /// What the compaction's merge visits, copied out.
+    static func rowsInPlace(_ view: View) throws -> [Row] {
+        var rows: [Row] = []
+        try view.forEachInPlace { key, value, sequence in
+            rows.append(Row(key: Array(key), value: Array(value), sequence: sequence))
         }
         return rows
     }
@@ -118,6 +128,8 @@ import Testing
         #expect(bulk.memtable.liveBytes == sequential.memtable.liveBytes, "\(context)")
         #expect(bulk.tombstones.count == sequential.tombstones.count, "\(context)")
         #expect(try rows(bulk) == rows(sequential), "\(context)")
+        #expect(try rowsInPlace(bulk) == rows(sequential), "\(context)")
+        #expect(try rowsInPlace(sequential) == rows(sequential), "\(context)")
         let (keys, bytes) = try bulk.countLive()
         let (expectedKeys, expectedBytes) = try sequential.countLive()
         #expect(keys == expectedKeys && bytes == expectedBytes, "\(context)")

@@ -38,6 +38,14 @@ void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns);
 /// Wakes up to `count` processes and threads waiting on the word at `address` (FUTEX_WAKE).
 void lb_futex_wake(uint32_t *address, int32_t count);
 
+/// `lb_futex_wait` and `lb_futex_wake` for a word only this process uses (cheaper: the kernel
+/// keys the futex by address, not by page).
+void lb_futex_wait_private(uint32_t *address, uint32_t expected, uint64_t timeout_ns);
+void lb_futex_wake_private(uint32_t *address, int32_t count);
+
+/// The pthread mutex type that spins briefly before sleeping (glibc), or the default type.
+int lb_mutex_type_adaptive(void);
+
 /// Hints that the bytes at `address` will be read soon: starts the cache fill (and the page
 /// walk) early. Never faults, whatever the address.
 static inline void lb_prefetch(const void *address) {

@@ -1,3 +1,5 @@
+import CLogbookShims
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -24,7 +26,9 @@ final class Locked<Value>: @unchecked Sendable {
         mutex.initialize(to: pthread_mutex_t())
         var attributes = pthread_mutexattr_t()
         pthread_mutexattr_init(&attributes)
-        if recursive { pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_RECURSIVE)) }
+        // Adaptive unless recursive: critical sections are short, and a thread that would sleep
+        // on a contended lock (a futex wait and a wake-up) spins briefly first.
+        pthread_mutexattr_settype(&attributes, recursive ? Int32(PTHREAD_MUTEX_RECURSIVE) : lb_mutex_type_adaptive())
         pthread_mutex_init(mutex, &attributes)
         pthread_mutexattr_destroy(&attributes)
     }
@@ -66,7 +70,11 @@ final class LockedCondition<Value>: @unchecked Sendable {
         self.value.initialize(to: value)
         mutex = .allocate(capacity: 1)
         mutex.initialize(to: pthread_mutex_t())
-        pthread_mutex_init(mutex, nil)
+        var mutexAttributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&mutexAttributes)
+        pthread_mutexattr_settype(&mutexAttributes, lb_mutex_type_adaptive())
+        pthread_mutex_init(mutex, &mutexAttributes)
+        pthread_mutexattr_destroy(&mutexAttributes)
         condition = .allocate(capacity: 1)
         condition.initialize(to: pthread_cond_t())
         pthread_cond_init(condition, nil)

@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -26,6 +28,10 @@ final class LockKeeper: @unchecked Sendable {
     }
 
     private let shared: LockedCondition<Shared>
+    /// A copy of `Shared.watching` (written under its mutex), so that a commit that finds the
+    /// thread watching takes no mutex. A stale `true` is harmless: the thread, about to stop
+    /// watching, looks once more (under the handle's leader mutex, which the commit holds).
+    private let watching = Atomic<Bool>(false)
     private let release: Release
     private var thread: pthread_t?
 
@@ -55,9 +61,11 @@ final class LockKeeper: @unchecked Sendable {
 
     /// Called after a commit kept the lock: the thread starts watching if it was not.
     func kept() {
+        if watching.load(ordering: .acquiring) { return }
         let wake = shared.withLock { s in
             if s.watching { return false }
             s.watching = true
+            watching.store(true, ordering: .releasing)
             return true
         }
         if wake { shared.updateAndBroadcast { _ in } }
@@ -81,11 +89,17 @@ final class LockKeeper: @unchecked Sendable {
                 guard let wait = release() else { break }
                 System.sleep(nanoseconds: wait)
             }
-            shared.withLock { $0.watching = false }
+            shared.withLock { s in
+                s.watching = false
+                watching.store(false, ordering: .releasing)
+            }
             // A commit may have kept the lock between `release()` saying "nothing kept" and the
             // line above; it saw `watching` still true and did not wake us. Look once more.
             if let wait = release() {
-                shared.withLock { $0.watching = true }
+                shared.withLock { s in
+                    s.watching = true
+                    watching.store(true, ordering: .releasing)
+                }
                 System.sleep(nanoseconds: wait)
             }
         }

@@ -118,9 +118,11 @@ struct KeyMap: Sendable {
     /// Replaces the filter by one of this map's keys only, sized for twice as many.
     private mutating func rebuildFilter() {
         let filter = KeyFilter(capacity: max(Self.minimumFilterCapacity, 2 * count))
-        for chunk in chunks {
-            for i in 0..<chunk.count { filter.add(chunk.key(i)) }
-        }
+        var hashes: [UInt64] = []
+        hashes.reserveCapacity(count)
+        for chunk in chunks { chunk.appendKeyHashes(to: &hashes) }
+        // Not visible to any other thread until the directory names it.
+        hashes.withUnsafeBufferPointer { filter.addUnshared(hashes: $0) }
         changeDirectory { $0.filter = filter }
     }
 
@@ -219,10 +221,25 @@ struct KeyMap: Sendable {
 
     /// Whether `key` is in the map.
     func contains(_ key: [UInt8]) -> Bool {
-        key.withUnsafeBufferPointer { k in
-            let key = UnsafeRawPointer(k.baseAddress)
-            return filter.mayContain(key, k.count) && locate(key, k.count).found
+        key.withUnsafeBytes { contains($0) }
+    }
+
+    /// Whether the key whose bytes are `key` is in the map.
+    func contains(_ key: UnsafeRawBufferPointer) -> Bool {
+        filter.mayContain(key.baseAddress, key.count) && locate(key.baseAddress, key.count).found
+    }
+
+    /// Calls `body` with each entry in key order, read where it is (no copy, no reference
+    /// counting), until it returns false; returns whether it went through all of them.
+    func forEachInPlace<E: Error>(_ body: (borrowing Entry) throws(E) -> Bool) throws(E) -> Bool {
+        for chunk in chunks {
+            let finished = try chunk.withEntries { (entries) throws(E) -> Bool in
+                for i in 0..<entries.count where try !body(entries[i]) { return false }
+                return true
+            }
+            if !finished { return false }
         }
+        return true
     }
 
     /// `locate` for a key array.

@@ -76,6 +76,25 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         withUnsafeMutablePointers { header, words in Self.entries(words, header.pointee.capacity)[i].key }
     }
 
+    /// Runs `body` on the entries in use.
+    @inline(__always)
+    func withEntries<R, E: Error>(_ body: (UnsafeBufferPointer<KeyMap.Entry>) throws(E) -> R) throws(E) -> R {
+        try withUnsafeMutablePointers { (header, words) throws(E) -> R in
+            try body(
+                UnsafeBufferPointer(start: Self.entries(words, header.pointee.capacity), count: header.pointee.count))
+        }
+    }
+
+    /// Appends the `KeyFilter.hash` of each key, reading the keys in place.
+    func appendKeyHashes(to hashes: inout [UInt64]) {
+        withUnsafeMutablePointers { header, words in
+            let entries = Self.entries(words, header.pointee.capacity)
+            for i in 0..<header.pointee.count {
+                entries[i].key.withUnsafeBytes { hashes.append(KeyFilter.hash($0.baseAddress, $0.count)) }
+            }
+        }
+    }
+
     // MARK: search
 
     /// Bytes `start..<start + 7` of a key (zero past its end) in the high seven bytes of a

@@ -84,6 +84,50 @@ struct View: Sendable {
         }
     }
 
+    /// Visits every live entry in key order, its key and value read where they are (valid during
+    /// the call): the compaction's merge, which then copies each entry once, into the new
+    /// snapshot, where `forEach` would copy the snapshot's entries into arrays first.
+    func forEachInPlace(
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) throws(LogbookError) -> Void
+    ) throws(LogbookError) {
+        var cursor: SnapshotCursor? = snapshot.map { SnapshotCursor($0, lower: nil, upper: nil, reverse: false) }
+        var next = try cursor?.nextPosition()
+        let checkTombstones = tombstones.count > 0
+        /// Visits the snapshot's live entries below `key` (all of them when nil), and skips the
+        /// one equal to it (the memtable's entry shadows it).
+        func older(below key: UnsafeRawBufferPointer?) throws(LogbookError) {
+            while let position = next {
+                if let key {
+                    let order = compareRaw(position.key.baseAddress, position.key.count, key.baseAddress, key.count)
+                    if order > 0 { return }
+                    if order == 0 {
+                        next = try cursor!.nextPosition()
+                        return
+                    }
+                }
+                if !checkTombstones || !tombstones.contains(position.key) {
+                    try body(position.key, position.value, position.sequence)
+                }
+                next = try cursor!.nextPosition()
+            }
+        }
+        _ = try memtable.forEachInPlace { (entry) throws(LogbookError) -> Bool in
+            // Array's closures do not carry a typed error: the failure is carried out by hand.
+            var failure: LogbookError? = nil
+            entry.key.withUnsafeBytes { key in
+                entry.value.withUnsafeBytes { value in
+                    do throws(LogbookError) {
+                        try older(below: key)
+                        try body(key, value, entry.sequence)
+                    } catch { failure = error }
+                }
+            }
+            if let failure { throw failure }
+            return true
+        }
+        try older(below: nil)
+    }
+
     /// Live keys and their key+value bytes (walks everything when there is a snapshot).
     func countLive() throws(LogbookError) -> (keys: Int, bytes: Int) {
         guard snapshot != nil else { return (memtable.count, memtable.liveBytes) }

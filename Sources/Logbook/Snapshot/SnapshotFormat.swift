@@ -73,6 +73,13 @@
     @_spi(Testing) public static func appendEntry(
         _ key: [UInt8], _ value: [UInt8], _ sequence: UInt64, to out: inout [UInt8]
     ) {
+        key.withUnsafeBytes { key in value.withUnsafeBytes { value in appendEntry(key, value, sequence, to: &out) } }
+    }
+
+    /// `appendEntry` of bytes in place.
+    static func appendEntry(
+        _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ sequence: UInt64, to out: inout [UInt8]
+    ) {
         out.appendLittleEndian(UInt16(key.count))
         out.appendLittleEndian(UInt32(value.count))
         out.appendLittleEndian(sequence)

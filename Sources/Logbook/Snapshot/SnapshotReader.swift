@@ -521,6 +521,12 @@ struct SnapshotCursor {
     }
 
     mutating func next() throws(LogbookError) -> KeyMap.Entry? {
+        guard let position = try nextPosition() else { return nil }
+        return KeyMap.Entry(key: Array(position.key), value: Array(position.value), sequence: position.sequence)
+    }
+
+    /// The next entry in place: its bytes lie in the reader's mapping, valid while the reader is.
+    mutating func nextPosition() throws(LogbookError) -> BlockCursor.Position? {
         if !started {
             started = true
             guard try load() else { return nil }
@@ -536,8 +542,7 @@ struct SnapshotCursor {
                     let position = positions[index]
                     index -= 1
                     if let lower, Self.compare(position.key, lower) < 0 { return nil }
-                    return KeyMap.Entry(
-                        key: Array(position.key), value: Array(position.value), sequence: position.sequence)
+                    return position
                 }
                 blockNumber -= 1
             } else {
@@ -545,8 +550,7 @@ struct SnapshotCursor {
                     let position = positions[index]
                     index += 1
                     if let upper, Self.compare(position.key, upper) >= 0 { return nil }
-                    return KeyMap.Entry(
-                        key: Array(position.key), value: Array(position.value), sequence: position.sequence)
+                    return position
                 }
                 blockNumber += 1
             }

@@ -12,7 +12,9 @@ struct SnapshotWriter {
     private var pending: [UInt8] = []  // written out a megabyte at a time
     private var block: [UInt8] = []
     private var blockCount: UInt32 = 0
-    private var lastKey: [UInt8] = []
+    /// Where the block's last key lies in `block`.
+    private var lastKeyStart = 0
+    private var lastKeyCount = 0
     private var handles: [SnapshotFormat.BlockHandle] = []
     private(set) var keyCount: UInt64 = 0
 
@@ -38,11 +40,31 @@ struct SnapshotWriter {
 
     /// Adds the next entry; keys must come in strictly ascending order.
     mutating func add(_ key: [UInt8], _ value: [UInt8], sequence: UInt64) throws(LogbookError) {
-        let size = SnapshotFormat.entryHeaderSize + key.count + value.count
-        if !block.isEmpty && block.count + size > SnapshotFormat.targetBlock { try closeBlock() }
+        try makeRoom(key.count + value.count)
+        key.withUnsafeBytes { key in value.withUnsafeBytes { value in append(key, value, sequence) } }
+    }
+
+    /// `add` of bytes in place (the compaction's merge reads them from the memtable and the old
+    /// snapshot's mapping without copying them first).
+    mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, sequence: UInt64)
+        throws(LogbookError)
+    {
+        try makeRoom(key.count + value.count)
+        append(key, value, sequence)
+    }
+
+    /// Closes the block unless an entry of `bytes` key and value bytes still fits in it.
+    private mutating func makeRoom(_ bytes: Int) throws(LogbookError) {
+        if !block.isEmpty && block.count + SnapshotFormat.entryHeaderSize + bytes > SnapshotFormat.targetBlock {
+            try closeBlock()
+        }
+    }
+
+    private mutating func append(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, _ sequence: UInt64) {
+        lastKeyStart = block.count + SnapshotFormat.entryHeaderSize
+        lastKeyCount = key.count
         SnapshotFormat.appendEntry(key, value, sequence, to: &block)
         blockCount += 1
-        lastKey = key
         keyCount += 1
     }
 
@@ -50,7 +72,8 @@ struct SnapshotWriter {
         guard !block.isEmpty else { return }
         handles.append(
             SnapshotFormat.BlockHandle(
-                offset: offset, length: UInt32(block.count), count: blockCount, lastKey: lastKey))
+                offset: offset, length: UInt32(block.count), count: blockCount,
+                lastKey: Array(block[lastKeyStart..<lastKeyStart + lastKeyCount])))
         pending.appendLittleEndian(UInt32(block.count))
         pending.appendLittleEndian(CRC32C.checksum(block))
         pending.append(contentsOf: block)
