@@ -23,13 +23,16 @@ final class CommitRequest: @unchecked Sendable {
     /// threads it decided, and they return without taking the queue's mutex): `waiting`, then
     /// `decided`, or `leading` when the leadership is handed to it.
     let signal: UnsafeMutablePointer<UInt32>
+    /// Whether `prepare` ignores the view (see `CommitBatch.isBlind`).
+    let isBlind: Bool
 
     static let waiting: UInt32 = 0
     static let decided: UInt32 = 1
     static let leading: UInt32 = 2
 
-    init(_ prepare: @escaping (View, CommitPoint) throws(LogbookError) -> [Mutation]) {
+    init(blind: Bool, _ prepare: @escaping (View, CommitPoint) throws(LogbookError) -> [Mutation]) {
         self.prepare = prepare
+        isBlind = blind
         signal = .allocate(capacity: 1)
         signal.initialize(to: Self.waiting)
     }
@@ -57,8 +60,9 @@ final class CommitRequest: @unchecked Sendable {
 protocol CommitBatch {
     /// Transactions in the batch.
     var count: Int { get }
-    /// Whether no transaction's `prepare` looks at the view (blind writes, e.g. `put`): then the
-    /// records others appended and no sync covers yet need not be applied before it runs.
+    /// Whether no transaction's `prepare` looks at the view (blind writes, e.g. `put`): then
+    /// neither the records others appended and no sync covers yet nor the batch's earlier
+    /// records need be applied before it runs (no working copy of the map is made).
     var isBlind: Bool { get }
     /// The `index`-th transaction's mutations, computed on `view` (the latest state with the
     /// batch's earlier records applied), which stands at `point`.
@@ -76,7 +80,7 @@ extension CommitBatch {
 }
 
 extension Array: CommitBatch where Element == CommitRequest {
-    var isBlind: Bool { false }
+    var isBlind: Bool { allSatisfy { $0.isBlind } }
     func prepare(_ index: Int, on view: View, at point: CommitPoint) throws(LogbookError) -> [Mutation] {
         try self[index].prepare!(view, point)
     }
@@ -163,7 +167,7 @@ extension Store {
         } else {
             var value: R? = nil
             let outcome = withoutActuallyEscaping(prepare) { prepare in
-                let request = CommitRequest { (view, point) throws(LogbookError) in
+                let request = CommitRequest(blind: blind) { (view, point) throws(LogbookError) in
                     let (mutations, result) = try prepare(view, point)
                     value = result
                     return mutations
@@ -402,14 +406,16 @@ extension Store {
             // Later transactions of the batch must see earlier ones' writes, and every one must
             // see the records others appended that no sync has covered yet: a working copy of the
             // map (O(1) until written, but a write copies a chunk), made only when needed: a
-            // blind batch leaves others' records to `install`. (`pendingRecords` may read the
-            // files and move the state on: where to write is known only after it.)
+            // blind batch reads nothing, and leaves its own and others' records to `install`.
+            // (`pendingRecords` may read the files and move the state on: where to write is known
+            // only after it.)
+            let blind = batch.isBlind
             var working: View? = nil
             var pending: [LogRecord] = []
             var (sequence, start): (UInt64, UInt64)
             if let found = try pendingRecords(&s) {
                 (pending, sequence, start) = found
-                if !batch.isBlind {
+                if !blind {
                     working = s.view
                     for record in pending { working!.apply(record) }
                     pending = []
@@ -453,7 +459,7 @@ extension Store {
                 }
                 sequence += 1
                 records.append(record)
-                if index < batch.count - 1 || working != nil {
+                if !blind && (index < batch.count - 1 || working != nil) {
                     if working == nil { working = s.view }
                     working!.apply(record)
                 }

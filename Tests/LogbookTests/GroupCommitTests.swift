@@ -141,3 +141,31 @@ private func requestsQueuedBehindALoneCommit(_ durability: Durability, _ dir: Te
         store.close()
     }
 }
+
+/// A batch of blind puts (no working copy of the map: their records are applied at install)
+/// leaves the live state exactly as replaying the log does: the same key put by every thread,
+/// often twice in one batch, ends with the value of the last record, here and after reopening.
+@Test func blindBatchesApplyTheirRecordsInLogOrder() throws {
+    try withTemporaryDirectory("blind") { dir in
+        var options = StoreOptions(durability: .normal)
+        options.fileLayer = SlowSyncLayer()
+        let store = try Store(path: dir.path, options: options)
+        let errors = runOnThreads(8) { t in
+            for i in 0..<40 {
+                try store.put("shared", "\(t)-\(i)")
+                try store.put("own-\(t)", "\(i)")
+            }
+        }
+        #expect(errors.isEmpty, "\(errors)")
+        let st = try store.stats()
+        #expect(st.commits == 640)
+        #expect(st.syncs <= st.commits / 2, "batches formed: \(st.syncs) syncs for \(st.commits) commits")
+        let live = try store.scan()
+        #expect(live.count == 9)
+        for t in 0..<8 { #expect(try store.string("own-\(t)") == "39") }
+        store.close()
+        let again = try Store(path: dir.path)
+        #expect(try again.scan() == live)
+        again.close()
+    }
+}
