@@ -73,7 +73,8 @@ extension Bench {
 
     /// multiprocess_sync_pP: P worker processes, each `perWriter` single-put commits, normal, one
     /// directory. Workers open the store, report ready, wait for one start signal, and report
-    /// the monotonic time they finished; the figure spans the signal to the last finish.
+    /// the monotonic time they finished and their syncs; the figure spans the signal to the last
+    /// finish.
     func multiprocessSync() -> Measurement {
         let scratch = ScratchDirectory(under: options.directory, "procs")
         defer { scratch.remove() }
@@ -105,11 +106,13 @@ extension Bench {
             fail("multiprocess_sync: cannot signal workers")
         }
         var end: UInt64 = 0
+        var syncs: UInt64 = 0
         for _ in 0..<processes {
-            guard let finished = Processes.readWord(report.read) else {
+            guard let finished = Processes.readWord(report.read), let synced = Processes.readWord(report.read) else {
                 fail("multiprocess_sync: a worker died")
             }
             end = max(end, finished)
+            syncs += synced
         }
         close(report.read)
         close(go.write)
@@ -126,6 +129,6 @@ extension Bench {
         let rate = Double(processes * per) / Clock.seconds(start, end)
         return Measurement(
             workload: "multiprocess_sync_p\(processes)", fields: [("ops_per_s", rate)], figure: rate,
-            unit: "commits/s", details: "\(processes) processes × \(per) commits", floor: .sync)
+            unit: "commits/s", details: "\(processes) processes × \(per) commits, \(syncs) syncs", floor: .sync)
     }
 }

@@ -74,7 +74,8 @@ enum Worker {
     }
 
     /// One of multiprocess_sync's writers: opens the store, reports ready on fd 4, waits for a
-    /// byte on fd 3, commits `count` single puts (normal), reports its finish time on fd 4.
+    /// byte on fd 3, commits `count` single puts (normal), reports its finish time and how many
+    /// syncs it ran on fd 4.
     static func put(directory: String, index: Int, count: Int, total: Int) -> Never {
         let store = open(directory, .normal)
         let dataset = Dataset(count: total)
@@ -92,7 +93,8 @@ enum Worker {
         var byte: UInt8 = 0
         while read(3, &byte, 1) < 0 && errno == EINTR {}
         for i in keys.indices { must("put") { try store.put(keys[i], values[i]) } }
-        Processes.writeWord(4, Clock.now())
+        let finished = Clock.now()
+        Processes.writeWords(4, [finished, must("stats") { try store.stats() }.syncs])
         store.close()
         exit(0)
     }
