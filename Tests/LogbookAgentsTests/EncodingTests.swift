@@ -124,6 +124,43 @@ import Testing
         }
     }
 
+    /// A varint is read only in its shortest form and within 64 bits: over-long encodings of a
+    /// value (a zero last byte) and bits beyond the 64th are damage, as the writer makes neither.
+    @Test func varintsHaveOneEncoding() throws {
+        func read(_ varint: [UInt8]) throws -> UInt64 {
+            var reader = RecordReader(nested: ([0x02] + varint)[...], what: "test")  // field 1, wire 0
+            guard let (field, value) = try reader.next(), field == 1, case .varint(let number) = value else {
+                throw AgentError.corrupted("no varint field")
+            }
+            #expect(try reader.next() == nil)
+            return number
+        }
+        func expectDamaged(_ varint: [UInt8], _ why: String) {
+            #expect(throws: AgentError.self, "\(varint): \(why)") { _ = try read(varint) }
+        }
+        #expect(try read([0x00]) == 0)
+        #expect(try read([0x7F]) == 127)
+        #expect(try read([0x80, 0x01]) == 128)
+        #expect(try read([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]) == .max)
+        #expect(try read([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]) == 1 << 63)
+        for value: UInt64 in [0, 1, 127, 128, 300, 1 << 35, .max - 1, .max] {
+            var encoded: [UInt8] = []
+            var rest = value
+            while rest >= 0x80 {
+                encoded.append(UInt8(rest & 0x7F) | 0x80)
+                rest >>= 7
+            }
+            encoded.append(UInt8(rest))
+            #expect(encoded.count == RecordWriter.varintSize(value))
+            #expect(try read(encoded) == value)
+        }
+        expectDamaged([0x80, 0x00], "0 in two bytes")
+        expectDamaged([0x85, 0x80, 0x00], "5 in three bytes")
+        expectDamaged([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02], "bit 64")
+        expectDamaged([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x81, 0x00], "eleven bytes")
+        expectDamaged([0x80, 0x80], "runs past the end")
+    }
+
     /// Damaged records (truncated, bytes flipped, inserted or dropped) and arbitrary bytes:
     /// every decoder returns a record or throws `corrupted`, never crashes; whatever decodes
     /// encodes to bytes that decode to the same record.

@@ -38,6 +38,8 @@ struct RecordReader {
         AgentError.corrupted("\(what): stored record is damaged (\(detail))")
     }
 
+    /// An unsigned LEB128 varint in its shortest form (the only one the writer makes), at most
+    /// 64 bits: a value has one encoding, so equal records have equal bytes.
     private mutating func varint() throws(AgentError) -> UInt64 {
         var result: UInt64 = 0
         var shift: UInt64 = 0
@@ -45,9 +47,13 @@ struct RecordReader {
             guard position < bytes.endIndex else { throw damaged("varint runs past the end") }
             let b = bytes[position]
             position += 1
-            guard shift < 64 else { throw damaged("varint too long") }
+            // The tenth byte holds bit 63 only.
+            guard shift < 63 || b <= 1 else { throw damaged("varint beyond 64 bits") }
             result |= UInt64(b & 0x7F) << shift
-            if b < 0x80 { return result }
+            if b < 0x80 {
+                guard b != 0 || shift == 0 else { throw damaged("varint not in its shortest form") }
+                return result
+            }
             shift += 7
         }
     }
