@@ -157,6 +157,17 @@ int lb_mutex_type_adaptive(void) {
 #endif
 }
 
+int lb_start_writeback(int fd, int64_t offset, int64_t count) {
+#if defined(__linux__)
+    return sync_file_range(fd, offset, count, SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+    (void)offset;
+    (void)count;
+    return 0;
+#endif
+}
+
 void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
 #if defined(__linux__)
     struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};

@@ -484,8 +484,19 @@ extension Store {
             let counter = processLock.publish(segment: prepared.log.number, end: prepared.end)
             if install(prepared, &s) { s.seenCounter = counter }
         }
+        // Nothing syncs the log in this mode until a compaction seals it; then the sync would
+        // write every byte since the last seal, with the committing thread waiting. Start the
+        // write-back of each mebibyte once it is complete instead.
+        let unit = Self.writebackUnit
+        if prepared.start / unit != prepared.end / unit {
+            let from = prepared.start / unit * unit
+            files.startWriteback(prepared.log.fd, from: from, count: prepared.end / unit * unit - from)
+        }
         return nil
     }
+
+    /// How much log `relaxed` mode writes before it starts writing it back (see `appendBatch`).
+    static let writebackUnit: UInt64 = 1 << 20
 
     /// After `appendBatch` (with or without the writer lock): sync unless another writer's sync
     /// already covered the batch, publish, apply.

@@ -54,6 +54,38 @@ import Testing
         }
     }
 
+    /// `relaxed` never syncs the log, but it starts writing back each mebibyte once it is
+    /// complete, so that the sync a compaction's seal makes has little left to write; a
+    /// compaction starts writing the new snapshot back as it writes it (its sync at the end then
+    /// waits for the tail). `normal` syncs every commit and asks for no write-back of the log.
+    @Test func relaxedWritesTheLogBackEachMebibyteWithoutSyncing() throws {
+        try withTemporaryDirectory("writeback") { dir in
+            let layer = ProbeFileLayer()
+            let store = try Store(path: dir.store, options: relaxed { $0.autoCompactLogBytes = nil }.with(layer))
+            let value = [UInt8](repeating: 7, count: 50_000)
+            for i in 0..<55 { try store.put(b("k\(i)"), value) }  // about 2.6 MiB of log
+            let mebibyte: UInt64 = 1 << 20
+            #expect(layer.probe.writebacks(of: Self.log) == [0..<mebibyte, mebibyte..<2 * mebibyte])
+            #expect(layer.probe.syncs(of: Self.log).isEmpty)
+
+            layer.probe.reset()
+            _ = try store.compact()
+            let data = layer.probe.calls.filter { $0.operation == .writeback }
+            #expect(data.count >= 2 && data.allSatisfy { $0.file == "snapshot-1.dat.tmp" }, "\(data)")
+            // Contiguous, all before the file's one sync.
+            #expect(zip(data, data.dropFirst()).allSatisfy { $0.range!.upperBound == $1.range!.lowerBound })
+            let dataCalls = layer.probe.calls.filter { $0.file == "snapshot-1.dat.tmp" }.map(\.operation)
+            #expect(dataCalls.lastIndex(of: .writeback)! < dataCalls.firstIndex(of: .sync)!)
+            store.close()
+
+            let normal = ProbeFileLayer()
+            let durable = try Store(path: dir.path + "/normal", options: StoreOptions(durability: .normal).with(normal))
+            for i in 0..<55 { try durable.put(b("k\(i)"), value) }
+            #expect(normal.probe.writebacks(of: Self.log).isEmpty)
+            durable.close()
+        }
+    }
+
     @Test(arguments: [Durability.normal, .paranoid])
     func everyCommitSyncsTheLogExactlyOnce(_ durability: Durability) throws {
         try withTemporaryDirectory("\(durability)") { dir in

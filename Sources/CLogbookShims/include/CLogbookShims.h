@@ -43,6 +43,11 @@ void lb_futex_wake(uint32_t *address, int32_t count);
 void lb_futex_wait_private(uint32_t *address, uint32_t expected, uint64_t timeout_ns);
 void lb_futex_wake_private(uint32_t *address, int32_t count);
 
+/// Starts the write-back of `count` bytes at `offset` without waiting for it
+/// (sync_file_range with SYNC_FILE_RANGE_WRITE): no durability, only less left for a later
+/// fsync. 0, or -1 with errno.
+int lb_start_writeback(int fd, int64_t offset, int64_t count);
+
 /// The pthread mutex type that spins briefly before sleeping (glibc), or the default type.
 int lb_mutex_type_adaptive(void);
 

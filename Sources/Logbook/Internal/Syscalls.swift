@@ -80,6 +80,14 @@ import CLogbookShims
     /// Maps `length` bytes of an immutable file read-only (snapshot data files).
     func mapReadOnly(_ fd: Int32, length: Int) throws(SystemError) -> UnsafeRawPointer
     func unmap(_ address: UnsafeMutableRawPointer, length: Int)
+    /// Starts writing `count` bytes at `offset` back to the disk without waiting (a hint: it
+    /// makes nothing durable, it only leaves less for a later sync to write).
+    func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64)
+}
+
+extension FileLayer {
+    /// Simulated layers need not write anything back early.
+    public func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64) {}
 }
 
 extension FileLayer {
@@ -180,6 +188,9 @@ extension ForwardingFileLayer {
         try base.mapReadOnly(fd, length: length)
     }
     public func unmap(_ address: UnsafeMutableRawPointer, length: Int) { base.unmap(address, length: length) }
+    public func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64) {
+        base.startWriteback(fd, from: offset, count: count)
+    }
 }
 
 /// Retries `body` while it fails with EINTR; returns its result or throws errno as `SystemError`.
@@ -311,6 +322,10 @@ private func retrying<T: BinaryInteger>(_ operation: String, _ path: String? = n
     }
 
     public func unmap(_ address: UnsafeMutableRawPointer, length: Int) { _ = munmap(address, length) }
+
+    public func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64) {
+        _ = lb_start_writeback(fd, Int64(offset), Int64(count))  // a hint: a failure changes nothing
+    }
 }
 
 /// Process-level facts and clocks; not file operations, so not part of the fault seam.

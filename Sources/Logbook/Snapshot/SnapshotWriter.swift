@@ -87,6 +87,8 @@ struct SnapshotWriter {
         let start = offset - UInt64(pending.count)
         let (fd, files, bytes, path) = (fd, files, pending, dataPath)
         try io(path) { () throws(SystemError) in try files.writeAll(fd, bytes, at: start, path: path) }
+        // The sync at the end then waits only for the last megabyte.
+        if sync { files.startWriteback(fd, from: start, count: UInt64(bytes.count)) }
         pending.removeAll(keepingCapacity: true)
     }
 

@@ -14,6 +14,8 @@ struct ProbeFileLayer: FileLayer {
     /// The kinds of call the probe records and can fail (every call that touches a file).
     enum Operation: Sendable, Equatable {
         case open, read, size, write, sync, truncate, rename, unlink, makeDirectory, syncDirectory
+        /// `startWriteback` (recorded with its range; never failed: it is a hint).
+        case writeback
     }
 
     /// One recorded call: its kind, the last path component of the file (for a directory
@@ -22,6 +24,8 @@ struct ProbeFileLayer: FileLayer {
         var operation: Operation
         var file: String
         var dataOnly: Bool? = nil
+        /// The bytes a write-back asked for.
+        var range: Range<UInt64>? = nil
     }
 
     /// An armed fault: the next `times` calls of `operation` on `file` (`"*"`: any file), after
@@ -53,6 +57,13 @@ struct ProbeFileLayer: FileLayer {
         func syncs(of file: String) -> [Bool] {
             calls.compactMap { $0.operation == .sync && $0.file == file ? $0.dataOnly : nil }
         }
+
+        /// The ranges of every write-back of `file`, in order.
+        func writebacks(of file: String) -> [Range<UInt64>] {
+            calls.compactMap { $0.operation == .writeback && $0.file == file ? $0.range : nil }
+        }
+
+        func record(_ call: Call) { state.withLock { $0.calls.append(call) } }
 
         /// Directory syncs, by directory path.
         var directorySyncs: [String] { calls.filter { $0.operation == .syncDirectory }.map(\.file) }
@@ -174,6 +185,11 @@ struct ProbeFileLayer: FileLayer {
         try base.mapShared(fd, length: length)
     }
     func unmap(_ address: UnsafeMutableRawPointer, length: Int) { base.unmap(address, length: length) }
+
+    func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64) {
+        probe.record(Call(operation: .writeback, file: probe.name(of: fd), range: offset..<offset + count))
+        base.startWriteback(fd, from: offset, count: count)
+    }
 }
 
 private func lastComponent(_ path: String) -> String {
