@@ -89,7 +89,19 @@ extension Bench {
             ? "value cache not consulted (it serves snapshot values of 16 KiB or more, or paranoid mode)"
             : "\(Format.decimal(100 * lookups / Double(keys.count)))% of gets reached the snapshot, "
                 + "value cache hit rate \(Format.decimal(100 * hits / lookups))%"
-        return getMeasurement("read_hot", store, keys, seconds: seconds, note: cache)
+        let threads = 2
+        let together = concurrentGets(store, keys, threads: threads)
+        return getMeasurement(
+            "read_hot", store, keys, seconds: seconds,
+            note: "\(threads) threads at once: \(Format.count(together)) gets/s in all; " + cache)
+    }
+
+    /// gets/s of `threads` threads each getting every one of `keys` at the same time, on one
+    /// handle (a get holds the handle's state mutex: this shows what that costs).
+    private func concurrentGets(_ store: Store, _ keys: [[UInt8]], threads: Int) -> Double {
+        let start = Clock.now()
+        Processes.runThreads(threads) { _ in for key in keys { _ = must("get") { try store.get(key) } } }
+        return Double(threads * keys.count) / Clock.seconds(start, Clock.now())
     }
 
     /// read_miss: n gets of absent keys that sort among the existing ones.

@@ -74,6 +74,40 @@ import Testing
 
     /// Writers move two keys together; readers on other threads and handles must always see
     /// them equal (a transaction is atomic to every observer) and never going backwards.
+    /// Gets from several threads while another commits: threads getting a counter through the
+    /// writer's handle and through another see it only rise, never past what was committed, and
+    /// end at the last commit.
+    @Test func concurrentGetsSeeCommittedValuesInOrder() throws {
+        try withTemporaryDirectory("gets") { dir in
+            let writer = try Store(path: dir.store, options: Self.options())
+            let otherHandle = try Store(path: dir.store, options: Self.options())
+            try writer.put("n", "0")
+            let errors = runOnThreads(5) { index in
+                if index == 0 {
+                    for i in 1...300 {
+                        try writer.put("n", String(i))
+                        try writer.put("other-\(i % 7)", String(i))
+                    }
+                    return
+                }
+                let store = index % 2 == 0 ? writer : otherHandle
+                var last = 0
+                var reads = 0
+                while last < 300 {
+                    let now = Int(try store.string("n")!)!
+                    try check(now >= last && now <= 300, "went from \(last) to \(now)")
+                    last = now
+                    reads += 1
+                    try check(reads < 50_000_000, "never saw the last commit (at \(last))")
+                }
+            }
+            #expect(errors.isEmpty, "\(errors)")
+            #expect(try otherHandle.string("other-6") == "300")
+            writer.close()
+            otherHandle.close()
+        }
+    }
+
     @Test func readersNeverSeeHalfATransaction() throws {
         try withTemporaryDirectory("atomic") { dir in
             let writer = try Store(path: dir.store, options: Self.options())
