@@ -4,8 +4,8 @@
 /// wire type) and an unsigned LEB128 varint (wire 0) or a varint length and that many bytes
 /// (wire 1: text or a nested record of fields without header).
 ///
-/// Varints: at most 10 bytes; the bits of a tenth byte beyond 64 are dropped (as the layer's
-/// reader does: it rejects an eleventh byte, not a too-large tenth).
+/// Varints: in their shortest form (no zero last byte after the first) and within 64 bits (a
+/// tenth byte holds bit 63 only); anything else breaks the framing.
 struct FieldScan {
     enum Value: Equatable {
         case number(UInt64)
@@ -20,7 +20,7 @@ struct FieldScan {
     /// The fields in order, up to where the framing broke, if it did.
     var scanned: [Field] = []
     /// Whether every byte was read as fields: the framing is not broken (no varint or length
-    /// running past the end, no varint longer than 10 bytes).
+    /// running past the end, no varint that is not in its shortest form or exceeds 64 bits).
     var complete = false
 
     /// The fields, or nil when the framing is broken.
@@ -35,8 +35,9 @@ struct FieldScan {
                 guard position < range.upperBound else { return nil }
                 let b = bytes[position]
                 position += 1
+                if i == 9 && b > 1 { return nil }
                 value |= UInt64(b & 0x7F) &<< UInt64(7 * i)
-                if b < 0x80 { return value }
+                if b < 0x80 { return b == 0 && i > 0 ? nil : value }
             }
             return nil
         }

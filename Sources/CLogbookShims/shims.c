@@ -119,36 +119,6 @@ int lb_ofd_unlock(int fd, int64_t start) { return ofd_lock_command(fd, F_OFD_SET
 
 int lb_ofd_is_locked(int fd, int64_t start) { return ofd_lock_command(fd, F_OFD_GETLK, F_WRLCK, start); }
 
-static void futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns, int operation) {
-#if defined(__linux__)
-    struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
-    syscall(SYS_futex, address, operation, expected, &timeout, NULL, 0);
-#else
-    (void)address;
-    (void)expected;
-    (void)operation;
-    struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
-    nanosleep(&timeout, NULL);
-#endif
-}
-
-void lb_futex_wait_private(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
-#if defined(__linux__)
-    futex_wait(address, expected, timeout_ns, FUTEX_WAIT_PRIVATE);
-#else
-    futex_wait(address, expected, timeout_ns, 0);
-#endif
-}
-
-void lb_futex_wake_private(uint32_t *address, int32_t count) {
-#if defined(__linux__)
-    syscall(SYS_futex, address, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
-#else
-    (void)address;
-    (void)count;
-#endif
-}
-
 int lb_mutex_type_adaptive(void) {
 #if defined(__GLIBC__)
     return PTHREAD_MUTEX_ADAPTIVE_NP;
@@ -168,23 +138,36 @@ int lb_start_writeback(int fd, int64_t offset, int64_t count) {
 #endif
 }
 
-void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
-#if defined(__linux__)
+static void futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns, int operation) {
     struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
-    syscall(SYS_futex, address, FUTEX_WAIT, expected, &timeout, NULL, 0);
+#if defined(__linux__)
+    syscall(SYS_futex, address, operation, expected, &timeout, NULL, 0);
 #else
     (void)address;
     (void)expected;
-    struct timespec timeout = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
+    (void)operation;
     nanosleep(&timeout, NULL);
 #endif
 }
 
-void lb_futex_wake(uint32_t *address, int32_t count) {
+static void futex_wake(uint32_t *address, int32_t count, int operation) {
 #if defined(__linux__)
-    syscall(SYS_futex, address, FUTEX_WAKE, count, NULL, NULL, 0);
+    syscall(SYS_futex, address, operation, count, NULL, NULL, 0);
 #else
     (void)address;
     (void)count;
+    (void)operation;
 #endif
 }
+
+void lb_futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
+    futex_wait(address, expected, timeout_ns, FUTEX_WAIT);
+}
+
+void lb_futex_wake(uint32_t *address, int32_t count) { futex_wake(address, count, FUTEX_WAKE); }
+
+void lb_futex_wait_private(uint32_t *address, uint32_t expected, uint64_t timeout_ns) {
+    futex_wait(address, expected, timeout_ns, FUTEX_WAIT_PRIVATE);
+}
+
+void lb_futex_wake_private(uint32_t *address, int32_t count) { futex_wake(address, count, FUTEX_WAKE_PRIVATE); }
