@@ -97,7 +97,7 @@ extension Bench {
     }
 
     /// gets/s of `threads` threads each getting every one of `keys` at the same time, on one
-    /// handle (a get holds the handle's state mutex: this shows what that costs).
+    /// handle: whether gets on several threads overlap.
     private func concurrentGets(_ store: Store, _ keys: [[UInt8]], threads: Int) -> Double {
         let start = Clock.now()
         Processes.runThreads(threads) { _ in for key in keys { _ = must("get") { try store.get(key) } } }

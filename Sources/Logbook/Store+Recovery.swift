@@ -208,6 +208,7 @@ extension Store {
                 sealedBytes += size
             }
         }
+        s.published = nil
         s.view = loader.makeView(snapshot: snapshot)
         s.manifest = manifest
         s.lastSequence = sequence
@@ -220,6 +221,7 @@ extension Store {
     /// stops it quietly; corruption throws.
     static func catchUp(_ s: inout StoreState, files: any FileLayer, limit: UInt64) throws(LogbookError) {
         guard let log = s.log, limit > s.appliedEnd else { return }
+        s.published = nil  // see `StoreState.published`
         var view = s.view
         s.view = View()  // keep the memtable uniquely referenced while applying
         defer { s.view = view }

@@ -67,6 +67,7 @@ public final class Store: Sendable {
             state.withLock { s in
                 if case .closed = s.lifecycle { return }
                 s.lifecycle = .closed
+                s.published = nil
                 s.view = View()
                 s.log = nil  // closes the segment (see `OpenFile`)
                 processLock.releaseKept()
@@ -80,10 +81,7 @@ public final class Store: Sendable {
     /// The value of `key`, or nil when absent. Sees every commit acknowledged before the call, in
     /// any process. No system call unless another process committed since the last operation.
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
-        try state.withLock { (s) throws(LogbookError) in
-            try refresh(&s)
-            return try s.view.value(key)
-        }
+        try readableView().value(key)
     }
 
     /// The pairs the scan selects, in key order (or reverse), from one consistent state.
@@ -226,6 +224,20 @@ public final class Store: Sendable {
         }
     }
 
+    /// The latest state's view as gets read it, after the state's mutex is let go (so that gets
+    /// on several threads overlap): the one made for an earlier get while nothing changed since,
+    /// else a new one. A commit drops it before it changes the view, so that it finds the
+    /// memtable's chunks unshared unless a get is still reading them.
+    func readableView() throws(LogbookError) -> PublishedView {
+        try state.withLock { (s) throws(LogbookError) -> PublishedView in
+            try refresh(&s)
+            if let published = s.published, published.matches(s) { return published }
+            let published = PublishedView(s)
+            s.published = published
+            return published
+        }
+    }
+
     /// A consistent copy of the view (O(1)), the sequence it reflects and the MANIFEST
     /// generation it was read under.
     func snapshotView() throws(LogbookError) -> (view: View, sequence: UInt64, generation: UInt64) {
@@ -284,10 +296,38 @@ final class OpenFile: Sendable {
     deinit { files.close(fd) }
 }
 
+/// The view of a state at one point, frozen for gets (see `Store.readableView`).
+final class PublishedView: Sendable {
+    let view: View
+    let sequence: UInt64
+    let generation: UInt64
+    let appliedEnd: UInt64
+
+    init(_ s: StoreState) {
+        view = s.view
+        sequence = s.lastSequence
+        generation = s.seenGeneration
+        appliedEnd = s.appliedEnd
+    }
+
+    /// `view.value(key)`, the view read where it lies.
+    func value(_ key: [UInt8]) throws(LogbookError) -> [UInt8]? { try view.value(key) }
+
+    /// Whether `s` is still where this view was made: every change of the view moves its last
+    /// sequence number, its applied end or its MANIFEST generation.
+    func matches(_ s: StoreState) -> Bool {
+        sequence == s.lastSequence && appliedEnd == s.appliedEnd && generation == s.seenGeneration
+    }
+}
+
 /// Everything mutable in a `Store`, guarded by one lock.
 struct StoreState {
     var lifecycle: Lifecycle = .open
     var view = View()
+    /// The view as gets last read it (see `Store.readableView`). Set to nil before the view is
+    /// changed in place (`install`, `catchUp`), so that the change finds the memtable's chunks
+    /// unshared; a stale one is never used (`PublishedView.matches`).
+    var published: PublishedView?
     /// The MANIFEST this state was loaded from.
     var manifest = Manifest.initial
     /// The active log segment (nil only once closed).

@@ -74,6 +74,32 @@ import Testing
 
     /// Writers move two keys together; readers on other threads and handles must always see
     /// them equal (a transaction is atomic to every observer) and never going backwards.
+    /// Gets read a view published for them (looked up after the state's mutex is let go): the
+    /// same one while nothing changes, a new one after a commit of this handle or of another.
+    @Test func getsReusePublishedViewOnlyWhileNothingChanged() throws {
+        try withTemporaryDirectory("published") { dir in
+            let store = try Store(path: dir.store, options: Self.options())
+            let other = try Store(path: dir.store, options: Self.options())
+            try store.put("k", "1")
+            let first = try store.readableView()
+            #expect(try store.readableView() === first)
+            #expect(try store.string("k") == "1")
+            try store.put("k", "2")
+            let second = try store.readableView()
+            #expect(second !== first)
+            #expect(try store.string("k") == "2")
+            try other.put("k", "3")
+            #expect(try store.readableView() !== second)
+            #expect(try store.string("k") == "3")
+            _ = try other.compact()
+            #expect(try store.string("k") == "3")
+            try store.put("j", "4")
+            #expect(try other.string("j") == "4")
+            store.close()
+            other.close()
+        }
+    }
+
     /// Gets from several threads while another commits: threads getting a counter through the
     /// writer's handle and through another see it only rise, never past what was committed, and
     /// end at the last commit.
