@@ -87,9 +87,8 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
 
     /// Appends the `KeyFilter.hash` of each key, reading the keys in place.
     func appendKeyHashes(to hashes: inout [UInt64]) {
-        withUnsafeMutablePointers { header, words in
-            let entries = Self.entries(words, header.pointee.capacity)
-            for i in 0..<header.pointee.count {
+        withEntries { entries in
+            for i in entries.indices {
                 entries[i].key.withUnsafeBytes { hashes.append(KeyFilter.hash($0.baseAddress, $0.count)) }
             }
         }
