@@ -57,6 +57,21 @@ static inline void lb_prefetch(const void *address) {
     __builtin_prefetch(address, 0, 3);
 }
 
+/// `a < b ? x : y` (unsigned) computed with a conditional move, never a branch: the compiler
+/// turns a select inside a loop back into a jump, which a binary search over random keys
+/// mispredicts every other step.
+static inline int64_t lb_select_below(uint64_t a, uint64_t b, int64_t x, int64_t y) {
+#if defined(__x86_64__)
+    __asm__("cmpq %[b], %[a]\n\tcmovbq %[x], %[y]" : [y] "+r"(y) : [a] "r"(a), [b] "r"(b), [x] "r"(x) : "cc");
+    return y;
+#elif defined(__aarch64__)
+    __asm__("cmp %[a], %[b]\n\tcsel %[y], %[x], %[y], lo" : [y] "+r"(y) : [a] "r"(a), [b] "r"(b), [x] "r"(x) : "cc");
+    return y;
+#else
+    return a < b ? x : y;
+#endif
+}
+
 /// Atomic load (acquire) and store (release) of 64-bit words in shared memory.
 static inline uint64_t lb_atomic_load_u64(const uint64_t *address) {
     return __atomic_load_n(address, __ATOMIC_ACQUIRE);

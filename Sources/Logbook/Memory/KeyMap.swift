@@ -167,28 +167,25 @@ struct KeyMap: Sendable {
                 return order < 0 ? (0, 0, false) : (chunks.count &- 1, chunks[chunks.count &- 1].count, false)
             }
             let c = fences.withUnsafeBufferPointer { fences in
+                let count = fences.count
                 let target = KeyMapChunk.word(key, keyCount, from: prefixLength)
-                var low = 0
-                var high = fences.count
+                let first = firstWord(atLeast: target, count: count) { fences[$0] }
+                // A separator with the key's word is the key, unless both go on past the word.
+                guard first < count, fences[first] == target, target & 0xFF == 8 else { return first }
+                // Equal words of 8: the prefix and the word's 7 bytes are common.
+                let skip = prefixLength &+ 7
+                var low = first
+                var high = firstWord(atLeast: target &+ 1, count: count) { fences[$0] }
                 while low < high {
                     let mid = (low &+ high) &>> 1
-                    let fence = fences[mid]
-                    if fence < target {
-                        low = mid &+ 1
-                    } else if fence > target || fence & 0xFF < 8 {
-                        high = mid
-                    } else {
-                        // Equal words of 8: the prefix and the word's 7 bytes are common.
-                        let skip = prefixLength &+ 7
-                        let order = separators.withUnsafeBufferPointer { separators in
-                            separators[mid].withUnsafeBufferPointer { s in
-                                compareRaw(
-                                    UnsafeRawPointer(s.baseAddress.unsafelyUnwrapped) + skip, s.count &- skip,
-                                    key.unsafelyUnwrapped + skip, keyCount &- skip)
-                            }
+                    let order = separators.withUnsafeBufferPointer { separators in
+                        separators[mid].withUnsafeBufferPointer { s in
+                            compareRaw(
+                                UnsafeRawPointer(s.baseAddress.unsafelyUnwrapped) + skip, s.count &- skip,
+                                key.unsafelyUnwrapped + skip, keyCount &- skip)
                         }
-                        if order < 0 { low = mid &+ 1 } else { high = mid }
                     }
+                    if order < 0 { low = mid &+ 1 } else { high = mid }
                 }
                 return low
             }

@@ -200,12 +200,16 @@ final class SnapshotReader: @unchecked Sendable {
     ) throws(LogbookError) -> (value: [UInt8]?, sequence: UInt64)? {
         let b = key.withUnsafeBytes { search.firstBlock(atOrAfter: $0) }
         guard b < blockCount else { return nil }
-        let payload = try payload(b)
         let span = search.spans[b]
-        // The entry is found in the block's words first: start the page walks for the block's
-        // (usually two) pages of the mapping meanwhile.
-        lb_prefetch(payload.baseAddress)
-        lb_prefetch(payload.baseAddress.map { $0 + (payload.count &- 1) })
+        // The entry is found in the block's words first: start their cache fills, and the page
+        // walks for the block's (usually two) pages of the mapping, before the words are read.
+        search.prefetchEntryWords(span)
+        if let base {
+            let start = span.offset &+ SnapshotFormat.blockHeaderSize
+            lb_prefetch(base + start)
+            lb_prefetch(base + (start &+ span.length &- 1))
+        }
+        let payload = try payload(b)
         return key.withUnsafeBytes { k in
             // The block is checked: every entry's lengths lie within it.
             let p = payload.baseAddress!
@@ -385,10 +389,23 @@ struct SearchIndex {
         }
     }
 
-    /// Offset in the payload of the only entry of a recorded block that can be `key`; nil when
-    /// the block cannot hold it. Binary search over the block's words in memory: the payload is
-    /// read only when a word cannot decide (and, in block 0, to check the block's prefix), so a
-    /// key that is absent is mostly told without touching the payload.
+    /// Starts the cache fills of a block's words (see `recordEntries`).
+    @inline(__always)
+    func prefetchEntryWords(_ span: Span) {
+        guard span.offsets >= 0 else { return }
+        var i = 0
+        // One prefetch per 64-byte line of words.
+        while i <= span.count {
+            lb_prefetch(entryWords + span.offsets + i)
+            i &+= 8
+        }
+    }
+
+    /// Offset in the payload of the first entry of a recorded block that can be `key` (the
+    /// entries after it that share its six bytes can be too: the caller walks on in key order);
+    /// nil when the block cannot hold it. Searches the block's words in memory: the payload is
+    /// read only in block 0, to check the block's prefix, so a key that is absent is mostly told
+    /// without touching the payload.
     @inline(__always)
     func candidate(_ span: Span, for key: UnsafeRawBufferPointer, in payload: UnsafeRawBufferPointer) -> Int? {
         let words = UnsafePointer(entryWords + span.offsets)
@@ -402,25 +419,11 @@ struct SearchIndex {
             if order != 0 || key.count < shared { return nil }
         }
         let target = Self.word(key, from: shared) & ~0xFFFF
-        var low = 0
-        var high = span.count
-        while low < high {
-            let mid = (low &+ high) &>> 1
-            let word = lb_atomic_load_u64(words + 1 + mid)
-            let fragment = word & ~0xFFFF
-            var less = fragment < target
-            if fragment == target {
-                let at = Int(truncatingIfNeeded: word & 0xFFFF)
-                let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt16.self)))
-                let order = compareRaw(p + at + SnapshotFormat.entryHeaderSize, keyLength, key.baseAddress, key.count)
-                if order == 0 { return at }
-                less = order < 0
-            }
-            if less { low = mid &+ 1 } else { high = mid }
-        }
-        // The first entry >= `key` is `low`; it is `key` only if their words are equal.
-        guard low < span.count else { return nil }
-        let word = lb_atomic_load_u64(words + 1 + low)
+        // A word is below `target` exactly when its six key bytes are: the offset below them
+        // cannot make up for a difference above.
+        let first = firstWord(atLeast: target, count: span.count) { lb_atomic_load_u64(words + 1 + $0) }
+        guard first < span.count else { return nil }
+        let word = lb_atomic_load_u64(words + 1 + first)
         return word & ~0xFFFF == target ? Int(truncatingIfNeeded: word & 0xFFFF) : nil
     }
 
@@ -433,22 +436,17 @@ struct SearchIndex {
         if order < 0 || (order == 0 && key.count < prefixLength) { return 0 }
         if order > 0 { return count }
         let target = Self.word(key, from: prefixLength)
-        var low = 0
-        var high = count
+        var low = firstWord(atLeast: target, count: count) { words[$0] }
+        guard low < count, words[low] == target else { return low }
+        // Last keys with the key's word: their bytes after it decide.
+        var high = target == .max ? count : firstWord(atLeast: target &+ 1, count: count) { words[$0] }
         while low < high {
             let mid = (low &+ high) &>> 1
-            let w = words[mid]
-            if w < target {
+            let last = lastKey(mid)
+            if compareRaw(last.baseAddress, last.count, key.baseAddress, key.count) < 0 {
                 low = mid + 1
-            } else if w > target {
-                high = mid
             } else {
-                let last = lastKey(mid)
-                if compareRaw(last.baseAddress, last.count, key.baseAddress, key.count) < 0 {
-                    low = mid + 1
-                } else {
-                    high = mid
-                }
+                high = mid
             }
         }
         return low
