@@ -289,6 +289,27 @@ import Testing
         #expect(KeyFilter.none.mayContain(nil, 0) == false)
     }
 
+    @Test func theFilterTellsMostAbsentKeysEvenWhenFull() {
+        // Sized for eight bits a key: ~1% false positives at half its capacity, ~4% full.
+        let filter = KeyFilter(capacity: 20_000)
+        func has(_ key: String) -> Bool {
+            Array(key.utf8).withUnsafeBytes { filter.mayContain($0.baseAddress, $0.count) }
+        }
+        func falsePositives() -> Int { (0..<100_000).count { has("absent-\($0)") } }
+        var added = 0
+        while added < filter.capacity / 2 {
+            filter.add(Array("key-\(added)".utf8))
+            added += 1
+        }
+        #expect(falsePositives() < 1_500)
+        while !filter.isFull {
+            filter.add(Array("key-\(added)".utf8))
+            added += 1
+        }
+        #expect(falsePositives() < 5_000)
+        #expect((0..<added).allSatisfy { has("key-\($0)") })
+    }
+
     @Test func snapshotLookUpsOfBinaryKeysWithLongSharedPrefixes() throws {
         // After a compaction the keys live in snapshot blocks whose entry words are taken after
         // the prefix the neighbouring blocks' last keys share: every stored key is found,
