@@ -41,22 +41,46 @@ extension Store {
         }
     }
 
-    /// Compacts when the log has outgrown the threshold and nobody else is compacting.
+    /// Compacts when the log has outgrown the threshold and nobody else is compacting: on the
+    /// handle's compactor thread (`StoreOptions.compactInBackground`), else right here.
     func compactIfDue() {
-        guard let threshold = options.autoCompactLogBytes, compactionHint.load(ordering: .relaxed) else { return }
-        let due = state.withLock { s -> Bool in
+        guard options.autoCompactLogBytes != nil, compactionHint.load(ordering: .relaxed) else { return }
+        guard isCompactionDue() else {
+            compactionHint.store(false, ordering: .relaxed)  // the next install past the threshold sets it
+            return
+        }
+        if options.compactInBackground, let compactor = startedCompactor() {
+            compactor.request()
+        } else {
+            compactNowIfDue()
+        }
+    }
+
+    /// Whether the log has outgrown the automatic compaction threshold (and the snapshot).
+    private func isCompactionDue() -> Bool {
+        guard let threshold = options.autoCompactLogBytes else { return false }
+        return state.withLock { s -> Bool in
             guard case .open = s.lifecycle else { return false }
             let logBytes = s.sealedLogBytes + s.appliedEnd
             return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0)
         }
-        guard due else {
-            compactionHint.store(false, ordering: .relaxed)  // the next install past the threshold sets it
-            return
+    }
+
+    /// The handle's compactor thread, started if it was not; nil once the handle is closing, or
+    /// when no thread can be started.
+    private func startedCompactor() -> Compactor? {
+        compactor.withLock { slot in
+            if slot.closed { return nil }
+            if slot.running == nil { slot.running = Compactor.start { [self] in compactNowIfDue() } }
+            return slot.running
         }
+    }
+
+    /// Compacts unless it is no longer due or this handle is compacting already; a failure is
+    /// kept for `stats()` (nobody waits on an automatic compaction to hear of it).
+    private func compactNowIfDue() {
         _ = compacting.withLockIfAvailable { count in  // busy: this handle is compacting already
-            guard case .open = state.withLock({ $0.lifecycle }),
-                (try? processLock.acquireCompaction(timeout: nil)) == true
-            else { return }
+            guard isCompactionDue(), (try? processLock.acquireCompaction(timeout: nil)) == true else { return }
             defer { processLock.releaseCompaction() }
             count += 1
             do throws(LogbookError) { _ = try compactHoldingLock(progress: nil) } catch {

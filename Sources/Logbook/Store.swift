@@ -30,6 +30,9 @@ public final class Store: Sendable {
     /// Held by a compaction of this handle for its whole run (OFD locks do not exclude threads
     /// of one handle); `close()` takes it first, to wait for one in flight. Counts compactions.
     let compacting = Locked<UInt64>(0)
+    /// The thread of automatic compactions (`StoreOptions.compactInBackground`), once one was
+    /// due; `close()` stops it and marks the slot closed, so that none starts after.
+    let compactor = Locked<(running: Compactor?, closed: Bool)>((nil, false))
     /// Whether the log may have outgrown the automatic compaction threshold: set when a commit
     /// is applied past it, so that `compactIfDue` takes the state mutex only then.
     let compactionHint = Atomic<Bool>(true)
@@ -57,6 +60,12 @@ public final class Store: Sendable {
 
     /// Closes the handle. Later calls fail with `closed`. Idempotent.
     public func close() {
+        let running = compactor.withLock { slot in
+            slot.closed = true
+            defer { slot.running = nil }
+            return slot.running
+        }
+        running?.stop()  // waits for its compaction in flight, or asked for
         compacting.withLock { _ in closeWaitingForCommits() }
     }
 

@@ -31,16 +31,17 @@ struct CompactionKillTests {
     }
 
     /// The same with automatic compactions (a 16 KiB threshold: one every 8 commits or so),
-    /// started by the commits themselves.
-    @Test func killedDuringAutomaticCompactions() throws {
+    /// started by the commits themselves, or run by the handle's compactor thread beside them.
+    @Test(arguments: ["auto-compact-loop", "background-compact-loop"])
+    func killedDuringAutomaticCompactions(mode: String) throws {
         let directory = try TemporaryDirectory()
-        let (next, seed) = try killRepeatedly("auto-compact-loop", directory, iterations: 20)
+        let (next, seed) = try killRepeatedly(mode, directory, iterations: 20)
         let store = try Store(path: directory.store, options: StoreOptions(autoCompactLogBytes: nil))
         let stats = try store.stats()
         store.close()
         #expect(next > 1, "no commit acknowledged, \(seed)")
         #expect(stats.snapshot > 0, "no automatic compaction finished, \(seed)")
-        print("automatic compaction kills: 20, \(next - 1) commits, snapshot \(stats.snapshot), \(seed)")
+        print("\(mode) kills: 20, \(next - 1) commits, snapshot \(stats.snapshot), \(seed)")
     }
 
     /// Runs the helper's `mode` (a commit loop) `iterations` times, each killed with SIGKILL

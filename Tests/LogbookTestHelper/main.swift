@@ -5,6 +5,7 @@
 //     logbook-test-helper commit-loop DIR MODE START   commit i = START, START+1, ... forever
 //     logbook-test-helper compact-loop DIR START        commit-loop (normal) with a compaction every 8th commit
 //     logbook-test-helper auto-compact-loop DIR START   the same with automatic compactions (16 KiB threshold)
+//     logbook-test-helper background-compact-loop DIR START   the same, compactions on the handle's compactor thread
 //     logbook-test-helper incr DIR N                    N read-modify-write increments of `counter`
 //     logbook-test-helper incr-report DIR N             the same, reporting each new value
 //     logbook-test-helper incr-until DIR STOPFILE       incr-report until the file STOPFILE exists
@@ -44,7 +45,7 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 
 func usage() -> Never {
     fail(
-        "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | auto-compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
+        "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | auto-compact-loop DIR START | background-compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
             + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES | die-in-sync DIR)", status: 2)
 }
 
@@ -130,11 +131,12 @@ func commitLoop(directory: String, durability: Durability, start: Int) throws {
 /// `compact-loop`: as `commit-loop` (durability normal), and after every 8th commit a compaction,
 /// announced by "compacting" before and "compacted" after it. `auto-compact-loop` (`automatic`):
 /// the same with the automatic compactions instead, at a 16 KiB threshold (one every 8 commits
-/// or so).
-func compactLoop(directory: String, start: Int, automatic: Bool = false) throws {
+/// or so); `background-compact-loop` (`background`): those on the handle's compactor thread.
+func compactLoop(directory: String, start: Int, automatic: Bool = false, background: Bool = false) throws {
     let store = try Store(
         path: directory,
-        options: StoreOptions(durability: .normal, autoCompactLogBytes: automatic ? 16 << 10 : nil))
+        options: StoreOptions(
+            durability: .normal, autoCompactLogBytes: automatic ? 16 << 10 : nil, compactInBackground: background))
     report("ready")
     let padding = String(repeating: "x", count: 2000)
     var i = start
@@ -251,6 +253,9 @@ do {
     case "auto-compact-loop":
         guard let start = Int(arguments[2]) else { usage() }
         try compactLoop(directory: directory, start: start, automatic: true)
+    case "background-compact-loop":
+        guard let start = Int(arguments[2]) else { usage() }
+        try compactLoop(directory: directory, start: start, automatic: true, background: true)
     case "incr":
         guard let count = Int(arguments[2]) else { usage() }
         try increment(directory: directory, count: count, eachValue: false)

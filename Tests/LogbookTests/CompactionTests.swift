@@ -1,4 +1,5 @@
 import Dispatch
+import Glibc
 import Testing
 
 @_spi(Testing) @testable import Logbook
@@ -110,16 +111,101 @@ private func contents(_ store: Store) throws -> [String: String] {
         #expect(try Store(path: dir).get("counter") == nil)
     }
 
-    @Test func automaticCompactionRunsPastTheThreshold() throws {
+    /// Automatic compaction, in the commit that finds it due or on the handle's compactor
+    /// thread: which thread renamed the new snapshots into place tells which ran them.
+    @Test(arguments: [false, true])
+    func automaticCompactionRunsPastTheThreshold(inBackground: Bool) throws {
         let dir = temporaryStore("auto")
-        let store = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: 64 << 10))
+        defer { Disk.removeTree(dir) }
+        let layer = ProbeFileLayer()
+        var options = StoreOptions(
+            durability: .relaxed, autoCompactLogBytes: 64 << 10, compactInBackground: inBackground)
+        options.fileLayer = layer
+        let store = try Store(path: dir, options: options)
         let value = [UInt8](repeating: 7, count: 200)
         for i in 0..<2000 { try store.put(Array("key\(i % 300)".utf8), value) }
+        var waits = 0
+        while try store.stats().lastCompaction == nil && waits < 2000 {
+            usleep(5_000)  // a background compaction finishing (at most 10 s)
+            waits += 1
+        }
         let stats = try store.stats()
         #expect(stats.snapshot > 0)
         #expect(stats.keys == 300)
         #expect(stats.lastCompactionError == nil)
-        #expect(stats.logBytes < 64 << 10 + 4096)
+        // In the background the log grows on while a compaction runs.
+        if !inBackground { #expect(stats.logBytes < 64 << 10 + 4096) }
+        let me = UInt(pthread_self())
+        let compactingThreads = layer.probe.threads {
+            $0.operation == .rename && $0.file.hasPrefix("snapshot-") && $0.file.hasSuffix(".dat")
+        }
+        #expect(!compactingThreads.isEmpty)
+        #expect(compactingThreads.allSatisfy { ($0 == me) == !inBackground })
+        store.close()
+        let reopened = try Store(path: dir)
+        defer { reopened.close() }
+        #expect(try reopened.stats().keys == 300)
+        #expect(try reopened.get(Array("key299".utf8)) == value)
+    }
+
+    /// While the compactor thread is inside a slow compaction (its new snapshot's first disk
+    /// call held for a second), commits go on, and enough of them ask for the next compaction;
+    /// closing the handle then waits for both: the reopened store holds the second snapshot.
+    @Test func commitsGoOnDuringABackgroundCompactionAndCloseRunsTheOneAskedFor() throws {
+        let dir = temporaryStore("auto-slow")
+        defer { Disk.removeTree(dir) }
+        let layer = ProbeFileLayer()
+        layer.probe.pause(.open, of: SnapshotFormat.dataName(1) + ".tmp", microseconds: 1_000_000)
+        var options = StoreOptions(durability: .relaxed, autoCompactLogBytes: 32 << 10, compactInBackground: true)
+        options.fileLayer = layer
+        let store = try Store(path: dir, options: options)
+        let value = [UInt8](repeating: 1, count: 100)
+        func started(_ file: String) -> Bool {
+            layer.probe.calls.contains { $0.operation == .open && $0.file == file }
+        }
+        var i = 0
+        while !started(SnapshotFormat.dataName(1) + ".tmp") && i < 100_000 {
+            try store.put(Array("key\(i % 500)".utf8), value)
+            i += 1
+        }
+        // The first compaction is asleep in its first write; these commits do not wait for it,
+        // and they cross the threshold again.
+        for j in 0..<600 { try store.put(Array("key\(j % 500)".utf8), value) }
+        #expect(!layer.probe.calls.contains { $0.operation == .rename && $0.file == SnapshotFormat.dataName(1) })
+        store.close()
+        let reopened = try Store(path: dir)
+        defer { reopened.close() }
+        #expect(try reopened.stats().snapshot == 2)
+        #expect(try reopened.stats().keys == 500)
+    }
+
+    /// Closing a handle while its compactor thread compacts waits for that compaction; nothing
+    /// is lost, and the store verifies.
+    @Test func closeWaitsForABackgroundCompaction() throws {
+        for round in 0..<5 {
+            let dir = temporaryStore("auto-close")
+            defer { Disk.removeTree(dir) }
+            let store = try Store(
+                path: dir,
+                options: StoreOptions(durability: .relaxed, autoCompactLogBytes: 32 << 10, compactInBackground: true))
+            var expected: [String: String] = [:]
+            for i in 0..<(600 + 150 * round) {
+                let key = "key\(i % 400)"
+                let value = "value \(i) " + String(repeating: "x", count: 100)
+                try store.put(key, value)
+                expected[key] = value
+            }
+            store.close()
+            // Nothing of a compaction is left half done (its temporary files) once close returns.
+            let names = try PosixFileLayer().listDirectory(dir)
+            #expect(!names.contains { $0.hasSuffix(".tmp") }, "round \(round): \(names)")
+            #expect(throws: LogbookError.self) { try store.put("after", "close") }
+            let reopened = try Store(path: dir)
+            defer { reopened.close() }
+            #expect(try contents(reopened) == expected, "round \(round)")
+            #expect(try reopened.verify().tornTail == nil, "round \(round)")
+            #expect(try reopened.stats().snapshot > 0, "round \(round)")
+        }
     }
 }
 

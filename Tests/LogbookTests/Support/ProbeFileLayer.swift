@@ -2,8 +2,9 @@
 // syncs a file (with the file's name), and injects the faults a test arms: an errno for the next
 // matching calls, or short writes.
 
-@_spi(Testing) import Logbook
-import Synchronization
+import Glibc
+
+@_spi(Testing) @testable import Logbook
 
 /// The real file layer plus a `Probe` that counts calls and injects faults.
 struct ProbeFileLayer: FileLayer {
@@ -42,16 +43,32 @@ struct ProbeFileLayer: FileLayer {
         private struct State {
             var names: [Int32: String] = [:]
             var calls: [Call] = []
+            /// The thread that made each call (`pthread_self`), in the order of `calls`.
+            var threads: [UInt] = []
             var faults: [Fault] = []
             var maxWrite: Int? = nil
+            /// One-shot pauses: the next call of the operation on the file sleeps this long first.
+            var pauses: [(operation: Operation, file: String, microseconds: UInt32)] = []
         }
-        private let state = Mutex(State())
+        /// A pthread-backed lock: the probe is called from a store's compactor thread too, and
+        /// ThreadSanitizer misreads `Synchronization.Mutex`.
+        private let state = Locked(State())
 
         /// Every recorded call, in order.
         var calls: [Call] { state.withLock { $0.calls } }
 
         /// Forgets the calls recorded so far.
-        func reset() { state.withLock { $0.calls = [] } }
+        func reset() {
+            state.withLock {
+                $0.calls = []
+                $0.threads = []
+            }
+        }
+
+        /// The threads that made the recorded calls matching `filter`, in order.
+        func threads(where filter: (Call) -> Bool) -> [UInt] {
+            state.withLock { s in zip(s.calls, s.threads).filter { filter($0.0) }.map(\.1) }
+        }
 
         /// The `dataOnly` flag of every sync of `file`, in order.
         func syncs(of file: String) -> [Bool] {
@@ -63,7 +80,12 @@ struct ProbeFileLayer: FileLayer {
             calls.compactMap { $0.operation == .writeback && $0.file == file ? $0.range : nil }
         }
 
-        func record(_ call: Call) { state.withLock { $0.calls.append(call) } }
+        func record(_ call: Call) {
+            state.withLock {
+                $0.calls.append(call)
+                $0.threads.append(UInt(pthread_self()))
+            }
+        }
 
         /// Directory syncs, by directory path.
         var directorySyncs: [String] { calls.filter { $0.operation == .syncDirectory }.map(\.file) }
@@ -73,6 +95,12 @@ struct ProbeFileLayer: FileLayer {
             state.withLock {
                 $0.faults.append(Fault(operation: operation, file: file, errno: errno, skip: skip, times: times))
             }
+        }
+
+        /// Makes the next call of `operation` on `file` sleep `microseconds` before it runs (a slow
+        /// disk, to catch another thread in the middle of something).
+        func pause(_ operation: Operation, of file: String, microseconds: UInt32) {
+            state.withLock { $0.pauses.append((operation, file, microseconds)) }
         }
 
         /// Disarms every fault (the disk has room again).
@@ -94,24 +122,31 @@ struct ProbeFileLayer: FileLayer {
 
         /// Records the call; throws the armed fault when one matches.
         func enter(_ operation: Operation, _ file: String, dataOnly: Bool? = nil) throws(SystemError) {
-            let errno: Int32? = state.withLock { s in
+            // Recorded first, so that a test sees a paused call while it sleeps.
+            let (pause, errno): (UInt32?, Int32?) = state.withLock { s in
                 s.calls.append(Call(operation: operation, file: file, dataOnly: dataOnly))
+                s.threads.append(UInt(pthread_self()))
+                var pause: UInt32? = nil
+                if let i = s.pauses.firstIndex(where: { $0.operation == operation && $0.file == file }) {
+                    pause = s.pauses.remove(at: i).microseconds
+                }
                 guard
                     let i = s.faults.firstIndex(where: {
                         $0.operation == operation && ($0.file == file || $0.file == "*")
                     })
                 else {
-                    return nil
+                    return (pause, nil)
                 }
                 if s.faults[i].skip > 0 {
                     s.faults[i].skip -= 1
-                    return nil
+                    return (pause, nil)
                 }
                 s.faults[i].times -= 1
                 let code = s.faults[i].errno
                 if s.faults[i].times == 0 { s.faults.remove(at: i) }
-                return code
+                return (pause, code)
             }
+            if let pause { usleep(pause) }
             if let errno { throw SystemError(operation: "injected \(operation)", path: file, errno: errno) }
         }
     }
