@@ -25,17 +25,7 @@ final class Compactor: @unchecked Sendable {
     /// Starts the thread; nil when the system cannot create one (the commit then compacts itself).
     static func start(_ work: @escaping @Sendable () -> Void) -> Compactor? {
         let compactor = Compactor(work)
-        var thread = pthread_t()
-        let created = pthread_create(
-            &thread, nil,
-            { raw in
-                Unmanaged<Compactor>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            }, Unmanaged.passRetained(compactor).toOpaque())
-        guard created == 0 else {
-            Unmanaged.passUnretained(compactor).release()
-            return nil
-        }
+        guard let thread = System.startThread({ compactor.run() }) else { return nil }
         compactor.thread = thread
         return compactor
     }

@@ -39,17 +39,7 @@ final class LockKeeper: @unchecked Sendable {
     /// the lock).
     static func start(_ release: @escaping Release) -> LockKeeper? {
         let keeper = LockKeeper(release)
-        var thread = pthread_t()
-        let created = pthread_create(
-            &thread, nil,
-            { raw in
-                Unmanaged<LockKeeper>.fromOpaque(raw!).takeRetainedValue().run()
-                return nil
-            }, Unmanaged.passRetained(keeper).toOpaque())
-        guard created == 0 else {
-            Unmanaged.passUnretained(keeper).release()
-            return nil
-        }
+        guard let thread = System.startThread({ keeper.run() }) else { return nil }
         keeper.thread = thread
         return keeper
     }
