@@ -27,10 +27,9 @@ public struct StoreOptions: Sendable {
     /// Run automatic compactions on a thread of the handle's own, so that the commit that finds
     /// one due returns at once and later commits go on beside the merge (only its short seal
     /// and install take the writer lock); `close()` waits for the one in flight or asked for.
-    /// Default false: that commit runs the compaction before it returns. In the background the
-    /// longest commit is shorter (fill_nosync: ~64 → ~19 ms) but memory peaks higher while the
-    /// merge runs (commits copy the memtable chunks it reads: +7-9 MiB for a 115k-key memtable)
-    /// and commits during it are slower (p99 ~8 → ~15 µs); see Docs/Benchmarks.md.
+    /// Default true. False: that commit runs the compaction before it returns (fill_nosync's
+    /// longest put ~2 ms → ~50-65 ms); memory then peaks ~5 MiB lower, since no commits add to
+    /// the memtable while the frozen one is merged. See Docs/Benchmarks.md.
     /// `compact()` always runs on the caller's thread.
     public var compactInBackground: Bool
     /// Bytes of values read from the snapshot that each handle keeps in its LRU value cache
@@ -49,7 +48,7 @@ public struct StoreOptions: Sendable {
     public init(
         durability: Durability = .normal, lockTimeout: Double = 10, createIfMissing: Bool = true,
         maxConflictRetries: Int = 64, programName: String? = nil, autoCompactLogBytes: UInt64? = 16 << 20,
-        compactInBackground: Bool = false, cacheBytes: Int = 8 << 20, cacheTimeToLive: Double? = nil
+        compactInBackground: Bool = true, cacheBytes: Int = 8 << 20, cacheTimeToLive: Double? = nil
     ) {
         self.compactInBackground = compactInBackground
         self.cacheBytes = cacheBytes

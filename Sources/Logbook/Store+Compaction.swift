@@ -94,8 +94,9 @@ extension Store {
         let context = context
         if let current = try? Self.readManifest(context) { Self.removeLeftovers(context, manifest: current) }
 
-        // 1. Seal: under the writer lock, start a new log segment; freeze the view to fold.
-        let (frozen, sequence, sealed, bytesBefore) = try underWriterLock { (s) throws(LogbookError) in
+        // 1. Seal: under the writer lock, start a new log segment; freeze the memtable to fold
+        // (commits go on into a new one above it, and leave it alone).
+        let (folded, frozen, sequence, sealed, bytesBefore) = try underWriterLock { (s) throws(LogbookError) in
             let before = try diskBytes(s.manifest)
             let old = s.manifest
             guard let log = s.log else { throw LogbookError(.closed, "the store at \(path) is closed") }
@@ -113,7 +114,8 @@ extension Store {
                 files.close(fd)
                 throw error
             }
-            let frozen = s.view
+            s.published = nil
+            let folded = s.view.freeze()
             s.log = ActiveLog(number: next, fd: fd, path: context.logPath(next), files: files)
             s.sealedLogBytes += s.appliedEnd
             s.appliedEnd = UInt64(LogFormat.segmentHeaderSize)
@@ -121,15 +123,39 @@ extension Store {
             s.manifest = sealed
             s.seenGeneration = sealed.generation
             s.seenCounter = processLock.publish(segment: next, end: s.appliedEnd)
-            return (frozen, s.lastSequence, sealed, before)
+            return (folded, s.view.frozen!, s.lastSequence, sealed, before)
         }
+        do throws(LogbookError) {
+            return try merge(
+                folded, frozen, sequence: sequence, sealed: sealed, bytesBefore: bytesBefore,
+                started: started, progress: progress)
+        } catch {
+            // Nothing installed: the commits since the seal go back on top of what was frozen.
+            state.withLock { s in
+                if s.view.frozen === frozen {
+                    s.published = nil
+                    s.view.thaw()
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Steps 2 to 4 of `compactHoldingLock`, after the seal froze `frozen` in the state's view
+    /// (`folded`: it over the snapshot).
+    private func merge(
+        _ folded: View, _ frozen: View.Frozen, sequence: UInt64, sealed: Manifest, bytesBefore: UInt64,
+        started: UInt64, progress: ((Double) -> Void)?
+    ) throws(LogbookError) -> CompactionReport {
+        let context = context
 
         // 2. Merge, with no lock but the compaction lock: the frozen view into a new snapshot.
         let number = sealed.snapshot + 1
         var writer = try SnapshotWriter(files: files, directory: path, number: number, sync: true)
-        let estimate = max(1, Double(frozen.memtable.count) + Double(frozen.snapshot?.index.keyCount ?? 0))
+        let estimate = max(1, Double(folded.memtable.count) + Double(folded.snapshot?.index.keyCount ?? 0))
+        let reader: SnapshotReader
         do throws(LogbookError) {
-            try frozen.forEachInPlace { (key, value, sequence) throws(LogbookError) in
+            try folded.forEachInPlace { (key, value, sequence) throws(LogbookError) in
                 try writer.add(key, value, sequence: sequence)
                 if let progress, writer.keyCount % 16384 == 0 { progress(min(1, Double(writer.keyCount) / estimate)) }
             }
@@ -142,9 +168,10 @@ extension Store {
                 try files.rename(writer.indexPath, indexFile)
                 try files.syncDirectory(path)
             }
+            reader = try SnapshotReader(
+                files: files, directory: path, number: number, sequence: sequence, cacheBytes: options.cacheBytes,
+                cacheTimeToLive: options.cacheTimeToLive, paranoid: options.durability == .paranoid)
             if options.durability == .paranoid {
-                let reader = try SnapshotReader(
-                    files: files, directory: path, number: number, sequence: sequence, cacheBytes: 0)
                 var keys: UInt64 = 0
                 for block in 0..<reader.blockCount { keys += UInt64(try reader.readBlock(block).count) }
                 guard keys == index.keyCount else {
@@ -169,7 +196,16 @@ extension Store {
                 generation: sealed.generation + 1, snapshot: number, snapshotSequence: sequence,
                 firstLog: sealed.lastLog, lastLog: sealed.lastLog)
             try installManifest(installed, &s)
-            try Self.load(&s, context)
+            if s.view.frozen === frozen {
+                // The new snapshot holds what was frozen; the commits since the seal stay above it.
+                s.published = nil
+                s.view.replaceSnapshot(reader)
+                s.manifest = installed
+                s.seenGeneration = installed.generation
+                s.sealedLogBytes = 0
+            } else {
+                try Self.load(&s, context)  // the view was read again from the files meanwhile
+            }
             s.seenCounter = processLock.publish(segment: installed.lastLog, end: s.appliedEnd)
             return (installed, try diskBytes(installed))
         }

@@ -1,11 +1,27 @@
 /// What a store holds at one sequence number: the snapshot on disk, overlaid by the commits made
-/// since it (puts in `memtable`, deletes in `tombstones`). Copying a view is O(1); transactions
-/// and scans work on such copies.
+/// since it (puts in `memtable`, deletes in `tombstones`). While a compaction merges, the
+/// memtable and tombstones it folds into the next snapshot are `frozen` between the two: commits
+/// go into a new, empty memtable and never touch what the merge reads. Copying a view is O(1);
+/// transactions and scans work on such copies.
 struct View: Sendable {
-    /// Keys put since the snapshot, with their values.
+    /// The memtable and tombstones a compaction froze at its seal, read-only from then on.
+    final class Frozen: Sendable {
+        let memtable: KeyMap
+        let tombstones: KeyMap
+
+        init(memtable: KeyMap, tombstones: KeyMap) {
+            self.memtable = memtable
+            self.tombstones = tombstones
+        }
+    }
+
+    /// Keys put since the snapshot (since the seal, when `frozen`), with their values.
     var memtable = KeyMap()
-    /// Keys deleted since the snapshot (empty values). Kept only when there is a snapshot.
+    /// Keys deleted since then (empty values). Kept only when an older layer (a snapshot, or
+    /// `frozen`) may hold them.
     var tombstones = KeyMap()
+    /// What a compaction in flight folds into the next snapshot, or nil.
+    var frozen: Frozen?
     /// The snapshot, or nil before the first compaction.
     var snapshot: SnapshotReader?
 
@@ -13,30 +29,85 @@ struct View: Sendable {
     func get(_ key: [UInt8]) throws(LogbookError) -> KeyMap.Entry? {
         if let entry = memtable.get(key) { return entry }
         // Borrowed, not bound: `guard let` copies the optional through a generic runtime call.
-        guard snapshot != nil else { return nil }
+        guard snapshot != nil || frozen != nil else { return nil }
         if tombstones.count > 0 && tombstones.contains(key) { return nil }
+        if frozen != nil {
+            let frozen = frozen.unsafelyUnwrapped
+            if let entry = frozen.memtable.get(key) { return entry }
+            if frozen.tombstones.count > 0 && frozen.tombstones.contains(key) { return nil }
+            guard snapshot != nil else { return nil }
+        }
         return try snapshot.unsafelyUnwrapped.get(key)
     }
 
     /// The live value of `key`, or nil: `get` without making an entry.
     func value(_ key: [UInt8]) throws(LogbookError) -> [UInt8]? {
         if let value = memtable.value(key) { return value }
-        guard snapshot != nil else { return nil }
+        guard snapshot != nil || frozen != nil else { return nil }
         if tombstones.count > 0 && tombstones.contains(key) { return nil }
+        if frozen != nil {
+            let frozen = frozen.unsafelyUnwrapped
+            if let value = frozen.memtable.value(key) { return value }
+            if frozen.tombstones.count > 0 && frozen.tombstones.contains(key) { return nil }
+            guard snapshot != nil else { return nil }
+        }
         return try snapshot.unsafelyUnwrapped.value(key)
+    }
+
+    /// The view a compaction folds into its snapshot: the memtable and tombstones, over the
+    /// snapshot. From here on, until `thaw()` or `replaceSnapshot`, this view writes into a
+    /// new memtable above them.
+    mutating func freeze() -> View {
+        thaw()  // left by a failed compaction's commit that raced its clean-up: fold it first
+        var folded = View()
+        folded.memtable = memtable
+        folded.tombstones = tombstones
+        folded.snapshot = snapshot
+        frozen = Frozen(memtable: memtable, tombstones: tombstones)
+        memtable = KeyMap()
+        tombstones = KeyMap()
+        return folded
+    }
+
+    /// After a compaction installed `snapshot`, which holds what was frozen: reads go to it.
+    mutating func replaceSnapshot(_ snapshot: SnapshotReader) {
+        self.snapshot = snapshot
+        frozen = nil
+    }
+
+    /// After a compaction failed: folds the commits made since the seal back into the frozen
+    /// memtable and tombstones, which become the memtable and tombstones again.
+    mutating func thaw() {
+        guard let frozen else { return }
+        var merged = frozen.memtable
+        var deleted = frozen.tombstones
+        // The memtable and tombstones above are disjoint: each key's latest change is in one.
+        _ = memtable.forEachInPlace { entry in
+            merged.put(entry.key, entry.value, sequence: entry.sequence)
+            deleted.remove(entry.key)
+            return true
+        }
+        _ = tombstones.forEachInPlace { entry in
+            merged.remove(entry.key)
+            if snapshot != nil { deleted.put(entry.key, [], sequence: entry.sequence) }
+            return true
+        }
+        self.frozen = nil
+        memtable = merged
+        tombstones = deleted
     }
 
     /// Applies one committed transaction.
     mutating func apply(_ record: LogRecord) {
-        let hasSnapshot = snapshot != nil
+        let hasOlder = snapshot != nil || frozen != nil
         for mutation in record.mutations {
             switch mutation {
             case .put(let key, let value):
                 memtable.put(key, value, sequence: record.sequence)
-                if hasSnapshot { tombstones.remove(key) }
+                if hasOlder { tombstones.remove(key) }
             case .delete(let key):
                 memtable.remove(key)
-                if hasSnapshot { tombstones.put(key, [], sequence: record.sequence) }
+                if hasOlder { tombstones.put(key, [], sequence: record.sequence) }
             }
         }
     }
@@ -48,39 +119,21 @@ struct View: Sendable {
         _ body: (KeyMap.Entry) throws(LogbookError) -> Bool
     ) throws(LogbookError) {
         var recent = KeyMap.Cursor(memtable, lower: lower, upper: upper, reverse: reverse)
-        guard let snapshot else {
-            while let entry = recent.next() { if try !body(entry) { return } }
-            return
+        func visit<Older: EntryCursor>(_ older: Older) throws(LogbookError) {
+            var merged = LayerCursor(recent, over: older, tombstones: tombstones, reverse: reverse)
+            while let entry = try merged.next() { if try !body(entry) { return } }
         }
-        var older = SnapshotCursor(snapshot, lower: lower, upper: upper, reverse: reverse)
-        let checkTombstones = tombstones.count > 0
-        var x = recent.next()
-        var y = try older.next()
-        while x != nil || y != nil {
-            if let entry = y, checkTombstones, tombstones.contains(entry.key) {
-                y = try older.next()
-                continue
-            }
-            guard let a = x else {
-                if try !body(y!) { return }
-                y = try older.next()
-                continue
-            }
-            guard let b = y else {
-                if try !body(a) { return }
-                x = recent.next()
-                continue
-            }
-            let order = compareBytes(a.key, b.key)
-            if order == 0 {  // the memtable's newer value shadows the snapshot's
-                y = try older.next()
-            } else if (order < 0) != reverse {
-                if try !body(a) { return }
-                x = recent.next()
-            } else {
-                if try !body(b) { return }
-                y = try older.next()
-            }
+        let snapshot = snapshot.map { SnapshotCursor($0, lower: lower, upper: upper, reverse: reverse) }
+        switch (frozen, snapshot) {
+        case (nil, nil):
+            while let entry = recent.next() { if try !body(entry) { return } }
+        case (nil, let snapshot?):
+            try visit(snapshot)
+        case (let frozen?, nil):
+            try visit(KeyMap.Cursor(frozen.memtable, lower: lower, upper: upper, reverse: reverse))
+        case (let frozen?, let snapshot?):
+            let folded = KeyMap.Cursor(frozen.memtable, lower: lower, upper: upper, reverse: reverse)
+            try visit(LayerCursor(folded, over: snapshot, tombstones: frozen.tombstones, reverse: reverse))
         }
     }
 
@@ -90,6 +143,7 @@ struct View: Sendable {
     func forEachInPlace(
         _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) throws(LogbookError) -> Void
     ) throws(LogbookError) {
+        precondition(frozen == nil, "a compaction folds a view with no frozen layer")
         var cursor: SnapshotCursor? = snapshot.map { SnapshotCursor($0, lower: nil, upper: nil, reverse: false) }
         var next = try cursor?.nextPosition()
         let checkTombstones = tombstones.count > 0
@@ -130,7 +184,7 @@ struct View: Sendable {
 
     /// Live keys and their key+value bytes (walks everything when there is a snapshot).
     func countLive() throws(LogbookError) -> (keys: Int, bytes: Int) {
-        guard snapshot != nil else { return (memtable.count, memtable.liveBytes) }
+        guard snapshot != nil || frozen != nil else { return (memtable.count, memtable.liveBytes) }
         var keys = 0
         var bytes = 0
         try forEach(from: nil, to: nil, reverse: false) { entry in
@@ -139,5 +193,77 @@ struct View: Sendable {
             return true
         }
         return (keys, bytes)
+    }
+}
+
+/// Entries in key order (or reverse), one at a time.
+protocol EntryCursor {
+    mutating func next() throws(LogbookError) -> KeyMap.Entry?
+}
+
+extension KeyMap.Cursor: EntryCursor {}
+extension SnapshotCursor: EntryCursor {}
+
+/// One layer of a view over the layers below it: the layer's entries, and the older ones that
+/// neither its entries shadow nor its tombstones delete.
+struct LayerCursor<Older: EntryCursor>: EntryCursor {
+    private var recent: KeyMap.Cursor
+    private var older: Older
+    private let tombstones: KeyMap
+    private let checkTombstones: Bool
+    private let reverse: Bool
+    /// The next entry of each side, read when the one before it is returned (lazily: a scan
+    /// that stops reads no further).
+    private var x: KeyMap.Entry?
+    private var y: KeyMap.Entry?
+    private var readX = true
+    private var readY = true
+
+    init(_ recent: KeyMap.Cursor, over older: Older, tombstones: KeyMap, reverse: Bool) {
+        self.recent = recent
+        self.older = older
+        self.tombstones = tombstones
+        checkTombstones = tombstones.count > 0
+        self.reverse = reverse
+    }
+
+    mutating func next() throws(LogbookError) -> KeyMap.Entry? {
+        if readX {
+            x = recent.next()
+            readX = false
+        }
+        if readY {
+            y = try nextOlder()
+            readY = false
+        }
+        // Each entry is moved out (`take()`), not copied: no reference counting per step.
+        guard x != nil else {
+            readY = y != nil
+            return y.take()
+        }
+        guard y != nil else {
+            readX = true
+            return x.take()
+        }
+        let order = compareBytes(x.unsafelyUnwrapped.key, y.unsafelyUnwrapped.key)
+        if order == 0 {  // the newer value shadows the older
+            (readX, readY) = (true, true)
+            y = nil
+            return x.take()
+        }
+        if (order < 0) != reverse {
+            readX = true
+            return x.take()
+        }
+        readY = true
+        return y.take()
+    }
+
+    /// The next older entry that the tombstones do not delete.
+    private mutating func nextOlder() throws(LogbookError) -> KeyMap.Entry? {
+        while let entry = try older.next() {
+            if !checkTombstones || !tombstones.contains(entry.key) { return entry }
+        }
+        return nil
     }
 }

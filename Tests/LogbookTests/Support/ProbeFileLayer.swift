@@ -49,6 +49,8 @@ struct ProbeFileLayer: FileLayer {
             var maxWrite: Int? = nil
             /// One-shot pauses: the next call of the operation on the file sleeps this long first.
             var pauses: [(operation: Operation, file: String, microseconds: UInt32)] = []
+            /// One-shot holds: the next call of the operation on the file waits for its gate.
+            var holds: [(operation: Operation, file: String, gate: Gate)] = []
         }
         /// A pthread-backed lock: the probe is called from a store's compactor thread too, and
         /// ThreadSanitizer misreads `Synchronization.Mutex`.
@@ -103,6 +105,14 @@ struct ProbeFileLayer: FileLayer {
             state.withLock { $0.pauses.append((operation, file, microseconds)) }
         }
 
+        /// Makes the next call of `operation` on `file` wait, once it is recorded, until the
+        /// returned gate is opened (to act while another thread is held at that exact point).
+        func hold(_ operation: Operation, of file: String) -> Gate {
+            let gate = Gate()
+            state.withLock { $0.holds.append((operation, file, gate)) }
+            return gate
+        }
+
         /// Disarms every fault (the disk has room again).
         func clearFaults() { state.withLock { $0.faults = [] } }
 
@@ -120,15 +130,27 @@ struct ProbeFileLayer: FileLayer {
 
         func closed(_ fd: Int32) { _ = state.withLock { $0.names.removeValue(forKey: fd) } }
 
+        /// A descriptor follows its file through a rename: calls on it name the new path.
+        func renamed(_ from: String, to: String) {
+            let (old, new) = (lastComponent(from), lastComponent(to))
+            state.withLock { s in
+                for (fd, name) in s.names where name == old { s.names[fd] = new }
+            }
+        }
+
         /// Records the call; throws the armed fault when one matches.
         func enter(_ operation: Operation, _ file: String, dataOnly: Bool? = nil) throws(SystemError) {
             // Recorded first, so that a test sees a paused call while it sleeps.
+            var gate: Gate? = nil
             let (pause, errno): (UInt32?, Int32?) = state.withLock { s in
                 s.calls.append(Call(operation: operation, file: file, dataOnly: dataOnly))
                 s.threads.append(UInt(pthread_self()))
                 var pause: UInt32? = nil
                 if let i = s.pauses.firstIndex(where: { $0.operation == operation && $0.file == file }) {
                     pause = s.pauses.remove(at: i).microseconds
+                }
+                if let i = s.holds.firstIndex(where: { $0.operation == operation && $0.file == file }) {
+                    gate = s.holds.remove(at: i).gate
                 }
                 guard
                     let i = s.faults.firstIndex(where: {
@@ -147,6 +169,7 @@ struct ProbeFileLayer: FileLayer {
                 return (pause, code)
             }
             if let pause { usleep(pause) }
+            gate?.arriveAndWait()
             if let errno { throw SystemError(operation: "injected \(operation)", path: file, errno: errno) }
         }
     }
@@ -194,6 +217,7 @@ struct ProbeFileLayer: FileLayer {
     func rename(_ from: String, _ to: String) throws(SystemError) {
         try probe.enter(.rename, lastComponent(to))
         try base.rename(from, to)
+        probe.renamed(from, to: to)
     }
 
     func unlink(_ path: String) throws(SystemError) {
@@ -238,4 +262,25 @@ extension StoreOptions {
         copy.fileLayer = layer
         return copy
     }
+}
+
+/// Where a held call waits (`Probe.hold`): the test learns that the call arrived, acts, then
+/// lets it go on.
+final class Gate: Sendable {
+    private let state = LockedCondition((arrived: false, opened: false))
+
+    /// Called by the held thread: announces its arrival, then waits until the gate opens.
+    func arriveAndWait() {
+        state.update { ($0.arrived = true, signal: true) }  // wakes `waitForArrival`
+        state.wait { $0.opened ? () : nil }
+    }
+
+    /// Waits until a thread arrived; false after `seconds` without one.
+    func waitForArrival(seconds: Double = 30) -> Bool {
+        let deadline = System.monotonicNanoseconds() + UInt64(seconds * 1e9)
+        return state.wait(until: { $0.arrived ? true : nil }, deadline: deadline, timedOut: { _ in false })
+    }
+
+    /// Lets the held thread, and any that arrive later, go on.
+    func open() { state.updateAndBroadcast { $0.opened = true } }
 }

@@ -1,0 +1,161 @@
+// Reads and writes while a compaction merges: the seal freezes the memtable and its tombstones
+// under a new, empty memtable, so every read goes through three layers (new memtable, frozen
+// memtable, snapshot) until the install puts the new snapshot in place of the frozen layer, or a
+// failure folds the commits made meanwhile back on top of it. The compaction is held at the
+// first disk call of its merge (the new snapshot's open) while the test works.
+
+import Glibc
+import Testing
+
+@_spi(Testing) @testable import Logbook
+
+@Suite struct CompactionMergeTests {
+    /// Random puts, deletes, read-modify-write transactions, gets and scans over 120 keys, each
+    /// read checked against `model`.
+    static func churn(
+        _ store: Store, _ model: inout ReferenceModel, _ random: inout SeededRandom, steps: Int,
+        _ context: String
+    ) throws {
+        func key() -> [UInt8] { b("k" + String(Int.random(in: 100..<220, using: &random))) }
+        for step in 0..<steps {
+            let k = key()
+            switch Int.random(in: 0..<10, using: &random) {
+            case 0..<3:
+                let value = random.bytes(Int.random(in: 0...40, using: &random))
+                try store.put(k, value)
+                model.put(k, value)
+            case 3..<5:
+                #expect(try store.delete(k) == (model[k] != nil), "\(context), step \(step)")
+                model.delete(k)
+            case 5:
+                // Not blind: prepared on a working copy of the view.
+                let target = key()
+                let written: [UInt8]? = try store.write { tx in
+                    let value = try tx.get(k).map { $0 + [UInt8(step & 0xFF)] }
+                    if let value { try tx.put(target, value) } else { try tx.delete(target) }
+                    return value
+                }
+                model.apply(target, written)
+            case 6..<8:
+                #expect(try store.get(k) == model[k], "\(context), step \(step): get \(k)")
+            default:
+                let (x, y) = (key(), key())
+                let (low, high) = keyLess(x, y) ? (x, y) : (y, x)
+                let options = ScanOptions(
+                    start: Bool.random(using: &random) ? low : nil,
+                    end: Bool.random(using: &random) ? high : nil,
+                    limit: Bool.random(using: &random) ? Int.random(in: 1...30, using: &random) : nil,
+                    reverse: Bool.random(using: &random))
+                #expect(try store.scan(options) == model.scan(options), "\(context), step \(step): \(options)")
+            }
+        }
+    }
+
+    /// Runs `store.compact()` on a thread of its own; `wait()` returns its outcome.
+    final class BackgroundCompaction: Sendable {
+        private let outcome = LockedCondition<Result<CompactionReport, LogbookError>?>(nil)
+
+        init(_ store: Store) {
+            let thread = System.startThread { [outcome] in
+                let result: Result<CompactionReport, LogbookError>
+                do { result = .success(try store.compact()) } catch let error as LogbookError {
+                    result = .failure(error)
+                } catch { result = .failure(LogbookError(.io, "\(error)")) }
+                outcome.updateAndBroadcast { $0 = result }
+            }
+            precondition(thread != nil, "no thread")
+            pthread_detach(thread!)
+        }
+
+        func wait() -> Result<CompactionReport, LogbookError> { outcome.wait { $0 } }
+    }
+
+    /// Whether the handle's view has a frozen layer (a compaction between seal and install).
+    static func isFrozen(_ store: Store) -> Bool { store.state.withLock { $0.view.frozen != nil } }
+
+    /// A store with a history in its memtable (puts, overwrites, deletes), over a snapshot
+    /// with its own history when `snapshotBelow` (so that the frozen layer has tombstones).
+    static func storeWithHistory(
+        _ dir: TemporaryDirectory, _ layer: ProbeFileLayer, snapshotBelow: Bool, _ model: inout ReferenceModel,
+        _ random: inout SeededRandom
+    ) throws -> Store {
+        let store = try Store(
+            path: dir.store,
+            options: relaxed {
+                $0.autoCompactLogBytes = nil
+                $0.fileLayer = layer
+            })
+        try churn(store, &model, &random, steps: 400, "before")
+        if snapshotBelow {
+            try store.compact()
+            try churn(store, &model, &random, steps: 400, "after the first compaction")
+        }
+        return store
+    }
+
+    @Test(arguments: [false, true])
+    func readsAndWritesDuringTheMergeSeeEveryLayer(snapshotBelow: Bool) throws {
+        try withTemporaryDirectory("merge") { dir in
+            let layer = ProbeFileLayer()
+            var model = ReferenceModel()
+            var random = SeededRandom(seed: snapshotBelow ? 71 : 72)
+            let store = try Self.storeWithHistory(dir, layer, snapshotBelow: snapshotBelow, &model, &random)
+            let number: UInt64 = snapshotBelow ? 2 : 1
+            let gate = layer.probe.hold(.open, of: SnapshotFormat.dataName(number) + ".tmp")
+            let compaction = BackgroundCompaction(store)
+            try #require(gate.waitForArrival(), "the compaction reached its merge")
+            #expect(Self.isFrozen(store))
+            try Self.churn(store, &model, &random, steps: 800, "during the merge")
+            #expect(Self.isFrozen(store), "the merge was still held")
+            gate.open()
+            let report = try compaction.wait().get()
+            #expect(report.snapshot == number)
+            #expect(!Self.isFrozen(store))
+            #expect(try store.scan() == model.all, "after the install")
+            try Self.churn(store, &model, &random, steps: 300, "after the install")
+            try store.compact()
+            #expect(try store.scan() == model.all, "after one more compaction")
+            store.close()
+
+            let reopened = try Store(path: dir.store)
+            defer { reopened.close() }
+            #expect(try reopened.scan() == model.all, "reopened")
+            #expect(try reopened.verify().tornTail == nil)
+        }
+    }
+
+    /// A merge that fails after commits went on above the frozen layer: those commits are
+    /// folded back on top of it, reads and writes go on, and the next compaction holds them.
+    @Test(arguments: [false, true])
+    func aFailedMergeKeepsTheCommitsMadeDuringIt(snapshotBelow: Bool) throws {
+        try withTemporaryDirectory("merge-fail") { dir in
+            let layer = ProbeFileLayer()
+            var model = ReferenceModel()
+            var random = SeededRandom(seed: snapshotBelow ? 81 : 82)
+            let store = try Self.storeWithHistory(dir, layer, snapshotBelow: snapshotBelow, &model, &random)
+            let number: UInt64 = snapshotBelow ? 2 : 1
+            let gate = layer.probe.hold(.open, of: SnapshotFormat.dataName(number) + ".tmp")
+            layer.probe.fail(.rename, of: SnapshotFormat.dataName(number), errno: SystemError.eio)
+            let compaction = BackgroundCompaction(store)
+            try #require(gate.waitForArrival(), "the compaction reached its merge")
+            try Self.churn(store, &model, &random, steps: 800, "during the merge")
+            gate.open()
+            guard case .failure(let error) = compaction.wait() else {
+                Issue.record("the compaction should have failed")
+                return
+            }
+            #expect(error.code == .io)
+            #expect(!Self.isFrozen(store))
+            #expect(try store.scan() == model.all, "after the failure")
+            try Self.churn(store, &model, &random, steps: 300, "after the failure")
+            try store.compact()
+            #expect(try store.scan() == model.all, "after the next compaction")
+            store.close()
+
+            let reopened = try Store(path: dir.store)
+            defer { reopened.close() }
+            #expect(try reopened.scan() == model.all, "reopened")
+            #expect(try reopened.verify().tornTail == nil)
+        }
+    }
+}
