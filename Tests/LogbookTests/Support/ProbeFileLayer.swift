@@ -271,7 +271,10 @@ final class Gate: Sendable {
 
     /// Called by the held thread: announces its arrival, then waits until the gate opens.
     func arriveAndWait() {
-        state.update { ($0.arrived = true, signal: true) }  // wakes `waitForArrival`
+        state.update { gate in  // wakes `waitForArrival`
+            gate.arrived = true
+            return ((), signal: true)
+        }
         state.wait { $0.opened ? () : nil }
     }
 
