@@ -8,6 +8,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #if defined(__linux__)
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -124,6 +127,12 @@ int lb_mutex_type_adaptive(void) {
     return PTHREAD_MUTEX_ADAPTIVE_NP;
 #else
     return PTHREAD_MUTEX_DEFAULT;
+#endif
+}
+
+void lb_trim_heap(void) {
+#if defined(__GLIBC__)
+    malloc_trim(0);
 #endif
 }
 

@@ -51,6 +51,10 @@ int lb_start_writeback(int fd, int64_t offset, int64_t count);
 /// The pthread mutex type that spins briefly before sleeping (glibc), or the default type.
 int lb_mutex_type_adaptive(void);
 
+/// Gives the pages of the heap that free memory left whole back to the system (glibc's
+/// malloc_trim); nothing elsewhere.
+void lb_trim_heap(void);
+
 /// Hints that the bytes at `address` will be read soon: starts the cache fill (and the page
 /// walk) early. Never faults, whatever the address.
 static inline void lb_prefetch(const void *address) {
