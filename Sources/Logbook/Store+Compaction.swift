@@ -1,6 +1,8 @@
 // Compaction: fold the log into a new snapshot and index, replace them atomically, let every
 // process carry on. See Docs/Format.md ("Compaction").
 
+import CLogbookShims
+
 /// What one compaction did.
 public struct CompactionReport: Sendable, Equatable {
     /// The new snapshot's number.
@@ -16,8 +18,6 @@ public struct CompactionReport: Sendable, Equatable {
     /// When it finished, ns since the Unix epoch.
     public var finishedAt: UInt64
 }
-
-import CLogbookShims
 
 extension Store {
     /// Folds everything committed so far into a new snapshot and index, and starts a new log.
