@@ -93,34 +93,55 @@ import Testing
         return store
     }
 
+    /// After a compaction: the store holds exactly `model`, goes on taking writes, compacts
+    /// again, and a reopen holds the same and verifies.
+    static func goOnAndReopen(
+        _ store: Store, _ dir: TemporaryDirectory, _ model: inout ReferenceModel, _ random: inout SeededRandom,
+        _ context: String
+    ) throws {
+        #expect(try store.scan() == model.all, "\(context)")
+        try churn(store, &model, &random, steps: 300, context)
+        try store.compact()
+        #expect(try store.scan() == model.all, "\(context), after one more compaction")
+        store.close()
+        let reopened = try Store(path: dir.store)
+        defer { reopened.close() }
+        #expect(try reopened.scan() == model.all, "\(context), reopened")
+        #expect(try reopened.verify().tornTail == nil)
+    }
+
+    /// A store with a history; its next compaction runs on a thread of its own, held at the
+    /// first disk call of its merge while 800 random steps run, checked against `model`, then
+    /// let go (`failing`: its new snapshot's rename fails). Returns the store, the new
+    /// snapshot's number and how the compaction ended.
+    static func churnDuringAHeldMerge(
+        _ dir: TemporaryDirectory, snapshotBelow: Bool, failing: Bool, _ model: inout ReferenceModel,
+        _ random: inout SeededRandom
+    ) throws -> (store: Store, number: UInt64, outcome: Result<CompactionReport, LogbookError>) {
+        let layer = ProbeFileLayer()
+        let store = try storeWithHistory(dir, layer, snapshotBelow: snapshotBelow, &model, &random)
+        let number: UInt64 = snapshotBelow ? 2 : 1
+        let gate = layer.probe.hold(.open, of: SnapshotFormat.dataName(number) + ".tmp")
+        if failing { layer.probe.fail(.rename, of: SnapshotFormat.dataName(number), errno: SystemError.eio) }
+        let compaction = BackgroundCompaction(store)
+        try #require(gate.waitForArrival(), "the compaction reached its merge")
+        #expect(isFrozen(store))
+        try churn(store, &model, &random, steps: 800, "during the merge")
+        #expect(isFrozen(store), "the merge was still held")
+        gate.open()
+        return (store, number, compaction.wait())
+    }
+
     @Test(arguments: [false, true])
     func readsAndWritesDuringTheMergeSeeEveryLayer(snapshotBelow: Bool) throws {
         try withTemporaryDirectory("merge") { dir in
-            let layer = ProbeFileLayer()
             var model = ReferenceModel()
             var random = SeededRandom(seed: snapshotBelow ? 71 : 72)
-            let store = try Self.storeWithHistory(dir, layer, snapshotBelow: snapshotBelow, &model, &random)
-            let number: UInt64 = snapshotBelow ? 2 : 1
-            let gate = layer.probe.hold(.open, of: SnapshotFormat.dataName(number) + ".tmp")
-            let compaction = BackgroundCompaction(store)
-            try #require(gate.waitForArrival(), "the compaction reached its merge")
-            #expect(Self.isFrozen(store))
-            try Self.churn(store, &model, &random, steps: 800, "during the merge")
-            #expect(Self.isFrozen(store), "the merge was still held")
-            gate.open()
-            let report = try compaction.wait().get()
-            #expect(report.snapshot == number)
+            let (store, number, outcome) = try Self.churnDuringAHeldMerge(
+                dir, snapshotBelow: snapshotBelow, failing: false, &model, &random)
+            #expect(try outcome.get().snapshot == number)
             #expect(!Self.isFrozen(store))
-            #expect(try store.scan() == model.all, "after the install")
-            try Self.churn(store, &model, &random, steps: 300, "after the install")
-            try store.compact()
-            #expect(try store.scan() == model.all, "after one more compaction")
-            store.close()
-
-            let reopened = try Store(path: dir.store)
-            defer { reopened.close() }
-            #expect(try reopened.scan() == model.all, "reopened")
-            #expect(try reopened.verify().tornTail == nil)
+            try Self.goOnAndReopen(store, dir, &model, &random, "after the install")
         }
     }
 
@@ -129,33 +150,17 @@ import Testing
     @Test(arguments: [false, true])
     func aFailedMergeKeepsTheCommitsMadeDuringIt(snapshotBelow: Bool) throws {
         try withTemporaryDirectory("merge-fail") { dir in
-            let layer = ProbeFileLayer()
             var model = ReferenceModel()
             var random = SeededRandom(seed: snapshotBelow ? 81 : 82)
-            let store = try Self.storeWithHistory(dir, layer, snapshotBelow: snapshotBelow, &model, &random)
-            let number: UInt64 = snapshotBelow ? 2 : 1
-            let gate = layer.probe.hold(.open, of: SnapshotFormat.dataName(number) + ".tmp")
-            layer.probe.fail(.rename, of: SnapshotFormat.dataName(number), errno: SystemError.eio)
-            let compaction = BackgroundCompaction(store)
-            try #require(gate.waitForArrival(), "the compaction reached its merge")
-            try Self.churn(store, &model, &random, steps: 800, "during the merge")
-            gate.open()
-            guard case .failure(let error) = compaction.wait() else {
+            let (store, _, outcome) = try Self.churnDuringAHeldMerge(
+                dir, snapshotBelow: snapshotBelow, failing: true, &model, &random)
+            guard case .failure(let error) = outcome else {
                 Issue.record("the compaction should have failed")
                 return
             }
             #expect(error.code == .io)
             #expect(!Self.isFrozen(store))
-            #expect(try store.scan() == model.all, "after the failure")
-            try Self.churn(store, &model, &random, steps: 300, "after the failure")
-            try store.compact()
-            #expect(try store.scan() == model.all, "after the next compaction")
-            store.close()
-
-            let reopened = try Store(path: dir.store)
-            defer { reopened.close() }
-            #expect(try reopened.scan() == model.all, "reopened")
-            #expect(try reopened.verify().tornTail == nil)
+            try Self.goOnAndReopen(store, dir, &model, &random, "after the failure")
         }
     }
 }
