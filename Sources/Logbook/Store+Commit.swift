@@ -523,7 +523,7 @@ extension Store {
         s.commits += UInt64(batch.records.count)
         guard s.log?.number == batch.log.number, s.seenGeneration == batch.generation else { return false }
         if s.appliedEnd == batch.base {
-            s.published = nil  // see `StoreState.published`
+            s.reads.publish(nil)  // see `StoreState.reads`
             if let working = batch.working {
                 s.view = working
             } else {

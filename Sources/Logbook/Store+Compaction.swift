@@ -121,7 +121,7 @@ extension Store {
                 files.close(fd)
                 throw error
             }
-            s.published = nil
+            s.reads.publish(nil)
             let folded = s.view.freeze()
             s.log = ActiveLog(number: next, fd: fd, path: context.logPath(next), files: files)
             s.sealedLogBytes += s.appliedEnd
@@ -140,7 +140,7 @@ extension Store {
             // Nothing installed: the commits since the seal go back on top of what was frozen.
             state.withLock { s in
                 if s.view.frozen === frozen {
-                    s.published = nil
+                    s.reads.publish(nil)
                     s.view.thaw()
                 }
             }
@@ -205,7 +205,7 @@ extension Store {
             try installManifest(installed, &s)
             if s.view.frozen === frozen {
                 // The new snapshot holds what was frozen; the commits since the seal stay above it.
-                s.published = nil
+                s.reads.publish(nil)
                 s.view.replaceSnapshot(reader)
                 s.manifest = installed
                 s.seenGeneration = installed.generation

@@ -208,7 +208,7 @@ extension Store {
                 sealedBytes += size
             }
         }
-        s.published = nil
+        s.reads.publish(nil)
         s.view = loader.makeView(snapshot: snapshot)
         s.manifest = manifest
         s.lastSequence = sequence
@@ -221,7 +221,7 @@ extension Store {
     /// stops it quietly; corruption throws.
     static func catchUp(_ s: inout StoreState, files: any FileLayer, limit: UInt64) throws(LogbookError) {
         guard let log = s.log, limit > s.appliedEnd else { return }
-        s.published = nil  // see `StoreState.published`
+        s.reads.publish(nil)  // see `StoreState.reads`
         var view = s.view
         s.view = View()  // keep the memtable uniquely referenced while applying
         defer { s.view = view }

@@ -23,6 +23,8 @@ public final class Store: Sendable {
     let files: any FileLayer
     let processLock: ProcessLock
     let state: Locked<StoreState>
+    /// The view gets read without the state mutex (the state's `reads`).
+    let reads: ReadSlot
     /// Held by the group-commit leader while it commits a batch (taken before the cross-process
     /// lock, never after), and by anything else that takes the writer lock; `close()` takes it
     /// to wait for an in-flight batch.
@@ -53,6 +55,7 @@ public final class Store: Sendable {
         files = options.fileLayer
         let opened = try Self.openFiles(directory: trimmed, options: options)
         processLock = opened.lock
+        reads = opened.state.reads
         state = Locked(opened.state)
     }
 
@@ -76,7 +79,7 @@ public final class Store: Sendable {
             state.withLock { s in
                 if case .closed = s.lifecycle { return }
                 s.lifecycle = .closed
-                s.published = nil
+                s.reads.close()  // before the shared page the gets look at is unmapped
                 s.view = View()
                 s.log = nil  // closes the segment (see `OpenFile`)
                 processLock.releaseKept()
@@ -90,7 +93,15 @@ public final class Store: Sendable {
     /// The value of `key`, or nil when absent. Sees every commit acknowledged before the call, in
     /// any process. No system call unless another process committed since the last operation.
     public func get(_ key: [UInt8]) throws -> [UInt8]? {
-        try readableView().value(key)
+        // Nothing changed since the view was published, here or in another process: read it
+        // without the mutex. Else `readableView` catches up and publishes a new one.
+        let processLock = processLock
+        if let value = try reads.read(
+            current: { $0.isCurrent(processLock) }, { (view) throws(LogbookError) in try view.value(key) })
+        {
+            return value
+        }
+        return try readableView().value(key)
     }
 
     /// The pairs the scan selects, in key order (or reverse), from one consistent state.
@@ -235,14 +246,15 @@ public final class Store: Sendable {
 
     /// The latest state's view as gets read it, after the state's mutex is let go (so that gets
     /// on several threads overlap): the one made for an earlier get while nothing changed since,
-    /// else a new one. A commit drops it before it changes the view, so that it finds the
-    /// memtable's chunks unshared unless a get is still reading them.
+    /// else a new one, published in `reads` for the gets after it. A commit takes it out before
+    /// it changes the view, so that it finds the memtable's chunks unshared unless a get is
+    /// still reading them.
     func readableView() throws(LogbookError) -> PublishedView {
         try state.withLock { (s) throws(LogbookError) -> PublishedView in
             try refresh(&s)
-            if let published = s.published, published.matches(s) { return published }
+            if let published = s.reads.published, published.matches(s) { return published }
             let published = PublishedView(s)
-            s.published = published
+            s.reads.publish(published)
             return published
         }
     }
@@ -311,12 +323,15 @@ final class PublishedView: Sendable {
     let sequence: UInt64
     let generation: UInt64
     let appliedEnd: UInt64
+    /// The shared commit counter the state had seen.
+    let counter: UInt64
 
     init(_ s: StoreState) {
         view = s.view
         sequence = s.lastSequence
         generation = s.seenGeneration
         appliedEnd = s.appliedEnd
+        counter = s.seenCounter
     }
 
     /// `view.value(key)`, the view read where it lies.
@@ -327,16 +342,23 @@ final class PublishedView: Sendable {
     func matches(_ s: StoreState) -> Bool {
         sequence == s.lastSequence && appliedEnd == s.appliedEnd && generation == s.seenGeneration
     }
+
+    /// Whether no process committed or replaced the MANIFEST since this view was made: what
+    /// `Store.refresh` checks, for a view that the state's changes take out of `reads`.
+    @inline(__always)
+    func isCurrent(_ lock: ProcessLock) -> Bool {
+        counter == lock.commitCounter && generation == lock.manifestGeneration
+    }
 }
 
 /// Everything mutable in a `Store`, guarded by one lock.
 struct StoreState {
     var lifecycle: Lifecycle = .open
     var view = View()
-    /// The view as gets last read it (see `Store.readableView`). Set to nil before the view is
-    /// changed in place (`install`, `catchUp`), so that the change finds the memtable's chunks
-    /// unshared; a stale one is never used (`PublishedView.matches`).
-    var published: PublishedView?
+    /// The view as gets last read it (see `Store.readableView`). Emptied (`publish(nil)`) before
+    /// the view changes (`install`, `catchUp`, a reload, a compaction), so that the change finds
+    /// the memtable's chunks unshared, and gets read no stale view.
+    let reads = ReadSlot()
     /// The MANIFEST this state was loaded from.
     var manifest = Manifest.initial
     /// The active log segment (nil only once closed).
