@@ -339,8 +339,11 @@ final class PublishedView: Sendable {
 
     /// Whether `s` is still where this view was made: every change of the view moves its last
     /// sequence number, its applied end or its MANIFEST generation.
+    /// (And its commit counter: a view kept with an older one would never look current to
+    /// `isCurrent`, and every get would take the mutex.)
     func matches(_ s: StoreState) -> Bool {
         sequence == s.lastSequence && appliedEnd == s.appliedEnd && generation == s.seenGeneration
+            && counter == s.seenCounter
     }
 
     /// Whether no process committed or replaced the MANIFEST since this view was made: what

@@ -91,6 +91,15 @@ import Testing
             try other.put("k", "3")
             #expect(try store.readableView() !== second)
             #expect(try store.string("k") == "3")
+            #expect(store.reads.published?.isCurrent(store.processLock) == true, "gets read it without the mutex")
+            // The commit counter moves with nothing new to read (as when another process
+            // publishes records this handle applied already): the view is made again with the
+            // new counter, so that gets go back to reading it without the mutex.
+            let lock = store.processLock
+            _ = lock.publish(segment: lock.segment, end: lock.publishedEnd)
+            #expect(store.reads.published?.isCurrent(lock) == false)
+            #expect(try store.string("k") == "3")
+            #expect(store.reads.published?.isCurrent(lock) == true, "current again")
             _ = try other.compact()
             #expect(try store.string("k") == "3")
             try store.put("j", "4")
