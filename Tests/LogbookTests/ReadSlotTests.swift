@@ -14,43 +14,47 @@ import Testing
         return PublishedView(state)
     }
 
-    @Test func aViewTakenOutWithNoGetReadingItIsReleasedAtOnce() {
+    /// Follows whether a view is still alive.
+    final class Watch {
+        weak var view: PublishedView?
+    }
+
+    /// A slot holding a new view of `sequence`, which only the slot references and `watch` follows.
+    static func slot(holding sequence: UInt64, _ watch: Watch) -> ReadSlot {
         let slot = ReadSlot()
-        weak var first: PublishedView?
-        do {
-            let view = Self.view(sequence: 1)
-            first = view
-            slot.publish(view)
-        }
-        #expect(first != nil, "the slot keeps it")
+        let view = Self.view(sequence: sequence)
+        watch.view = view
+        slot.publish(view)
+        return slot
+    }
+
+    @Test func aViewTakenOutWithNoGetReadingItIsReleasedAtOnce() {
+        let first = Watch()
+        let slot = Self.slot(holding: 1, first)
+        #expect(first.view != nil, "the slot keeps it")
         slot.publish(Self.view(sequence: 2))
-        #expect(first == nil)
+        #expect(first.view == nil)
         #expect(slot.published?.sequence == 2)
     }
 
     @Test func aViewTakenOutWhileAGetReadsItLivesUntilTheGetIsOver() throws {
-        let slot = ReadSlot()
-        weak var first: PublishedView?
-        do {
-            let view = Self.view(sequence: 1)
-            first = view
-            slot.publish(view)
-        }
+        let first = Watch()
+        let slot = Self.slot(holding: 1, first)
         let read = try slot.read(
             current: { _ in true },
             { (view) throws(LogbookError) -> [UInt8]? in
                 slot.publish(Self.view(sequence: 2))  // a commit takes it out meanwhile
-                #expect(first != nil, "kept while the get reads it")
+                #expect(first.view != nil, "kept while the get reads it")
                 slot.publish(nil)  // and again: the get still counts
-                #expect(first != nil, "kept while the get reads it")
+                #expect(first.view != nil, "kept while the get reads it")
                 return [UInt8(view.sequence)]
             })
         #expect(read == [1])
         // Gets since read the other count; the next change sees both counts at zero.
-        #expect(first != nil)
+        #expect(first.view != nil)
         #expect(try slot.read(current: { _ in true }, { [UInt8($0.sequence)] }) == nil, "empty")
         slot.publish(Self.view(sequence: 3))
-        #expect(first == nil, "released once no get can read it")
+        #expect(first.view == nil, "released once no get can read it")
         #expect(try slot.read(current: { _ in true }, { [UInt8($0.sequence)] }) == [3])
     }
 
