@@ -2,6 +2,7 @@
 // it lives exactly as long as a get may still read it, and a get never reads a view taken out
 // before it started.
 
+import Glibc
 import Synchronization
 import Testing
 
@@ -117,5 +118,35 @@ import Testing
             box.slot.publish(nil)
         }
         #expect(last == nil, "released once nothing reads it")
+    }
+
+    /// `close()` waits for a get reading through the slot before it unmaps the shared page that
+    /// the get checks the view against: the get, held inside its read, still reads that page
+    /// after `close()` was called, and `close()` returns only once the get is over.
+    @Test func closeWaitsForAGetReadingThroughTheSlot() throws {
+        try withTemporaryDirectory("slot-close") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            try store.put("k", "v")
+            #expect(try store.string("k") == "v")  // publishes the view
+            let lock = store.processLock
+            final class Flag: Sendable { let closed = Atomic<Bool>(false) }
+            let flag = Flag()
+            let value = try store.reads.read(
+                current: { view in
+                    let thread = System.startThread {
+                        store.close()
+                        flag.closed.store(true, ordering: .releasing)
+                    }
+                    if let thread { pthread_detach(thread) }
+                    System.sleep(nanoseconds: 50_000_000)  // time for a close that did not wait to finish
+                    let closedMeanwhile = flag.closed.load(ordering: .acquiring)
+                    #expect(!closedMeanwhile, "close waits for the get")
+                    return view.isCurrent(lock)  // reads the shared page
+                },
+                { (view) throws(LogbookError) in try view.value(b("k")) })
+            #expect(value == .some(b("v")))
+            while !flag.closed.load(ordering: .acquiring) { System.sleep(nanoseconds: 1_000_000) }
+            #expect(throws: LogbookError.self) { try store.get("k") }
+        }
     }
 }
