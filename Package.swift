@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "Logbook", targets: ["Logbook"]),
         .library(name: "LogbookAgents", targets: ["LogbookAgents"]),
+        .library(name: "LogbookCodable", targets: ["LogbookCodable"]),
         .executable(name: "logbook", targets: ["logbook"]),
         .executable(name: "logbook-bench", targets: ["LogbookBench"]),
     ],
@@ -13,6 +14,9 @@ let package = Package(
         .target(name: "CLogbookShims"),
         .target(name: "Logbook", dependencies: ["CLogbookShims"]),
         .target(name: "LogbookAgents", dependencies: ["Logbook"]),
+        // JSON values through Codable: the one part that needs FoundationEssentials, kept apart
+        // so that the library and the CLI load none of it.
+        .target(name: "LogbookCodable", dependencies: ["Logbook"]),
         .executableTarget(name: "logbook", dependencies: ["Logbook", "LogbookAgents"]),
         .executableTarget(
             name: "LogbookBench", dependencies: ["Logbook", "LogbookAgents", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
@@ -21,7 +25,7 @@ let package = Package(
         // Test support shared by test targets (a file layer that dies, a seeded generator).
         .target(name: "LogbookTestSupport", dependencies: ["Logbook"], path: "Tests/LogbookTestSupport"),
         .testTarget(
-            name: "LogbookTests", dependencies: ["Logbook", "CLogbookShims", "LogbookTestSupport"],
+            name: "LogbookTests", dependencies: ["Logbook", "LogbookCodable", "CLogbookShims", "LogbookTestSupport"],
             exclude: ["Fixtures"]),
         // Fuzzers (Fuzz/run.sh builds them with -sanitize=fuzzer -DFUZZING; a plain build makes
         // each a small program that replays the inputs named on its command line).

@@ -56,6 +56,7 @@ final class Bench {
             if selected("rss") { measured.append { [self.rss()] } }
             if selected("task_create") || selected("task_list") { measured.append { self.agentTasks() } }
             if selected("claim_race") { measured.append { [self.claimRace()] } }
+            if selected("cli_get") || selected("cli_put") { measured.append { self.cli() } }
             for body in measured {
                 quiesce()
                 for measurement in body() {

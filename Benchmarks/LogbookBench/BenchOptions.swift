@@ -24,7 +24,7 @@ struct BenchOptions {
     static let workloads = [
         "fill_nosync", "fill_batch", "fill_sync", "read_hot", "read_miss", "scan_all", "concurrent_sync",
         "multiprocess_sync", "reopen", "recover", "compact", "disk_bytes", "rss", "task_create", "task_list",
-        "claim_race",
+        "claim_race", "cli_get", "cli_put",
     ]
 
     var n = 200_000
@@ -115,6 +115,8 @@ struct Sizes {
     var threads = [1, 2, 4, 8]
     var processes = 4
     var reopens = 5
+    /// Runs of the CLI per figure of cli_get and cli_put.
+    var cliRuns = 40
 
     init(n: Int) {
         self.n = n

@@ -16,17 +16,22 @@ enum Processes {
     /// Starts this executable with `arguments`; `descriptors` maps a child fd (e.g. 1, 3) to the
     /// parent fd it becomes.
     static func spawnSelf(_ arguments: [String], descriptors: [Int32: Int32] = [:]) -> pid_t {
+        spawn(selfPath, arguments, descriptors: descriptors)
+    }
+
+    /// Starts the executable at `path` with `arguments`; `descriptors` as for `spawnSelf`.
+    static func spawn(_ path: String, _ arguments: [String], descriptors: [Int32: Int32] = [:]) -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         for (child, parent) in descriptors.sorted(by: { $0.key < $1.key }) {
             posix_spawn_file_actions_adddup2(&actions, parent, child)
         }
-        let argv: [UnsafeMutablePointer<CChar>?] = ([selfPath] + arguments).map { strdup($0) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
         var pid: pid_t = 0
-        let result = posix_spawn(&pid, selfPath, &actions, nil, argv, environ)
-        if result != 0 { fail("posix_spawn \(selfPath): \(String(cString: strerror(result)))") }
+        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
+        if result != 0 { fail("posix_spawn \(path): \(String(cString: strerror(result)))") }
         return pid
     }
 

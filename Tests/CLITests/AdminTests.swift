@@ -5,7 +5,7 @@ import Testing
 /// `stats`, `compact` and `lock`.
 @Suite struct AdminTests {
     @Test func compactThenStatsAndVerify() throws {
-        try withFixture { f in
+        withFixture { f in
             for i in 1...30 { #expect(f.run("put", "k\(i)", "v\(i)").status == 0) }
             #expect(f.run("delete", "k3").status == 0)
             let compact = f.json("compact")

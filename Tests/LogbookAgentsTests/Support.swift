@@ -199,11 +199,11 @@ final class CountingBackend: KeyValueBackend, @unchecked Sendable {
 
 /// Expects `body` to throw an `AgentError` with `code`; returns its message.
 @discardableResult
-func expectAgentError(
-    _ code: AgentError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+func expectAgentError<R>(
+    _ code: AgentError.Code, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> R
 ) -> String {
     do {
-        try body()
+        _ = try body()
         Issue.record("expected an AgentError .\(code), nothing was thrown", sourceLocation: sourceLocation)
     } catch let error as AgentError {
         #expect(error.code == code, "\(error.message)", sourceLocation: sourceLocation)

@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func aMissingStoreIsNotFound() throws {
-        try withTemporaryDirectory("repairnone") { dir in
+        withTemporaryDirectory("repairnone") { dir in
             let missing = #expect(throws: LogbookError.self) { try Store.repair(path: dir.store) }
             #expect(missing?.code == .notFound)
             Disk.makeDirectory(dir.store)
