@@ -27,7 +27,7 @@ import Glibc
 ///   handle's `verify()` gives the same report (but for an unfinished first segment, which open
 ///   writes again), and writes and compaction succeed;
 /// - reads agree with each other: forward and reverse scans, `get` of every scanned key, and
-///   `stats().keys`;
+///   `stats().keys`; a one-shot `Store.get(_:at:options:)` agrees with them;
 /// - writes and compaction keep exactly the expected data, seen by a second handle opened before
 ///   them and after a close and reopen.
 enum StoreOpenTarget {
@@ -67,7 +67,10 @@ enum StoreOpenTarget {
         defer { store.close() }
 
         let pairs = attempt { try store.scan() }.value(or: verified ? "the store verifies but does not scan" : nil)
-        if let pairs { checkReads(store, pairs, strict: verified) }
+        if let pairs {
+            checkReads(store, pairs, strict: verified)
+            checkOneShotGets(pairs, options, strict: verified)
+        }
         let online = attempt { try store.verify() }
         if case .success(let report) = offline {
             guard case .success(let again) = online else {
@@ -145,6 +148,25 @@ enum StoreOpenTarget {
         }
         if let stats = attempt({ try store.stats() }).value(or: strict ? "stats fails" : nil) {
             Fuzz.require(stats.keys == pairs.count, "stats counts \(stats.keys) keys, scan \(pairs.count)")
+        }
+    }
+
+    /// `Store.get(_:at:options:)`, which reads the files without a handle, agrees with the open
+    /// handle's scan: each scanned key's value, and nil for a key the scan does not hold.
+    static func checkOneShotGets(_ pairs: [KeyValue], _ options: StoreOptions, strict: Bool) {
+        for pair in pairs.prefix(50) {
+            if let value = attempt({ try Store.get(pair.key, at: directory, options: options) }).value(
+                or: strict ? "a one-shot get of a scanned key fails" : nil)
+            {
+                Fuzz.require(value == pair.value, "a one-shot get and the scan disagree on a key")
+            }
+        }
+        let absent = Array("fuzz-absent".utf8)
+        if !pairs.contains(where: { $0.key == absent }),
+            let value = attempt({ try Store.get(absent, at: directory, options: options) }).value(
+                or: strict ? "a one-shot get of an absent key fails" : nil)
+        {
+            Fuzz.require(value == nil, "a one-shot get finds a key the scan does not hold")
         }
     }
 

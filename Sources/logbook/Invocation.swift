@@ -36,6 +36,16 @@ struct Invocation {
         try Store(path: storePath, options: storeOptions(create: true))
     }
 
+    /// `key`'s value read straight from the store's files, without opening a handle (see
+    /// `Store.get(_:at:options:)`); `.some(nil)` when absent, nil when there is no store.
+    func readOne(_ key: [UInt8]) throws -> [UInt8]?? {
+        do {
+            return .some(try Store.get(key, at: storePath, options: storeOptions(create: false)))
+        } catch let error as LogbookError where error.code == .notFound {
+            return nil
+        }
+    }
+
     /// Opens the store if it exists; nil when it does not (read commands never create it).
     func openExistingStore() throws -> Store? {
         do {

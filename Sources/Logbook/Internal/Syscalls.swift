@@ -129,20 +129,29 @@ extension FileLayer {
         var done = 0
         var failure: SystemError?
         result.withUnsafeMutableBytes { raw in
-            while done < count {
-                let rest = UnsafeMutableRawBufferPointer(rebasing: raw[done...])
-                let n: Int
-                do throws(SystemError) { n = try read(fd, into: rest, at: offset + UInt64(done)) } catch {
-                    failure = SystemError(operation: error.operation, path: path, errno: error.errno)
-                    return
-                }
-                if n == 0 { break }
-                done += n
-            }
+            do throws(SystemError) { done = try fill(fd, raw, at: offset, path: path) } catch { failure = error }
         }
         if let failure { throw failure }
         if done < count { result.removeSubrange(done...) }
         return result
+    }
+
+    /// Reads into all of `buffer` from `offset`, looping over short reads; returns the bytes read,
+    /// fewer than the buffer's size only at end of file.
+    func fill(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64, path: String)
+        throws(SystemError) -> Int
+    {
+        var done = 0
+        while done < buffer.count {
+            let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[done...])
+            let n: Int
+            do throws(SystemError) { n = try read(fd, into: rest, at: offset + UInt64(done)) } catch {
+                throw SystemError(operation: error.operation, path: path, errno: error.errno)
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return done
     }
 
     /// Reads the whole file at `path`.

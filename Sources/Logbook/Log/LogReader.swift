@@ -182,7 +182,7 @@
 
 extension LogReader {
     /// Bytes read from the file at a time; a record larger than this widens the window.
-    static let window = 4 << 20
+    static let window = 1 << 20
 
     /// Reads and parses the records of the segment open at `fd`, from `offset` up to `limit`,
     /// a window at a time, so memory stays bounded by the largest record, not the log.
@@ -207,15 +207,22 @@ extension LogReader {
         var position = offset
         var last = sequence
         var window = initialWindow.map { max(1, $0) } ?? Self.window
+        // One buffer for every window, not an array per read: a fresh array of a few MiB is a
+        // fresh mapping, zero-filled twice (kernel, then array) before the read overwrites it.
+        var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 0, alignment: 8)
+        defer { buffer.deallocate() }
         while position < limit {
             let want = Int(min(UInt64(window), limit - position))
-            let bytes = try io(path) { () throws(SystemError) in
-                try files.readUpTo(fd, count: want, at: position, path: path)
+            if buffer.count < want {
+                buffer.deallocate()
+                buffer = .allocate(byteCount: want, alignment: 8)
             }
-            let reachesEnd = bytes.count < want || position + UInt64(bytes.count) >= limit
-            let parsed = bytes.withUnsafeBytes { raw in
-                parsePayloads(raw, base: position, after: last, isFileEnd: reachesEnd, visit: visit)
-            }
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want])
+            let count = try io(path) { () throws(SystemError) in try files.fill(fd, target, at: position, path: path) }
+            let reachesEnd = count < want || position + UInt64(count) >= limit
+            let parsed = parsePayloads(
+                UnsafeRawBufferPointer(rebasing: buffer[0..<count]), base: position, after: last, isFileEnd: reachesEnd,
+                visit: visit)
             if parsed.needsMore {
                 if parsed.validEnd == position { window *= 2 }  // one record larger than the window
                 position = parsed.validEnd
