@@ -28,6 +28,40 @@ import Testing
         }
     }
 
+    /// Every CLI run but `get` replays the log since the last compaction, so the CLI's writes
+    /// compact once the log holds 1 MiB (and more than the snapshot); the library waits for 16 MiB.
+    @Test func cliWritesKeepTheLogShort() throws {
+        try withFixture { f in
+            func fill(_ range: Range<Int>) throws {
+                let store = try Store(
+                    path: f.store, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
+                defer { store.close() }
+                for i in range { try store.put("k\(i)", String(repeating: "v", count: 100)) }
+            }
+            func stats() throws -> StoreStats {
+                let store = try Store(path: f.store, options: StoreOptions(autoCompactLogBytes: nil))
+                defer { store.close() }
+                return try store.stats()
+            }
+            try fill(0..<5000)  // ~0.6 MiB of log: below the CLI's threshold
+            #expect(f.run("put", "a", "1").status == 0)
+            #expect(try stats().snapshot == 0, "no compaction below 1 MiB")
+            try fill(5000..<10_000)  // ~1.2 MiB
+            #expect(f.run("put", "b", "2").status == 0)
+            let after = try stats()
+            #expect(after.snapshot > 0, "the CLI's put compacted")
+            #expect(after.logBytes < 1000, "\(after.logBytes) bytes of log left")
+            #expect(after.keys == 10_002)
+            #expect(f.run("get", "k9999").stdout == Array(repeating: UInt8(ascii: "v"), count: 100))
+            #expect(f.run("get", "b").stdout == "2".bytes)
+            // Reads never compact: a get of a store past the threshold leaves it as it is.
+            try fill(10_000..<20_000)
+            #expect(f.run("get", "k1").status == 0)
+            #expect(f.run("scan", "--limit", "1").status == 0)
+            #expect(try stats().logBytes > 1 << 20)
+        }
+    }
+
     @Test func adminCommandsOnAMissingStoreExit1() {
         withFixture { f in
             for command in ["stats", "compact", "lock"] {

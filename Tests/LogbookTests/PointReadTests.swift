@@ -67,6 +67,26 @@ import Testing
         }
     }
 
+    /// A compaction that deletes a segment between the MANIFEST's read and the segment's open:
+    /// the get reads the MANIFEST again, a few times at most.
+    @Test func aSegmentGoneBeforeItsOpenMeansReadingTheManifestAgain() throws {
+        try withTemporaryDirectory("point-gone") { dir in
+            do {
+                let store = try Store(path: dir.store, options: relaxed())
+                defer { store.close() }
+                try store.put("k", "v")
+            }
+            let layer = ProbeFileLayer()
+            var options = relaxed()
+            options.fileLayer = layer
+            layer.probe.fail(.open, of: "log-1.wal", errno: SystemError.enoent, times: 3)
+            #expect(try Store.get(b("k"), at: dir.store, options: options) == b("v"))
+            layer.probe.fail(.open, of: "log-1.wal", errno: SystemError.enoent, times: 20)
+            let gone = #expect(throws: LogbookError.self) { _ = try Store.get(b("k"), at: dir.store, options: options) }
+            #expect(gone?.errno == SystemError.enoent, "a segment that stays gone is an error, not absence")
+        }
+    }
+
     @Test func aTornTailEndsTheLogAndDamageBeforeItIsCorruption() throws {
         try withTemporaryDirectory("point-damage") { dir in
             let history: SampleHistory
