@@ -104,9 +104,7 @@ struct KeyMap: Sendable {
         let lastKey = last.key(last.count - 1)
         let prefix = Array(lastKey[0..<Self.commonPrefix(chunks[0].key(0), lastKey)])
         directory = KeyMapDirectory(
-            KeyMapDirectory.Parts(
-                chunkLimit: chunkLimit, prefix: prefix, separators: separators,
-                fences: separators.map { KeyMapChunk.word($0, from: prefix.count) }, filter: filter))
+            KeyMapDirectory.Parts(chunkLimit: chunkLimit, prefix: prefix, separators: separators, filter: filter))
         chunks[0].rebase(prefix.count)
         last.rebase(prefix.count)
         if filter.isFull { rebuildFilter() }
@@ -178,13 +176,15 @@ struct KeyMap: Sendable {
                 var high = firstWord(atLeast: target &+ 1, count: count) { fences[$0] }
                 while low < high {
                     let mid = (low &+ high) &>> 1
-                    let order = separators.withUnsafeBufferPointer { separators in
-                        separators[mid].withUnsafeBufferPointer { s in
-                            compareRaw(
-                                UnsafeRawPointer(s.baseAddress.unsafelyUnwrapped) + skip, s.count &- skip,
-                                key.unsafelyUnwrapped + skip, keyCount &- skip)
+                    let order =
+                        directory.compareTail(mid, key.unsafelyUnwrapped, keyCount, from: skip)
+                        ?? separators.withUnsafeBufferPointer { separators in
+                            separators[mid].withUnsafeBufferPointer { s in
+                                compareRaw(
+                                    UnsafeRawPointer(s.baseAddress.unsafelyUnwrapped) + skip, s.count &- skip,
+                                    key.unsafelyUnwrapped + skip, keyCount &- skip)
+                            }
                         }
-                    }
                     if order < 0 { low = mid &+ 1 } else { high = mid }
                 }
                 return low
@@ -330,8 +330,7 @@ struct KeyMap: Sendable {
         let separator = chunk.key(half - 1)
         chunks.insert(chunk.splitOff(from: half, capacity: chunkLimit), at: c + 1)
         changeDirectory {
-            $0.separators.insert(separator, at: c)
-            $0.fences.insert(KeyMapChunk.word(separator, from: $0.prefix.count), at: c)
+            $0.insertSeparator(separator, at: c)
         }
         rebase(c)
         rebase(c + 1)
@@ -343,7 +342,7 @@ struct KeyMap: Sendable {
     private mutating func shrinkPrefix(to length: Int) {
         changeDirectory {
             $0.prefix.removeSubrange(length...)
-            for i in $0.fences.indices { $0.fences[i] = KeyMapChunk.word($0.separators[i], from: length) }
+            $0.rebase()
         }
         rebase(0)
         rebase(chunks.count - 1)
@@ -393,8 +392,7 @@ struct KeyMap: Sendable {
             chunks.remove(at: c + 1)
         }
         changeDirectory {
-            $0.separators.remove(at: c)
-            $0.fences.remove(at: c)
+            $0.removeSeparator(at: c)
         }
         rebase(c)
     }
@@ -516,11 +514,14 @@ struct KeyMap: Sendable {
     /// the count and byte total.
     func _invariantViolation() -> String? {
         if chunks.isEmpty {
-            return count == 0 && liveBytes == 0 && separators.isEmpty && fences.isEmpty && filter === KeyFilter.none
+            return count == 0 && liveBytes == 0 && separators.isEmpty && fences.isEmpty && directory.tails.isEmpty
+                && filter === KeyFilter.none
                 ? nil : "empty map with state"
         }
         if filter === KeyFilter.none { return "a map with keys but no filter" }
-        guard separators.count == chunks.count - 1, fences.count == separators.count else {
+        guard separators.count == chunks.count - 1, fences.count == separators.count,
+            directory.tails.count == separators.count * KeyMapDirectory.tailBytes
+        else {
             return "\(separators.count) separators, \(fences.count) fences for \(chunks.count) chunks"
         }
         func startsWithPrefix(_ key: [UInt8]) -> Bool {
@@ -529,6 +530,12 @@ struct KeyMap: Sendable {
         for (i, separator) in separators.enumerated() {
             if !startsWithPrefix(separator) { return "separator \(i) lacks the prefix" }
             if fences[i] != KeyMapChunk.word(separator, from: prefix.count) { return "fence \(i) stale" }
+            let tailBytes = KeyMapDirectory.tailBytes
+            if Array(directory.tails[i * tailBytes..<(i + 1) * tailBytes])
+                != KeyMapDirectory.tail(separator, from: prefix.count)
+            {
+                return "tail \(i) stale"
+            }
             if i > 0 && compareBytes(separators[i - 1], separator) >= 0 {
                 return "separators \(i - 1), \(i) out of order"
             }
