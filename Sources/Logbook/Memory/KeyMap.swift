@@ -20,7 +20,9 @@ func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int32 {
 /// Look-ups compare 8-byte words, not keys: every key shares the map's `prefix`, the
 /// separators' words after it (`fences`) sit in one array, and each chunk keeps its keys' words
 /// after the prefix its range shares (a key between two separators shares their common prefix).
-/// A key is dereferenced only for a tie between words of long keys, or for the entry found.
+/// Separators whose fences tie (keys that share more than the fence's bytes) are told apart by
+/// their next 31 bytes, kept in one array (`KeyMapDirectory.tails`). A key is dereferenced only
+/// for a tie beyond those, between chunk words of long keys, or for the entry found.
 struct KeyMap: Sendable {
     struct Entry: Sendable {
         var key: [UInt8]
