@@ -65,15 +65,10 @@ extension Store {
             let fd = try io(path) { () throws(SystemError) in try files.open(path, .readOnly) }
             defer { files.close(fd) }
             let size = try io(path) { () throws(SystemError) in try files.size(fd) }
-            let header = try io(path) { () throws(SystemError) in
-                try files.readUpTo(fd, count: LogFormat.segmentHeaderSize, at: 0, path: path)
-            }
-            guard LogFormat.parseSegmentHeader(header) == number else {
-                throw LogbookError.corrupted("invalid log segment header", path: path, offset: 0)
-            }
-            let parsed = try LogReader.readPayloads(
-                files, fd: fd, path: path, from: UInt64(LogFormat.segmentHeaderSize), limit: size, after: sequence
-            ) { payload, _, _ in
+            sequence = try readSegment(
+                number, fd: fd, path: path, size: size, files: files, after: sequence,
+                sealed: number != manifest.lastLog
+            ) { payload, _ in
                 _ = LogFormat.walkPayload(
                     payload, start: { _ in },
                     mutation: { isPut, written, value in
@@ -81,16 +76,7 @@ extension Store {
                             lastWrite = .some(isPut ? [UInt8](value) : nil)
                         }
                     })
-            }
-            sequence = parsed.lastSequence
-            switch parsed.end {
-            case .corrupt(let offset, let reason):
-                throw LogbookError.corrupted(reason, path: path, offset: offset)
-            case .torn(let offset) where number != manifest.lastLog:
-                throw LogbookError.corrupted("sealed log segment ends in a torn record", path: path, offset: offset)
-            default:
-                break
-            }
+            }.lastSequence
         }
         if let lastWrite { return lastWrite }
         return try snapshot?.value(key)

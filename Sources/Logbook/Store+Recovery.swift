@@ -181,24 +181,11 @@ extension Store {
             var keep = false
             defer { if !keep { files.close(fd) } }
             let size = try io(path) { () throws(SystemError) in try files.size(fd) }
-            let header = try io(path) { () throws(SystemError) in
-                try files.readUpTo(fd, count: LogFormat.segmentHeaderSize, at: 0, path: path)
-            }
-            guard LogFormat.parseSegmentHeader(header) == number else {
-                throw LogbookError.corrupted("invalid log segment header", path: path, offset: 0)
-            }
-            let parsed = try LogReader.readPayloads(
-                files, fd: fd, path: path, from: UInt64(LogFormat.segmentHeaderSize), limit: size, after: sequence
-            ) { payload, recordSequence, _ in loader.add(payload: payload, sequence: recordSequence) }
+            let parsed = try readSegment(
+                number, fd: fd, path: path, size: size, files: files, after: sequence,
+                sealed: number != manifest.lastLog
+            ) { payload, recordSequence in loader.add(payload: payload, sequence: recordSequence) }
             sequence = parsed.lastSequence
-            switch parsed.end {
-            case .corrupt(let offset, let reason):
-                throw LogbookError.corrupted(reason, path: path, offset: offset)
-            case .torn(let offset) where number != manifest.lastLog:
-                throw LogbookError.corrupted("sealed log segment ends in a torn record", path: path, offset: offset)
-            default:
-                break
-            }
             if number == manifest.lastLog {
                 keep = true
                 s.log = ActiveLog(number: number, fd: fd, path: path, files: files)
@@ -215,6 +202,33 @@ extension Store {
         s.sealedLogBytes = sealedBytes
         s.seenCounter = counter
         s.seenGeneration = generation
+    }
+
+    /// Checks the header of log segment `number` (open at `fd`, `size` bytes) and visits the
+    /// payload and sequence number of each record after `sequence`. Damage throws `corrupted`, and
+    /// so does a torn record at the end of a `sealed` segment; at the end of the last one it is
+    /// where the log ends (`LogParse.validEnd`).
+    static func readSegment(
+        _ number: UInt64, fd: Int32, path: String, size: UInt64, files: any FileLayer, after sequence: UInt64,
+        sealed: Bool, visit: (_ payload: UnsafeRawBufferPointer, _ sequence: UInt64) -> Void
+    ) throws(LogbookError) -> LogParse {
+        let header = try io(path) { () throws(SystemError) in
+            try files.readUpTo(fd, count: LogFormat.segmentHeaderSize, at: 0, path: path)
+        }
+        guard LogFormat.parseSegmentHeader(header) == number else {
+            throw LogbookError.corrupted("invalid log segment header", path: path, offset: 0)
+        }
+        let parsed = try LogReader.readPayloads(
+            files, fd: fd, path: path, from: UInt64(LogFormat.segmentHeaderSize), limit: size, after: sequence
+        ) { payload, recordSequence, _ in visit(payload, recordSequence) }
+        switch parsed.end {
+        case .corrupt(let offset, let reason):
+            throw LogbookError.corrupted(reason, path: path, offset: offset)
+        case .torn(let offset) where sealed:
+            throw LogbookError.corrupted("sealed log segment ends in a torn record", path: path, offset: offset)
+        default:
+            return parsed
+        }
     }
 
     /// Applies the records of the active segment between `appliedEnd` and `limit`. A torn tail
