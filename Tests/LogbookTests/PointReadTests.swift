@@ -2,7 +2,7 @@
 // every log segment after it for the key's last write, and must answer exactly what a handle
 // opened at the same moment answers: through overwrites, deletes over a snapshot, compactions,
 // a compaction held between its seal and its install (two segments), a torn tail (ignored) and
-// damage inside the log (the same `corrupted` error as opening).
+// damage inside the log or at a sealed segment's end (the same `corrupted` error as opening).
 
 import Testing
 
@@ -61,6 +61,17 @@ import Testing
             let manifest = try Store.readManifest(directory: dir.store, files: PosixFileLayer())
             #expect(manifest.lastLog == manifest.firstLog + 1, "the sealed segment and the new one")
             try Self.expectOneShotGets(dir, model, "during the merge")
+            // A sealed segment that ends in a torn record is damage, not the end of the log.
+            let sealed = dir.store + "/" + LogFormat.segmentName(manifest.firstLog)
+            let whole = Disk.read(sealed)
+            Disk.write(sealed, Array(whole.dropLast(3)))
+            let opening = #expect(throws: LogbookError.self) { _ = try Store(path: dir.store, options: relaxed()) }
+            let reading = #expect(throws: LogbookError.self) { _ = try Store.get(b("k150"), at: dir.store) }
+            for error in [opening, reading] {
+                #expect(error?.code == .corrupted && error?.path == sealed)
+                #expect(error?.message.contains("sealed log segment ends in a torn record") == true)
+            }
+            Disk.write(sealed, whole)
             gate.open()
             #expect(try compaction.wait().get().snapshot == 2)
             try Self.expectOneShotGets(dir, model, "after the install")
