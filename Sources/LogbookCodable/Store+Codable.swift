@@ -9,7 +9,14 @@ import Logbook
     import Foundation
 #endif
 
-extension Store {
+/// What the JSON conveniences stand on: a store (each put its own transaction) or a write
+/// transaction (its puts and gets inside it).
+public protocol JSONValues {
+    func put(_ key: [UInt8], _ value: [UInt8]) throws
+    func get(_ key: [UInt8]) throws -> [UInt8]?
+}
+
+extension JSONValues {
     /// Stores `value` as JSON under `key`.
     public func put<T: Encodable>(_ key: String, encoding value: T) throws {
         try put(Array(key.utf8), Array(try JSONEncoder().encode(value)))
@@ -23,15 +30,5 @@ extension Store {
     }
 }
 
-extension WriteTransaction {
-    /// Writes `value` as JSON under `key` in this transaction.
-    public func put<T: Encodable>(_ key: String, encoding value: T) throws {
-        try put(Array(key.utf8), Array(try JSONEncoder().encode(value)))
-    }
-
-    /// The JSON value under `key` as this transaction sees it, decoded as `T`, or nil when absent.
-    public func get<T: Decodable>(_ key: String, as type: T.Type) throws -> T? {
-        guard let bytes = try get(Array(key.utf8)) else { return nil }
-        return try JSONDecoder().decode(T.self, from: Data(bytes))
-    }
-}
+extension Store: JSONValues {}
+extension WriteTransaction: JSONValues {}

@@ -23,6 +23,16 @@ final class KeyMapDirectory: Sendable {
             rebase()
         }
 
+        /// The parts of `directory`, to change and build a new one from.
+        fileprivate init(_ directory: KeyMapDirectory) {
+            chunkLimit = directory.chunkLimit
+            prefix = directory.prefix
+            separators = directory.separators
+            fences = directory.fences
+            filter = directory.filter
+            tails = directory.tails
+        }
+
         /// Inserts `separator` at `index`, with its fence and tail.
         mutating func insertSeparator(_ separator: [UInt8], at index: Int) {
             separators.insert(separator, at: index)
@@ -117,12 +127,5 @@ final class KeyMapDirectory: Sendable {
     /// Held by a map only while its directory is being built again.
     static let placeholder = KeyMapDirectory(chunkLimit: 2)
 
-    var parts: Parts {
-        var parts = Parts(chunkLimit: chunkLimit, prefix: [], separators: [], filter: filter)
-        parts.prefix = prefix
-        parts.separators = separators
-        parts.fences = fences
-        parts.tails = tails
-        return parts
-    }
+    var parts: Parts { Parts(self) }
 }
