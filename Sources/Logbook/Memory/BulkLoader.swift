@@ -108,7 +108,8 @@ struct BulkLoader: ~Copyable {
         var deleteHashes: [UInt64] = []
         puts.reserveCapacity(winners.count)
         putHashes.reserveCapacity(winners.count)
-        for winner in winners {
+        for (k, winner) in winners.enumerated() {
+            if k &+ 16 < winners.count { lb_prefetch(items + winners[k &+ 16].index) }  // scattered
             if winner.isDelete {
                 deletes.append(winner.index)
                 deleteHashes.append(items[winner.index].hash)
@@ -121,22 +122,56 @@ struct BulkLoader: ~Copyable {
         view.snapshot = snapshot
         let items = self.items
         // Every winner is moved out exactly once; the losers are gone already.
-        view.memtable = KeyMap(
-            sortedUnique: puts.lazy.map { i in
-                let pending = (items + i).move()
-                return KeyMap.Entry(key: pending.key, value: pending.value, sequence: pending.sequence)
-            }, hashes: putHashes)
+        view.memtable = puts.withUnsafeBufferPointer { puts in
+            KeyMap(
+                sortedUnique: puts.indices.lazy.map { k in
+                    Self.prefetch(items, puts, k)
+                    let pending = (items + puts[k]).move()
+                    return KeyMap.Entry(key: pending.key, value: pending.value, sequence: pending.sequence)
+                }, hashes: putHashes)
+        }
         if hasSnapshot {
-            view.tombstones = KeyMap(
-                sortedUnique: deletes.lazy.map { i in
-                    let pending = (items + i).move()
-                    return KeyMap.Entry(key: pending.key, value: [], sequence: pending.sequence)
-                }, hashes: deleteHashes)
+            view.tombstones = deletes.withUnsafeBufferPointer { deletes in
+                KeyMap(
+                    sortedUnique: deletes.indices.lazy.map { k in
+                        Self.prefetch(items, deletes, k)
+                        let pending = (items + deletes[k]).move()
+                        return KeyMap.Entry(key: pending.key, value: [], sequence: pending.sequence)
+                    }, hashes: deleteHashes)
+            }
         } else {
             for i in deletes { (items + i).deinitialize(count: 1) }
         }
         count = 0  // all moved out or destroyed: deinit frees the buffer only
         return view
+    }
+
+    /// Where the storage of the item's key array starts (its header, then its bytes from 32 on),
+    /// read without retaining it.
+    @inline(__always)
+    private static func keyStorage(_ item: UnsafePointer<Pending>) -> UnsafeRawPointer {
+        UnsafeRawPointer(item).load(fromByteOffset: MemoryLayout<Pending>.offset(of: \.key)!, as: UnsafeRawPointer.self)
+    }
+
+    /// Before the `k`-th winner of `order` is moved out: asks for the item `itemsAhead` further
+    /// on, and for the heads of the key and value arrays of the one `arraysAhead` further on
+    /// (its item asked for earlier). The winners are scattered over the items in key order, and
+    /// the map reads each key's and value's count: without this, each entry costs a miss or
+    /// three in a row. (An array is one reference to its storage, whose header holds the count
+    /// and is followed by the elements; a prefetch never faults.)
+    @inline(__always)
+    private static func prefetch(_ items: UnsafeMutablePointer<Pending>, _ order: UnsafeBufferPointer<Int>, _ k: Int) {
+        let itemsAhead = 16
+        let arraysAhead = 8
+        if k &+ itemsAhead < order.count { lb_prefetch(items + order[k &+ itemsAhead]) }
+        guard k &+ arraysAhead < order.count else { return }
+        let item = items + order[k &+ arraysAhead]
+        let key = keyStorage(item)
+        lb_prefetch(key)
+        lb_prefetch(key + 32)
+        lb_prefetch(
+            UnsafeRawPointer(item).load(
+                fromByteOffset: MemoryLayout<Pending>.offset(of: \.value)!, as: UnsafeRawPointer.self))
     }
 
     /// Sorts and keeps each key's last write only (without a snapshot, also drops the keys whose
@@ -178,10 +213,12 @@ struct BulkLoader: ~Copyable {
         let n = count
         guard n > 0 else { return [] }
         let items = self.items
-        // The prefix all keys share: the sort compares the 8 bytes after it first.
+        // The prefix all keys share: the sort compares the 8 bytes after it first. (The keys are
+        // cold by now: each pass over them asks for the ones a few items on.)
         var shared = items[0].key.count
         items[0].key.withUnsafeBytes { first in
             for i in 1..<n {
+                if i &+ 8 < n { lb_prefetch(Self.keyStorage(items + (i &+ 8)) + 16) }
                 items[i].key.withUnsafeBytes { key in
                     if key.count >= shared && lb_compare_bytes(key.baseAddress, shared, first.baseAddress, shared) == 0
                     {
@@ -197,6 +234,7 @@ struct BulkLoader: ~Copyable {
         }
         var order = [SortItem](unsafeUninitializedCapacity: n) { buffer, initialized in
             for i in 0..<n {
+                if i &+ 8 < n { lb_prefetch(Self.keyStorage(items + (i &+ 8)) + 16) }
                 let prefix = items[i].key.withUnsafeBytes { key in
                     if key.count >= shared + 8 {
                         return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: shared, as: UInt64.self))
