@@ -17,7 +17,18 @@ let package = Package(
         // JSON values through Codable: the one part that needs FoundationEssentials, kept apart
         // so that the library and the CLI load none of it.
         .target(name: "LogbookCodable", dependencies: ["Logbook"]),
-        .executableTarget(name: "logbook", dependencies: ["Logbook", "LogbookAgents"]),
+        // A release build of the CLI is one static program (the Swift runtime and the C library
+        // linked in): an agent tool starts it thousands of times, and the dynamic loader's work
+        // was half of a small command's run (Docs/CLI.md, "What a run costs"). Linked with the
+        // toolchain's lld: gold warns on every link that glibc's dlopen needs shared libraries at
+        // run time, and the one caller, in the Swift runtime, runs only under a debugging
+        // variable. Debug builds stay dynamic (the sanitizers need that).
+        .executableTarget(
+            name: "logbook", dependencies: ["Logbook", "LogbookAgents"],
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-static-executable", "-use-ld=lld"], .when(platforms: [.linux], configuration: .release))
+            ]),
         .executableTarget(
             name: "LogbookBench", dependencies: ["Logbook", "LogbookAgents", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
         .executableTarget(
