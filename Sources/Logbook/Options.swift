@@ -22,8 +22,16 @@ public struct StoreOptions: Sendable {
     /// The program named in lock holder diagnostics. Default: this process's executable name.
     public var programName: String
     /// Compact automatically, after a commit, once the log holds at least this many bytes and
-    /// more than the snapshot does. nil turns automatic compaction off. Default 16 MiB.
+    /// more than the snapshot's share set by `autoCompactSnapshotDivisor`. nil turns automatic
+    /// compaction off. Default 16 MiB.
     public var autoCompactLogBytes: UInt64?
+    /// Automatic compaction also waits for the log to hold more than the snapshot's bytes divided
+    /// by this; 0: the snapshot's size does not count. Default 1, more than the snapshot: each
+    /// compaction then rewrites at most about as much as the log received since the last one. A
+    /// larger divisor keeps the log shorter on a large store, for handles that open it often
+    /// (every open replays the log), at the price of rewriting the snapshot more often: the CLI
+    /// uses 16 (Docs/CLI.md).
+    public var autoCompactSnapshotDivisor: UInt64
     /// Run automatic compactions on a thread of the handle's own, so that the commit that finds
     /// one due returns at once and later commits go on beside the merge (only its short seal
     /// and install take the writer lock); `close()` waits for the one in flight or asked for.
@@ -48,12 +56,14 @@ public struct StoreOptions: Sendable {
     public init(
         durability: Durability = .normal, lockTimeout: Double = 10, createIfMissing: Bool = true,
         maxConflictRetries: Int = 64, programName: String? = nil, autoCompactLogBytes: UInt64? = 16 << 20,
-        compactInBackground: Bool = true, cacheBytes: Int = 8 << 20, cacheTimeToLive: Double? = nil
+        autoCompactSnapshotDivisor: UInt64 = 1, compactInBackground: Bool = true, cacheBytes: Int = 8 << 20,
+        cacheTimeToLive: Double? = nil
     ) {
         self.compactInBackground = compactInBackground
         self.cacheBytes = cacheBytes
         self.cacheTimeToLive = cacheTimeToLive
         self.autoCompactLogBytes = autoCompactLogBytes
+        self.autoCompactSnapshotDivisor = autoCompactSnapshotDivisor
         self.durability = durability
         self.lockTimeout = lockTimeout
         self.createIfMissing = createIfMissing

@@ -62,13 +62,15 @@ extension Store {
         }
     }
 
-    /// Whether the log has outgrown the automatic compaction threshold (and the snapshot).
+    /// Whether the log has outgrown the automatic compaction threshold (and the snapshot's share).
     private func isCompactionDue() -> Bool {
         guard let threshold = options.autoCompactLogBytes else { return false }
+        let divisor = options.autoCompactSnapshotDivisor
         return state.withLock { s -> Bool in
             guard case .open = s.lifecycle else { return false }
             let logBytes = s.sealedLogBytes + s.appliedEnd
-            return logBytes >= threshold && logBytes > (s.view.snapshot?.index.dataSize ?? 0)
+            let snapshotBytes = s.view.snapshot?.index.dataSize ?? 0
+            return logBytes >= threshold && (divisor == 0 || logBytes > snapshotBytes / divisor)
         }
     }
 

@@ -29,7 +29,7 @@ import Testing
     }
 
     /// Every CLI run but `get` replays the log since the last compaction, so the CLI's writes
-    /// compact once the log holds 1 MiB (and more than the snapshot); the library waits for 16 MiB.
+    /// compact once the log holds 1 MiB (and a sixteenth of the snapshot); the library waits for 16 MiB.
     @Test func cliWritesKeepTheLogShort() throws {
         try withFixture { f in
             func fill(_ range: Range<Int>) throws {
@@ -59,6 +59,50 @@ import Testing
             #expect(f.run("get", "k1").status == 0)
             #expect(f.run("scan", "--limit", "1").status == 0)
             #expect(try stats().logBytes > 1 << 20)
+        }
+    }
+
+    /// On a store whose snapshot is larger than 1 MiB, the CLI's writes compact once the log
+    /// holds more than a sixteenth of it, where a library handle waits for as much as the
+    /// snapshot: the log each CLI run replays stays short on a large store too.
+    @Test func cliWritesCompactAtASixteenthOfTheSnapshot() throws {
+        try withFixture { f in
+            func open(_ options: StoreOptions = StoreOptions(durability: .relaxed, autoCompactLogBytes: nil)) throws
+                -> Store
+            { try Store(path: f.store, options: options) }
+            func fill(_ range: Range<Int>) throws {
+                let store = try open()
+                defer { store.close() }
+                for i in range { try store.put("k\(i)", String(repeating: "v", count: 100)) }
+            }
+            func stats() throws -> StoreStats {
+                let store = try open()
+                defer { store.close() }
+                return try store.stats()
+            }
+            try fill(0..<40_000)
+            do {
+                let store = try open()
+                defer { store.close() }
+                _ = try store.compact()  // a snapshot of ~4 MB
+            }
+            try fill(40_000..<50_000)  // ~1.2 MiB of log: past 1 MiB, under the snapshot's size
+            let before = try stats()
+            #expect(before.logBytes > 1 << 20 && before.logBytes < before.snapshotBytes)
+            // A library handle with the CLI's threshold and the default divisor waits.
+            do {
+                let store = try open(
+                    StoreOptions(durability: .relaxed, autoCompactLogBytes: 1 << 20, compactInBackground: false))
+                defer { store.close() }
+                try store.put("a", "1")
+            }
+            #expect(try stats().snapshot == before.snapshot, "the default rule waits for the snapshot's size")
+            #expect(f.run("put", "b", "2").status == 0)
+            let after = try stats()
+            #expect(after.snapshot > before.snapshot, "the CLI's put compacted")
+            #expect(after.logBytes < 1000, "\(after.logBytes) bytes of log left")
+            #expect(after.keys == 50_002)
+            #expect(f.run("get", "k49999").stdout == Array(repeating: UInt8(ascii: "v"), count: 100))
         }
     }
 

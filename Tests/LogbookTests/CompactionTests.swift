@@ -148,6 +148,39 @@ private func contents(_ store: Store) throws -> [String: String] {
         #expect(try reopened.get(Array("key299".utf8)) == value)
     }
 
+    /// Past the threshold, automatic compaction also waits for the log to outgrow the snapshot
+    /// divided by `autoCompactSnapshotDivisor` (0: the snapshot does not count).
+    @Test(arguments: [(1, false), (16, true), (0, true)] as [(UInt64, Bool)])
+    func automaticCompactionWaitsForTheSnapshotsShare(divisor: UInt64, compacts: Bool) throws {
+        let dir = temporaryStore("share")
+        defer { Disk.removeTree(dir) }
+        let value = [UInt8](repeating: 7, count: 200)
+        do {  // a snapshot of 500 keys, ~110 KB
+            let store = try Store(path: dir, options: StoreOptions(durability: .relaxed, autoCompactLogBytes: nil))
+            defer { store.close() }
+            for i in 0..<500 { try store.put(Array("key\(i)".utf8), value) }
+            _ = try store.compact()
+        }
+        let options = StoreOptions(
+            durability: .relaxed, autoCompactLogBytes: 16 << 10, autoCompactSnapshotDivisor: divisor,
+            compactInBackground: false)
+        let store = try Store(path: dir, options: options)
+        defer { store.close() }
+        let before = try store.stats()
+        #expect(before.snapshot > 0 && before.logBytes < 100)
+        // ~22 KB of log: past the threshold, a fifth of the snapshot.
+        for i in 0..<100 { try store.put(Array("new\(i)".utf8), value) }
+        let after = try store.stats()
+        #expect(after.keys == 600)
+        if compacts {
+            #expect(after.snapshot > before.snapshot, "divisor \(divisor): compacted")
+            #expect(after.logBytes < 16 << 10)
+        } else {
+            #expect(after.snapshot == before.snapshot, "divisor \(divisor): the log is shorter than the snapshot")
+            #expect(after.logBytes > 20 << 10)
+        }
+    }
+
     /// While the compactor thread is inside a slow compaction (its new snapshot's first disk
     /// call held for a second), commits go on, and enough of them ask for the next compaction;
     /// closing the handle then waits for both: the reopened store holds the second snapshot.
