@@ -125,14 +125,16 @@ extension FileLayer {
 
     /// Reads up to `count` bytes at `offset`, looping over short reads; fewer only at end of file.
     func readUpTo(_ fd: Int32, count: Int, at offset: UInt64, path: String) throws(SystemError) -> [UInt8] {
-        var result = [UInt8](repeating: 0, count: count)
-        var done = 0
         var failure: SystemError?
-        result.withUnsafeMutableBytes { raw in
-            do throws(SystemError) { done = try fill(fd, raw, at: offset, path: path) } catch { failure = error }
+        // Not zero-filled first: the read writes every byte it returns.
+        let result = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(SystemError) {
+                initialized = try fill(fd, UnsafeMutableRawBufferPointer(buffer), at: offset, path: path)
+            } catch {
+                failure = error
+            }
         }
         if let failure { throw failure }
-        if done < count { result.removeSubrange(done...) }
         return result
     }
 
