@@ -29,7 +29,8 @@ import Testing
     }
 
     /// Every CLI run but `get` replays the log since the last compaction, so the CLI's writes
-    /// compact once the log holds 1 MiB (and a sixteenth of the snapshot); the library waits for 16 MiB.
+    /// compact once the log holds 256 KiB (and a sixteenth of the snapshot); the library waits for
+    /// 16 MiB.
     @Test func cliWritesKeepTheLogShort() throws {
         try withFixture { f in
             func fill(_ range: Range<Int>) throws {
@@ -43,26 +44,26 @@ import Testing
                 defer { store.close() }
                 return try store.stats()
             }
-            try fill(0..<5000)  // ~0.6 MiB of log: below the CLI's threshold
+            try fill(0..<1500)  // ~180 KiB of log: below the CLI's threshold
             #expect(f.run("put", "a", "1").status == 0)
-            #expect(try stats().snapshot == 0, "no compaction below 1 MiB")
-            try fill(5000..<10_000)  // ~1.2 MiB
+            #expect(try stats().snapshot == 0, "no compaction below 256 KiB")
+            try fill(1500..<3000)  // ~360 KiB
             #expect(f.run("put", "b", "2").status == 0)
             let after = try stats()
             #expect(after.snapshot > 0, "the CLI's put compacted")
             #expect(after.logBytes < 1000, "\(after.logBytes) bytes of log left")
-            #expect(after.keys == 10_002)
-            #expect(f.run("get", "k9999").stdout == Array(repeating: UInt8(ascii: "v"), count: 100))
+            #expect(after.keys == 3002)
+            #expect(f.run("get", "k2999").stdout == Array(repeating: UInt8(ascii: "v"), count: 100))
             #expect(f.run("get", "b").stdout == "2".bytes)
             // Reads never compact: a get of a store past the threshold leaves it as it is.
-            try fill(10_000..<20_000)
+            try fill(3000..<6000)
             #expect(f.run("get", "k1").status == 0)
             #expect(f.run("scan", "--limit", "1").status == 0)
-            #expect(try stats().logBytes > 1 << 20)
+            #expect(try stats().logBytes > 256 << 10)
         }
     }
 
-    /// On a store whose snapshot is larger than 1 MiB, the CLI's writes compact once the log
+    /// On a store whose snapshot is larger than 4 MiB, the CLI's writes compact once the log
     /// holds more than a sixteenth of it, where a library handle waits for as much as the
     /// snapshot: the log each CLI run replays stays short on a large store too.
     @Test func cliWritesCompactAtASixteenthOfTheSnapshot() throws {
@@ -86,13 +87,13 @@ import Testing
                 defer { store.close() }
                 _ = try store.compact()  // a snapshot of ~4 MB
             }
-            try fill(40_000..<50_000)  // ~1.2 MiB of log: past 1 MiB, under the snapshot's size
+            try fill(40_000..<50_000)  // ~1.2 MiB of log: past 256 KiB, under the snapshot's size
             let before = try stats()
             #expect(before.logBytes > 1 << 20 && before.logBytes < before.snapshotBytes)
             // A library handle with the CLI's threshold and the default divisor waits.
             do {
                 let store = try open(
-                    StoreOptions(durability: .relaxed, autoCompactLogBytes: 1 << 20, compactInBackground: false))
+                    StoreOptions(durability: .relaxed, autoCompactLogBytes: 256 << 10, compactInBackground: false))
                 defer { store.close() }
                 try store.put("a", "1")
             }
