@@ -45,8 +45,9 @@ import Testing
     }
 
     /// Keys of one family: 0 short keys over a few bytes (0x00 and 0xFF included, keys that are
-    /// prefixes of others); 1 keys with a long shared prefix whose next 8 bytes are often equal
-    /// (the sort must fall back to whole keys); 2 both mixed.
+    /// prefixes of others); 1 keys with a long shared prefix whose next 8 bytes are often equal,
+    /// and the 7 after those, and so on for up to 70 bytes (the sort goes on 7 bytes at a time,
+    /// then compares whole keys); 2 both mixed.
     static func randomKey(_ family: Int, _ random: inout SeededRandom) -> [UInt8] {
         let alphabet: [UInt8] = [0x00, 0x01, 0x7F, 0x80, 0xFF]
         func tail(_ count: Int) -> [UInt8] {
@@ -56,7 +57,8 @@ import Testing
         case 0:
             return tail(Int.random(in: 1...3, using: &random))
         default:
-            let middle = Bool.random(using: &random) ? b("ABCDEFGH") : []
+            let middles = [[], b("ABCDEFGH"), b("ABCDEFGHIJKLMNOPQRSTUVWXYZ"), [UInt8](repeating: 0x41, count: 70)]
+            let middle = middles[Int.random(in: 0..<middles.count, using: &random)]
             let key = b("shared/prefix/") + middle + tail(Int.random(in: 0...3, using: &random))
             return key
         }

@@ -251,20 +251,9 @@ struct BulkLoader: ~Copyable {
             initialized = n
         }
         Self.radixSort(&order)
-        // Equal prefixes (in log order, the radix sort being stable): order them by whole key.
+        // Equal prefixes (in log order, the radix sort being stable): order them by the rest.
         order.withUnsafeMutableBufferPointer { order in
-            var start = 0
-            while start < n {
-                var end = start + 1
-                while end < n && order[end].prefix == order[start].prefix { end += 1 }
-                if end - start > 1 {
-                    order[start..<end].sort { a, b in
-                        let c = compareBytes(items[a.index].key, items[b.index].key)
-                        return c != 0 ? c < 0 : a.ordinal < b.ordinal
-                    }
-                }
-                start = end
-            }
+            Self.forEachTie(order, 0..<n) { Self.refine(order, $0, items: items, from: shared, levels: 8) }
         }
         var winners: [SortItem] = []
         winners.reserveCapacity(n)
@@ -282,6 +271,62 @@ struct BulkLoader: ~Copyable {
             }
         }
         return winners
+    }
+
+    /// Calls `body` with each run of two or more items of `order[range]` with equal `prefix`es.
+    private static func forEachTie(
+        _ order: UnsafeMutableBufferPointer<SortItem>, _ range: Range<Int>, _ body: (Range<Int>) -> Void
+    ) {
+        var start = range.lowerBound
+        while start < range.upperBound {
+            var end = start + 1
+            while end < range.upperBound && order[end].prefix == order[start].prefix { end += 1 }
+            if end - start > 1 { body(start..<end) }
+            start = end
+        }
+    }
+
+    /// Orders `order[run]`, whose keys share their first `depth` bytes, by the rest of their
+    /// keys, equal keys in log order. Each item's `prefix` becomes `KeyMapChunk.word` of its key
+    /// from `depth` (7 bytes and how many follow: a smaller word is a smaller key, equal words
+    /// below 8 in the low byte are equal keys), the run is sorted by it (log order kept), and the runs
+    /// that still tie go on 7 bytes further, for `levels` steps; then whole keys are compared.
+    /// Keys that share more than the first word (the agent layer's: `ag/i/ts/open/…`) fell to a
+    /// comparison sort of whole keys here, a dozen calls and two keys read per item.
+    private static func refine(
+        _ order: UnsafeMutableBufferPointer<SortItem>, _ run: Range<Int>, items: UnsafeMutablePointer<Pending>,
+        from depth: Int, levels: Int
+    ) {
+        guard levels > 0 else {
+            order[run].sort { a, b in
+                let c = compareBytes(items[a.index].key, items[b.index].key)
+                return c != 0 ? c < 0 : a.ordinal < b.ordinal
+            }
+            return
+        }
+        var allEqual = true
+        for k in run {
+            order[k].prefix = items[order[k].index].key.withUnsafeBufferPointer {
+                KeyMapChunk.word(UnsafeRawPointer($0.baseAddress), $0.count, from: depth)
+            }
+            allEqual = allEqual && order[k].prefix == order[run.lowerBound].prefix
+        }
+        if allEqual {
+            // Still one tie (keys under one long prefix): nothing to sort at this depth.
+        } else if run.count < 1024 {
+            // Below this, the radix sort's tables cost more than comparing words. Ordinals are
+            // unique, so ordering by word then ordinal keeps equal keys in log order.
+            order[run].sort { a, b in a.prefix != b.prefix ? a.prefix < b.prefix : a.ordinal < b.ordinal }
+        } else {
+            var part = Array(order[run])
+            radixSort(&part)
+            for (k, item) in zip(run, part) { order[k] = item }
+        }
+        forEachTie(order, run) { tie in
+            if order[tie.lowerBound].prefix & 0xFF == 8 {
+                refine(order, tie, items: items, from: depth + 7, levels: levels - 1)
+            }
+        }
     }
 
     /// Stable LSD radix sort by `prefix`, a byte at a time, skipping the bytes all items share.
