@@ -140,7 +140,8 @@ struct Salvage {
             if UInt64(data.count) != index.dataSize {
                 problems.append("\(dataName) is \(data.count) bytes where its index says \(index.dataSize)")
             }
-            for (i, handle) in index.blocks.enumerated() {
+            let blocks = index.blocks
+            for (i, handle) in blocks.enumerated() {
                 let entries = Self.block(data, at: Int(clamping: handle.offset))
                 if let entries, entries.entries.count == Int(handle.count),
                     entries.entries.last?.key == handle.lastKey,
@@ -149,14 +150,14 @@ struct Salvage {
                     continue
                 }
                 let bytes = UInt64(SnapshotFormat.blockHeaderSize) + UInt64(handle.length)
-                let after = i > 0 ? index.blocks[i - 1].lastKey : nil
+                let after = i > 0 ? blocks[i - 1].lastKey : nil
                 droppedBlocks.append(
                     RepairReport.DroppedBlock(
                         offset: handle.offset, bytes: bytes, keys: UInt64(handle.count), after: after,
                         through: handle.lastKey))
                 droppedBytes += bytes
                 problems.append(
-                    "\(dataName) at offset \(handle.offset): block \(i + 1) of \(index.blocks.count) is damaged; "
+                    "\(dataName) at offset \(handle.offset): block \(i + 1) of \(blocks.count) is damaged; "
                         + "its \(handle.count) keys are lost")
             }
             return

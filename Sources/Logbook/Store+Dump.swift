@@ -122,7 +122,7 @@ extension Store {
                 path: reader.dataPath, number: number, keys: reader.index.keyCount, blocks: reader.blockCount,
                 dataSize: reader.index.dataSize))
         for block in 0..<reader.blockCount {
-            let handle = reader.index.blocks[block]
+            let handle = reader.index.block(block)
             let length = UInt64(SnapshotFormat.blockHeaderSize) + UInt64(handle.length)
             let entries: [KeyMap.Entry]
             do throws(LogbookError) { entries = try reader.readBlock(block) } catch {

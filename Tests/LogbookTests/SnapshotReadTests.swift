@@ -43,7 +43,7 @@ import Testing
             let blocks = lastKeys.enumerated().map { i, key in
                 SnapshotFormat.BlockHandle(offset: UInt64(i), length: 1, count: 1, lastKey: key)
             }
-            let index = SearchIndex(blocks)
+            let index = SearchIndex(SnapshotFormat.Index(number: 1, keyCount: 0, dataSize: 0, blocks: blocks))
             defer { index.deallocate() }
             for _ in 0..<300 {
                 var probe: [UInt8]

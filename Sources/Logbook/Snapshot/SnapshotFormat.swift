@@ -176,29 +176,70 @@
         }
     }
 
-    /// A decoded index.
+    /// A decoded index. The blocks' last keys are kept back to back in one array, not one array
+    /// each: opening a store decodes every handle, and a large snapshot has thousands.
     public struct Index: Sendable {
         public var number: UInt64
         public var keyCount: UInt64
         public var dataSize: UInt64
-        public var blocks: [BlockHandle]
+        /// Block `i`'s place and count; its last key is `lastKeys[keyEnds[i - 1]..<keyEnds[i]]`
+        /// (from 0 for block 0).
+        let spans: [(offset: UInt64, length: UInt32, count: UInt32)]
+        let keyEnds: [Int]
+        let lastKeys: [UInt8]
 
         public init(number: UInt64, keyCount: UInt64, dataSize: UInt64, blocks: [BlockHandle]) {
+            var lastKeys: [UInt8] = []
+            var keyEnds: [Int] = []
+            keyEnds.reserveCapacity(blocks.count)
+            for block in blocks {
+                lastKeys.append(contentsOf: block.lastKey)
+                keyEnds.append(lastKeys.count)
+            }
+            self.init(
+                number: number, keyCount: keyCount, dataSize: dataSize,
+                spans: blocks.map { ($0.offset, $0.length, $0.count) }, keyEnds: keyEnds, lastKeys: lastKeys)
+        }
+
+        init(
+            number: UInt64, keyCount: UInt64, dataSize: UInt64,
+            spans: [(offset: UInt64, length: UInt32, count: UInt32)],
+            keyEnds: [Int], lastKeys: [UInt8]
+        ) {
             self.number = number
             self.keyCount = keyCount
             self.dataSize = dataSize
-            self.blocks = blocks
+            self.spans = spans
+            self.keyEnds = keyEnds
+            self.lastKeys = lastKeys
         }
+
+        public var blockCount: Int { spans.count }
+
+        /// Where block `i`'s last key lies in `lastKeys`.
+        func lastKeyRange(_ i: Int) -> Range<Int> { (i == 0 ? 0 : keyEnds[i - 1])..<keyEnds[i] }
+
+        /// Block `i`'s handle, its last key copied out.
+        public func block(_ i: Int) -> BlockHandle {
+            BlockHandle(
+                offset: spans[i].offset, length: spans[i].length, count: spans[i].count,
+                lastKey: Array(lastKeys[lastKeyRange(i)]))
+        }
+
+        /// Every block's handle (for tools and tests: each last key is copied out).
+        public var blocks: [BlockHandle] { (0..<blockCount).map(block) }
     }
 
     public static func encodeIndex(_ index: Index) -> [UInt8] {
         var body: [UInt8] = []
-        for block in index.blocks {
-            body.appendLittleEndian(block.offset)
-            body.appendLittleEndian(block.length)
-            body.appendLittleEndian(block.count)
-            body.appendLittleEndian(UInt16(block.lastKey.count))
-            body.append(contentsOf: block.lastKey)
+        for i in 0..<index.blockCount {
+            let span = index.spans[i]
+            let key = index.lastKeyRange(i)
+            body.appendLittleEndian(span.offset)
+            body.appendLittleEndian(span.length)
+            body.appendLittleEndian(span.count)
+            body.appendLittleEndian(UInt16(key.count))
+            body.append(contentsOf: index.lastKeys[key])
         }
         var bytes = indexMagic
         bytes.appendLittleEndian(UInt32(1))
@@ -230,28 +271,43 @@
         guard blockCount <= UInt64(bytes.count) / 19 else {
             return .failure(IndexError(offset: 32, reason: "block count \(blockCount) out of bounds"))
         }
-        var blocks: [BlockHandle] = []
-        blocks.reserveCapacity(Int(blockCount))
+        var spans: [(offset: UInt64, length: UInt32, count: UInt32)] = []
+        var keyEnds: [Int] = []
+        var lastKeys: [UInt8] = []
+        spans.reserveCapacity(Int(blockCount))
+        keyEnds.reserveCapacity(Int(blockCount))
+        lastKeys.reserveCapacity(bytes.count)  // the keys are a part of the bytes
         let parsed: Bool = bytes.withUnsafeBytes { raw in
             var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[indexHeaderSize...]))
             var expectedOffset = UInt64(dataHeaderSize)
             var total: UInt64 = 0
+            var previous: UnsafeRawBufferPointer? = nil
             for _ in 0..<blockCount {
                 guard let offset = reader.read(UInt64.self), let length = reader.read(UInt32.self),
                     let count = reader.read(UInt32.self), let keyLength = reader.read(UInt16.self),
                     keyLength >= 1, Int(keyLength) <= Limits.maxKeySize,
-                    let lastKey = reader.bytes(Int(keyLength)),
+                    let lastKey = reader.slice(Int(keyLength)),
                     offset == expectedOffset, length >= 1, Int(length) <= maxBlock, count >= 1
                 else { return false }
-                if let last = blocks.last?.lastKey, compareBytes(last, lastKey) >= 0 { return false }
+                if let previous,
+                    compareRaw(previous.baseAddress, previous.count, lastKey.baseAddress, lastKey.count) >= 0
+                {
+                    return false
+                }
+                previous = lastKey
                 expectedOffset = offset + UInt64(blockHeaderSize) + UInt64(length)
                 total += UInt64(count)
-                blocks.append(BlockHandle(offset: offset, length: length, count: count, lastKey: lastKey))
+                spans.append((offset, length, count))
+                lastKeys.append(contentsOf: lastKey)
+                keyEnds.append(lastKeys.count)
             }
             return reader.isAtEnd && expectedOffset == dataSize && total == keyCount
         }
         guard parsed else { return .failure(IndexError(offset: UInt64(indexHeaderSize), reason: "malformed index")) }
-        return .success(Index(number: number, keyCount: keyCount, dataSize: dataSize, blocks: blocks))
+        return .success(
+            Index(
+                number: number, keyCount: keyCount, dataSize: dataSize, spans: spans, keyEnds: keyEnds,
+                lastKeys: lastKeys))
     }
 
     public struct IndexError: Error, Sendable {

@@ -53,13 +53,13 @@ final class SnapshotReader: @unchecked Sendable {
             throw LogbookError.corrupted(error.reason, path: indexPath, offset: error.offset)
         }
         length = Int(index.dataSize)
-        blockCount = index.blocks.count
+        blockCount = index.blockCount
         self.cacheBytes = cacheBytes
         cache = Locked(LRUCache(capacity: cacheBytes, timeToLive: cacheTimeToLive.map { ProcessLock.nanoseconds($0) }))
         let dataPath = dataPath
         fd = try io(dataPath) { () throws(SystemError) in try files.open(dataPath, .readOnly) }
-        search = SearchIndex(index.blocks)
-        let words = (index.blocks.count + 63) / 64
+        search = SearchIndex(index)
+        let words = (index.blockCount + 63) / 64
         checked = .allocate(capacity: max(1, words))
         checked.initialize(repeating: 0, count: max(1, words))
         // Every stored property is set: from here on a throw runs deinit, which cleans up.
@@ -138,12 +138,12 @@ final class SnapshotReader: @unchecked Sendable {
     /// Reads and checks block `i` in full (CRC every time), decoded; for verify.
     func readBlock(_ i: Int) throws(LogbookError) -> [KeyMap.Entry] {
         let payload = try payload(i)
-        let handle = index.blocks[i]
+        let span = index.spans[i]
         guard
             CRC32C.checksum(payload) == UInt32(littleEndian: (payload.baseAddress! - 4).loadUnaligned(as: UInt32.self)),
-            let entries = SnapshotFormat.decodeBlock(payload, expectedCount: Int(handle.count))
+            let entries = SnapshotFormat.decodeBlock(payload, expectedCount: Int(span.count))
         else {
-            throw LogbookError.corrupted("snapshot block checksum mismatch", path: dataPath, offset: handle.offset)
+            throw LogbookError.corrupted("snapshot block checksum mismatch", path: dataPath, offset: span.offset)
         }
         return entries
     }
@@ -274,44 +274,47 @@ struct SearchIndex {
     /// same values. 8 bytes an entry, plus 8 a block.
     private let entryWords: UnsafeMutablePointer<UInt64>
 
-    init(_ blocks: [SnapshotFormat.BlockHandle]) {
-        count = blocks.count
+    init(_ index: SnapshotFormat.Index) {
+        count = index.blockCount
         spans = .allocate(capacity: max(1, count))
         words = .allocate(capacity: max(1, count))
         ends = .allocate(capacity: max(1, count))
-        var total = 0
+        let total = index.lastKeys.count
         var offsetWords = 0
-        for (i, block) in blocks.enumerated() {
+        for i in 0..<count {
             // Offsets only for blocks that can hold their claimed count (an entry takes at least
             // 15 bytes), so a damaged index cannot make this allocate more than the data's size.
+            let block = index.spans[i]
             let count = Int(block.count)
             let indexed = count > 1 && block.length <= UInt32(UInt16.max) && count <= Int(block.length) / 15
             spans[i] = Span(
                 offset: Int(block.offset), length: Int(block.length), count: count,
                 offsets: indexed ? offsetWords : -1)
             if indexed { offsetWords += 1 + count }
-            total += block.lastKey.count
-            ends[i] = total
+            ends[i] = index.keyEnds[i]
         }
         // Not zero-filled: a block's words are read only after `recordEntries` wrote them, and
         // filling them at open wrote 8 bytes per entry of the snapshot (2 MB, 500 page faults
         // for 250,000 keys) where a CLI run reads a block or two.
         entryWords = .allocate(capacity: max(1, offsetWords))
-        keys = .allocate(byteCount: max(1, total), alignment: 8)
+        let keys = UnsafeMutableRawPointer.allocate(byteCount: max(1, total), alignment: 8)
+        index.lastKeys.withUnsafeBytes {
+            if let source = $0.baseAddress { keys.copyMemory(from: source, byteCount: total) }
+        }
+        self.keys = keys
         var prefix = 0
-        if let first = blocks.first?.lastKey, let last = blocks.last?.lastKey {
+        if count > 0 {
             // Keys are sorted: what the first and last share, all share.
-            while prefix < min(first.count, last.count) && first[prefix] == last[prefix] { prefix += 1 }
+            let (first, last) = (index.lastKeyRange(0), index.lastKeyRange(count - 1))
+            let bytes = index.lastKeys
+            while prefix < min(first.count, last.count)
+                && bytes[first.lowerBound + prefix] == bytes[last.lowerBound + prefix]
+            {
+                prefix += 1
+            }
         }
         prefixLength = prefix
-        var start = 0
-        for (i, block) in blocks.enumerated() {
-            block.lastKey.withUnsafeBytes { key in
-                (keys + start).copyMemory(from: key.baseAddress!, byteCount: key.count)
-                words[i] = Self.word(key, from: prefix)
-            }
-            start = ends[i]
-        }
+        for i in 0..<count { words[i] = Self.word(lastKey(i), from: prefix) }
     }
 
     func deallocate() {
