@@ -276,7 +276,7 @@
         var lastKeys: [UInt8] = []
         spans.reserveCapacity(Int(blockCount))
         keyEnds.reserveCapacity(Int(blockCount))
-        lastKeys.reserveCapacity(bytes.count)  // the keys are a part of the bytes
+        lastKeys.reserveCapacity(max(0, bytes.count - indexHeaderSize - 18 * Int(blockCount)))  // what is not handles
         let parsed: Bool = bytes.withUnsafeBytes { raw in
             var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[indexHeaderSize...]))
             var expectedOffset = UInt64(dataHeaderSize)
