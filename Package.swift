@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "LogbookCodable", dependencies: ["Logbook"]),
         // A release build of the CLI is one static program (the Swift runtime and the C library
         // linked in): an agent tool starts it thousands of times, and the dynamic loader's work
-        // was half of a small command's run (Docs/CLI.md, "What a run costs"). Linked with the
+        // was most of a small command's run (Docs/CLI.md, "What a run costs"). Linked with the
         // toolchain's lld: gold warns on every link that glibc's dlopen needs shared libraries at
         // run time, and the one caller, in the Swift runtime, runs only under a debugging
         // variable. Debug builds stay dynamic (the sanitizers need that).
