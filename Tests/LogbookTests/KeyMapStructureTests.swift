@@ -86,7 +86,7 @@ import Testing
         ]
         for front in [[], Array("shared/prefix/0123456789/".utf8), [UInt8](repeating: 0xFF, count: 9)] {
             let keys = tails.map { front + $0 }
-            for chunkLimit in [2, 3, 512] {
+            for chunkLimit in [2, 3, KeyMap.maxChunk] {
                 for rotation in 0..<keys.count {
                     var map = KeyMap(chunkLimit: chunkLimit)
                     let order = Array(keys[rotation...] + keys[..<rotation]).enumerated().sorted {
@@ -141,7 +141,7 @@ import Testing
     }
 
     @Test func bulkLoadedMapsTakeRandomChangesAfterwards() {
-        for chunkLimit in [2, 5, 8, 512] {
+        for chunkLimit in [2, 5, 8, KeyMap.maxChunk] {
             var random = SeededRandom(seed: 800 + UInt64(chunkLimit))
             var model = ReferenceModel()
             for _ in 0..<700 { model.put(Self.key(&random), random.bytes(2)) }

@@ -40,9 +40,9 @@ struct KeyMap: Sendable {
     /// Sum of key and value sizes.
     private(set) var liveBytes = 0
 
-    /// An empty map; `chunkLimit` (at least 2) bounds the entries of a chunk (tests use small ones).
+    /// An empty map; `chunkLimit` (2...256) bounds the entries of a chunk (tests use small ones).
     init(chunkLimit: Int = Self.maxChunk) {
-        precondition(chunkLimit >= 2)
+        precondition(chunkLimit >= 2 && chunkLimit <= KeyMapChunk.maxCapacity)
         // Empty maps share one directory (it is immutable): an empty `View` allocates nothing.
         directory = chunkLimit == Self.maxChunk ? KeyMapDirectory.empty : KeyMapDirectory(chunkLimit: chunkLimit)
     }
@@ -250,9 +250,9 @@ struct KeyMap: Sendable {
                     // The keys and values live apart, each in a heap object of its own: start
                     // loading those of a few entries ahead, so that their cache misses overlap.
                     if i &+ Self.prefetchDistance < entries.count {
-                        Self.prefetchBytes(of: entries.baseAddress.unsafelyUnwrapped + (i &+ Self.prefetchDistance))
+                        Self.prefetchBytes(of: entries.pointer(i &+ Self.prefetchDistance))
                     }
-                    if try !body(entries[i]) { return false }
+                    if try !body(entries.pointer(i).pointee) { return false }
                 }
                 return true
             }
@@ -552,6 +552,7 @@ struct KeyMap: Sendable {
             if c > 0 && chunks[c - 1].count + chunk.count <= chunkLimit / 2 {
                 return "chunks \(c - 1), \(c) together hold only \(chunks[c - 1].count + chunk.count)"
             }
+            if !chunk._orderIsPermutation() { return "chunk \(c): slot numbers are not a permutation" }
             if chunk.prefixLength != rangePrefix(c) {
                 return "chunk \(c): words after \(chunk.prefixLength) bytes, range shares \(rangePrefix(c))"
             }
