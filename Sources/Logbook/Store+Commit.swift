@@ -124,6 +124,8 @@ struct Leader {
     let records = RecordBuffer()
     /// How long the last batch's sync (and install) took, in ns (0 in `relaxed` mode).
     var lastSync: UInt64 = 0
+    /// Set by `Store.close`: the process lock is closed, commits fail.
+    var closed = false
 }
 
 /// The requests waiting to be committed, and whether a leader is committing a batch now.
@@ -319,7 +321,9 @@ extension Store {
     /// both (see `ProcessLock`, word 152).
     private func runBatch<Batch: CommitBatch>(_ batch: inout Batch, _ leader: inout Leader) {
         do throws(LogbookError) {
-            try state.withLock { (s) throws(LogbookError) in try Self.checkWritable(s, path: path) }
+            // A closed handle's process lock is closed; a failed handle is refused by
+            // `appendBatch`, which checks the state under its mutex anyway.
+            if leader.closed { throw LogbookError(.closed, "the store at \(path) is closed") }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             let appended: AppendedBatch?
             do throws(LogbookError) { appended = try appendBatch(&batch, into: leader.records) } catch {
@@ -356,10 +360,10 @@ extension Store {
         leader.keeper!.kept()
     }
 
-    /// A batch written to the log but not yet synced, published or applied to the state. (A
-    /// class: it is passed along the commit path, where copying a struct of this many references
-    /// cost more than allocating it once.)
-    final class AppendedBatch {
+    /// A batch written to the log but not yet synced, published or applied to the state.
+    /// (Noncopyable: it is moved along the commit path, never copied, so that neither a copy's
+    /// reference counting nor a heap object is paid per commit.)
+    struct AppendedBatch: ~Copyable {
         let log: ActiveLog
         /// Where the batch's bytes start and end in the log.
         let start: UInt64
@@ -375,20 +379,6 @@ extension Store {
         let pending: [LogRecord]
         /// The records written.
         let records: [LogRecord]
-
-        init(
-            log: ActiveLog, start: UInt64, end: UInt64, base: UInt64, generation: UInt64, working: View?,
-            pending: [LogRecord], records: [LogRecord]
-        ) {
-            self.log = log
-            self.start = start
-            self.end = end
-            self.base = base
-            self.generation = generation
-            self.working = working
-            self.pending = pending
-            self.records = records
-        }
     }
 
     /// Under the writer lock: catch up, prepare every transaction of `batch`, encode their
@@ -474,7 +464,7 @@ extension Store {
         do throws(SystemError) {
             try files.writeAll(prepared.log.fd, buffer.bytes, at: prepared.start, path: prepared.log.path)
         } catch {
-            try failedAppend(error, log: prepared.log, start: prepared.start)
+            throw failedAppend(error, log: prepared.log, start: prepared.start)
         }
         guard options.durability == .relaxed else {
             processLock.appended(end: prepared.end)
@@ -500,7 +490,7 @@ extension Store {
 
     /// After `appendBatch` (with or without the writer lock): sync unless another writer's sync
     /// already covered the batch, publish, apply.
-    func finishBatch(_ batch: AppendedBatch) throws(LogbookError) {
+    func finishBatch(_ batch: borrowing AppendedBatch) throws(LogbookError) {
         let covered = processLock.isPublished(segment: batch.log.number, end: batch.end)
         if !covered {
             do throws(SystemError) { try files.sync(batch.log.fd, dataOnly: options.durability == .normal) } catch {
@@ -519,7 +509,7 @@ extension Store {
     /// up with records others published, a compaction reloaded it), reads the rest from the log
     /// instead. Returns whether the state now ends exactly at the batch's end.
     @discardableResult
-    private func install(_ batch: AppendedBatch, _ s: inout StoreState) -> Bool {
+    private func install(_ batch: borrowing AppendedBatch, _ s: inout StoreState) -> Bool {
         s.commits += UInt64(batch.records.count)
         guard s.log?.number == batch.log.number, s.seenGeneration == batch.generation else { return false }
         if s.appliedEnd == batch.base {
@@ -642,18 +632,18 @@ extension Store {
     }
 
     /// A failed append: cut the partial record off. ENOSPC with a clean cut leaves the handle
-    /// usable; anything else makes it fail-stop.
-    private func failedAppend(_ error: SystemError, log: ActiveLog, start: UInt64) throws(LogbookError) -> Never {
+    /// usable; anything else makes it fail-stop. Returns the error to throw.
+    private func failedAppend(_ error: SystemError, log: ActiveLog, start: UInt64) -> LogbookError {
         let cut = (try? files.truncate(log.fd, to: start)) != nil
         let cause = LogbookError(error, path: log.path)
         if cut && error.errno == SystemError.enospc {
             processLock.beginAppend(end: start)
-            throw LogbookError(
+            return LogbookError(
                 .io, "commit failed, nothing written: \(cause.message); free space and retry", path: log.path,
                 errno: error.errno)
         }
         state.withLock { s in s.lifecycle = .failed(cause) }
-        throw LogbookError(
+        return LogbookError(
             .storeFailed, "commit failed: \(cause.message); this handle now refuses writes, reopen the store",
             path: log.path, errno: error.errno)
     }
@@ -662,7 +652,7 @@ extension Store {
     /// pages, so never retry; the handle fail-stops. The batch's record is cut off the log when
     /// nothing was appended after it and no one published it (the lock is taken back for that);
     /// otherwise it stays, and its outcome is unknown (another writer's sync may make it durable).
-    private func failedSync(_ error: SystemError, _ batch: AppendedBatch) throws(LogbookError) -> Never {
+    private func failedSync(_ error: SystemError, _ batch: borrowing AppendedBatch) throws(LogbookError) -> Never {
         let cause = LogbookError(error, path: batch.log.path)
         state.withLock { s in s.lifecycle = .failed(cause) }
         var cut = false

@@ -76,6 +76,7 @@ public final class Store: Sendable {
         writer.withLock { leader in
             leader.keeper?.stop()
             leader.keeper = nil
+            leader.closed = true
             state.withLock { s in
                 if case .closed = s.lifecycle { return }
                 s.lifecycle = .closed

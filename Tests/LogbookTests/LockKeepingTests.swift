@@ -57,6 +57,31 @@ struct LockKeepingTests {
         }
     }
 
+    /// The page outlives a reboot (it is the LOCK file), and CLOCK_MONOTONIC starts again at
+    /// zero: a waiter's heartbeat from before it lies far ahead of the clock and must not count
+    /// as a waiter (which would make every commit give the lock back and pause for a hand-off).
+    @Test(arguments: [UInt64(1) << 62, UInt64.max - 1_000])
+    func aHeartbeatLeftFromBeforeARebootIsNoWaiter(heartbeat: UInt64) throws {
+        try withTemporaryDirectory("reboot") { dir in
+            let layer = LockCountingFileLayer()
+            var options = StoreOptions(durability: .relaxed)
+            options.fileLayer = layer
+            let store = try Store(path: dir.store, options: options)
+            let fd = open(dir.store + "/LOCK", O_RDWR)
+            #expect(fd >= 0)
+            var word = heartbeat.littleEndian
+            #expect(pwrite(fd, &word, 8, 136) == 8)  // the waiter heartbeat, seen through the mapping
+            close(fd)
+            let (triesBefore, unlocksBefore) = (layer.tries, layer.unlocks)
+            for i in 0..<2000 { try store.put("k\(i)", "v") }
+            let tries = layer.tries - triesBefore
+            let unlocks = layer.unlocks - unlocksBefore
+            #expect(tries >= 1 && tries < 1000, "\(tries) lock attempts for 2000 commits")
+            #expect(unlocks < 1000, "\(unlocks) unlocks for 2000 commits")
+            store.close()
+        }
+    }
+
     @Test func aKeptLockGoesBackWhenTheHandleIsIdle() throws {
         try withTemporaryDirectory("idle") { dir in
             let keeper = try Store(path: dir.store, options: StoreOptions(durability: .relaxed))

@@ -54,6 +54,10 @@ final class ProcessLock: @unchecked Sendable {
     private var depth = 0
     /// When this handle last released the writer lock (monotonic ns); same access rule as `depth`.
     private var lastRelease: UInt64 = 0
+    /// When this handle last took the writer lock (monotonic ns), which `release(keepIdle:)`
+    /// takes for the time of the release: a commit is short, and a clock reading is 1% of one.
+    /// Same access rule as `depth`.
+    private var acquiredAt: UInt64 = 0
     /// Whether this handle keeps the writer lock between commits now (see `release(keepIdle:)`);
     /// same access rule as `depth`.
     private(set) var kept = false
@@ -155,6 +159,7 @@ final class ProcessLock: @unchecked Sendable {
             return
         }
         let start = System.monotonicNanoseconds()
+        acquiredAt = start
         if kept {
             kept = false
             if !waiterIsFresh(start) {
@@ -191,6 +196,7 @@ final class ProcessLock: @unchecked Sendable {
                 if waited {
                     if lb_atomic_load_u64(word(144)) == me { lb_atomic_store_u64(word(136), 0) }
                     lb_futex_wake(acquisitions, .max)  // a writer stepping aside for us may be waiting
+                    acquiredAt = System.monotonicNanoseconds()
                 }
                 depth = 1
                 return
@@ -261,12 +267,14 @@ final class ProcessLock: @unchecked Sendable {
     /// Releases the writer lock. With `keepIdle`, a writer in a run of commits (the previous one
     /// ended less than `idleRelease` ago) that sees no waiter keeps the lock instead, so that its
     /// next commit takes no system call; returns true then, and the caller must make sure the
-    /// lock goes back when idle (`releaseIfIdle`, driven by a `LockKeeper`).
+    /// lock goes back when idle (`releaseIfIdle`, driven by a `LockKeeper`). With `keepIdle`
+    /// the time the lock was taken stands for the time of the release (the callers keep it for
+    /// short commits); a waiter that announced itself since counts as fresh.
     @discardableResult
     func release(keepIdle: Bool = false) -> Bool {
         depth -= 1
         guard depth == 0 else { return false }
-        let now = System.monotonicNanoseconds()
+        let now = keepIdle ? acquiredAt : System.monotonicNanoseconds()
         defer { lastRelease = now }
         if keepIdle && now &- lastRelease < Self.idleRelease && !waiterIsFresh(now) {
             kept = true
@@ -311,9 +319,12 @@ final class ProcessLock: @unchecked Sendable {
         }
     }
 
-    /// Whether a writer (of any handle) has tried to take the lock recently.
+    /// Whether a writer (of any handle) has tried to take the lock recently: its heartbeat is
+    /// less than `waiterFreshness` before `now`, or after it by less (`now` may have been read
+    /// a moment ago; a heartbeat far ahead is left from before a reboot, the page outlives it).
     private func waiterIsFresh(_ now: UInt64) -> Bool {
-        now &- lb_atomic_load_u64(word(136)) < Self.waiterFreshness
+        let age = Int64(bitPattern: now &- lb_atomic_load_u64(word(136)))
+        return age < Int64(Self.waiterFreshness) && age > -Int64(Self.waiterFreshness)
     }
 
     private func recordHolder(program: String) {
