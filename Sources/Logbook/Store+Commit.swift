@@ -114,6 +114,26 @@ struct SoloCommit<R>: CommitBatch {
     func isDecided(_ index: Int) -> Bool { decided }
 }
 
+/// A batch of one blind transaction whose mutations are known before it is prepared (`put`),
+/// committed by its own thread: no closure to call, no result to pass back.
+struct FixedCommit: CommitBatch {
+    let mutations: [Mutation]
+    var decided = false
+    var error: LogbookError? = nil
+
+    var count: Int { 1 }
+    var isBlind: Bool { true }
+
+    func prepare(_ index: Int, on view: View, at point: CommitPoint) -> [Mutation] { mutations }
+
+    mutating func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) {
+        decided = true
+        if case .failure(let error) = outcome { self.error = error }
+    }
+
+    func isDecided(_ index: Int) -> Bool { decided }
+}
+
 /// What the holder of a handle's leader mutex (`Store.writer`) owns besides the right to lead.
 struct Leader {
     /// Batches committed by this handle.
@@ -158,13 +178,8 @@ extension Store {
     )
         throws(LogbookError) -> R
     {
-        let alone = commitQueue.withLock { queue in
-            guard !queue.leaderActive, queue.waiting.isEmpty, queue.expected <= 1 else { return false }
-            queue.leaderActive = true
-            return true
-        }
         let result: R
-        if alone {
+        if leadsAlone() {
             result = try commitAlone(blind: blind, prepare)
         } else {
             var value: R? = nil
@@ -183,26 +198,56 @@ extension Store {
         return result
     }
 
-    /// The caller's transaction as a batch of its own, led by the caller (who holds the
-    /// leadership). Then, in `relaxed` mode, the caller leads the requests queued meanwhile; in
-    /// `normal` and `paranoid` mode it hands the leadership to the first of them, which gathers
-    /// the caller's next commit too (see `gather`); with none queued it gives the leadership up.
+    /// `commit` of mutations that do not depend on the state (blind writes), known before the
+    /// commit: the same protocol, without calling a closure when the caller commits alone.
+    func commit(blindly mutations: [Mutation]) throws(LogbookError) {
+        guard leadsAlone() else {
+            try commit(blind: true) { (_, _) throws(LogbookError) in (mutations, ()) }
+            return
+        }
+        var batch = FixedCommit(mutations: mutations)
+        leadAlone(&batch)
+        compactIfDue()
+        if let error = batch.error.take() { throw error }
+    }
+
+    /// Takes the leadership when no one leads and no request waits (the caller then commits
+    /// alone, see `leadAlone`); false otherwise.
+    private func leadsAlone() -> Bool {
+        commitQueue.withLock { queue in
+            guard !queue.leaderActive, queue.waiting.isEmpty, queue.expected <= 1 else { return false }
+            queue.leaderActive = true
+            return true
+        }
+    }
+
+    /// The caller's transaction as a batch of its own (see `leadAlone`).
     private func commitAlone<R>(
         blind: Bool, _ prepare: (View, CommitPoint) throws(LogbookError) -> (mutations: [Mutation], result: R)
     )
         throws(LogbookError) -> R
     {
         var result: R? = nil
-        let (error, window) = withUnsafeMutablePointer(to: &result) { slot in
+        let error = withUnsafeMutablePointer(to: &result) { slot in
             withoutActuallyEscaping(prepare) { prepare in
                 var solo = SoloCommit(body: prepare, slot: slot, isBlind: blind)
-                let window = writer.withLock { leader in
-                    leader.batches &+= 1
-                    runBatch(&solo, &leader)
-                    return min(leader.lastSync / 2, Self.maxGatherWindow)
-                }
-                return (solo.error, window)
+                leadAlone(&solo)
+                return solo.error.take()  // moved out, not copied
             }
+        }
+        if let error { throw error }
+        return result!
+    }
+
+    /// Commits the caller's `batch` of one transaction, led by the caller (who holds the
+    /// leadership). Then, in `relaxed` mode, the caller leads the requests queued meanwhile; in
+    /// `normal` and `paranoid` mode it hands the leadership to the first of them, which gathers
+    /// the caller's next commit too (see `gather`); with none queued it gives the leadership up.
+    private func leadAlone<Batch: CommitBatch>(_ batch: inout Batch) {
+        let window = writer.withLock { leader in
+            leader.batches &+= 1
+            runBatch(&batch, &leader)
+            return min(leader.lastSync / 2, Self.maxGatherWindow)
         }
         if options.durability == .relaxed {
             let queued = commitQueue.withLock { queue -> [CommitRequest]? in
@@ -227,8 +272,6 @@ extension Store {
             }
             next?.post(CommitRequest.leading)
         }
-        if let error { throw error }
-        return result!
     }
 
     /// Queues `request` and returns once it is decided, leading batches while no one else is.
@@ -335,6 +378,7 @@ extension Store {
                 let started = System.monotonicNanoseconds()
                 try finishBatch(appended)
                 leader.lastSync = System.monotonicNanoseconds() &- started
+                leader.records.giveBack(appended.records)
             }
             batch.decideRest(.success(()))
         } catch {
@@ -413,7 +457,7 @@ extension Store {
             } else {
                 (sequence, start) = (s.lastSequence, s.appliedEnd)
             }
-            var records: [LogRecord] = []
+            var records = buffer.takeRecords()
             records.reserveCapacity(batch.count)
             for index in 0..<batch.count {
                 let mutations: [Mutation]
@@ -474,6 +518,7 @@ extension Store {
             let counter = processLock.publish(segment: prepared.log.number, end: prepared.end)
             if install(prepared, &s) { s.seenCounter = counter }
         }
+        buffer.giveBack(prepared.records)
         // Nothing syncs the log in this mode until a compaction seals it; then the sync would
         // write every byte since the last seal, with the committing thread waiting. Start the
         // write-back of each mebibyte once it is complete instead.

@@ -126,7 +126,7 @@ public final class Store: Sendable {
     public func put(_ key: [UInt8], _ value: [UInt8]) throws {
         try Self.check(key: key, value: value)
         let mutation = Mutation.put(key: key, value: value)
-        try commit(blind: true) { (_, _) throws(LogbookError) in ([mutation], ()) }
+        try commit(blindly: [mutation])
     }
 
     /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing and takes
@@ -226,7 +226,10 @@ public final class Store: Sendable {
                         return (valid ? mutations : [], ())
                     }, slot: slot, isBlind: false)
                 // Still under the lock: nothing can have changed what `body` read.
-                if let appended = try appendBatch(&solo, into: leader.records) { try finishBatch(appended) }
+                if let appended = try appendBatch(&solo, into: leader.records) {
+                    try finishBatch(appended)
+                    leader.records.giveBack(appended.records)
+                }
                 if let error = solo.error { throw error }
             }
             return valid ? result : nil

@@ -10,6 +10,9 @@ final class RecordBuffer: @unchecked Sendable {
     /// Capacity kept between batches; a larger buffer (a big transaction) is given back after it.
     static let keptCapacity = 1 << 20
 
+    /// The last batch's array of records, kept for its storage (see `takeRecords`).
+    private var keptRecords: [LogRecord] = []
+
     init() {
         capacity = 4096
         base = .allocate(byteCount: capacity, alignment: 16)
@@ -25,6 +28,24 @@ final class RecordBuffer: @unchecked Sendable {
         count = 0
         if capacity > Self.keptCapacity { resize(to: Self.keptCapacity) }
     }
+
+    /// An empty array for a batch's records, in the storage of the array given back last
+    /// (`giveBack`): no allocation per commit. The records it held go now, not when the batch
+    /// that held them ended (a batch still holds the array then, and emptying it would copy it).
+    func takeRecords() -> [LogRecord] {
+        var records: [LogRecord] = []
+        swap(&records, &keptRecords)
+        if records.capacity > Self.keptRecordCapacity { return [] }
+        // Not `removeAll(keepingCapacity:)`: its generic path costs more than the records.
+        while !records.isEmpty { records.removeLast() }
+        return records
+    }
+
+    /// Keeps `records` (a batch's, from `takeRecords`) for the next batch's.
+    func giveBack(_ records: [LogRecord]) { keptRecords = records }
+
+    /// Most records whose array's storage is kept between batches.
+    static let keptRecordCapacity = 1024
 
     /// Appends the framed record for `record`; returns its size.
     func append(_ record: LogRecord) -> Int {
