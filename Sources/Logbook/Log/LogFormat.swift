@@ -134,8 +134,8 @@
         writer.write(transactionType)
         writer.write(record.sequence)
         writer.write(UInt32(record.mutations.count))
-        for mutation in record.mutations {
-            switch mutation {
+        for i in record.mutations.indices {  // not `for mutation in`, which copies each one
+            switch record.mutations[i] {
             case .put(let key, let value):
                 writer.write(putKind)
                 writer.write(UInt16(key.count))

@@ -285,20 +285,21 @@ struct KeyMap: Sendable {
     }
 
     /// Inserts or replaces the entry for `key`.
-    mutating func put(_ key: [UInt8], _ value: [UInt8], sequence: UInt64) {
-        let entry = Entry(key: key, value: value, sequence: sequence)
+    /// (`key` and `value` are consumed: moved into the entry, not copied, on their last use.)
+    mutating func put(_ key: consuming [UInt8], _ value: consuming [UInt8], sequence: UInt64) {
         guard !chunks.isEmpty else {
             let chunk = KeyMapChunk.make(capacity: min(8, chunkLimit), prefixLength: key.count)
-            chunk.insert(entry, at: 0)
-            chunks = [chunk]
             let filter = KeyFilter(capacity: Self.minimumFilterCapacity)
             filter.add(key)
-            changeDirectory {
-                $0.prefix = key
-                $0.filter = filter
-            }
             count = 1
             liveBytes = key.count + value.count
+            let prefix = key
+            chunk.insert(Entry(key: key, value: value, sequence: sequence), at: 0)
+            chunks = [chunk]
+            changeDirectory {
+                $0.prefix = prefix
+                $0.filter = filter
+            }
             return
         }
         let shared = Self.commonPrefix(prefix, key)
@@ -306,7 +307,8 @@ struct KeyMap: Sendable {
         var (c, i, found) = locate(key)
         if found {
             makeUnique(c)
-            liveBytes += value.count - chunks[c].replaceValue(at: i, value, sequence: sequence)
+            let added = value.count
+            liveBytes += added - chunks[c].replaceValue(at: i, value, sequence: sequence)
             return
         }
         let capacity = chunks[c].entryCapacity
@@ -319,10 +321,14 @@ struct KeyMap: Sendable {
                 if i >= half { (c, i) = (c + 1, i - half) }
             }
         }
-        chunks[c].insert(entry, at: i)
+        // A full filter is rebuilt from the map's keys, this one's included; else the key goes
+        // in now (a copy of the map sharing the filter then sees an extra key: harmless).
+        let rebuild = filter.isFull
+        if !rebuild { filter.add(key) }
         count += 1
         liveBytes += key.count + value.count
-        if filter.isFull { rebuildFilter() } else { filter.add(key) }
+        chunks[c].insert(Entry(key: key, value: value, sequence: sequence), at: i)
+        if rebuild { rebuildFilter() }
     }
 
     /// Splits the full, uniquely owned chunk `c` in two halves; the size of the lower one.

@@ -257,9 +257,10 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         return copy
     }
 
-    /// Inserts `entry` at position `index` (<= count < capacity), in slot `count`.
-    func insert(_ entry: KeyMap.Entry, at index: Int) {
-        withUnsafeMutablePointers { header, words in
+    /// Inserts `entry` at position `index` (<= count < capacity), in slot `count`. (Consumed:
+    /// moved into its slot, where a borrowed entry would be copied, two retains and releases.)
+    func insert(_ entry: consuming KeyMap.Entry, at index: Int) {
+        let slot = withUnsafeMutablePointers { header, words -> EntryPointer in
             let count = header.pointee.count
             let capacity = header.pointee.capacity
             precondition(count < capacity && index <= count)
@@ -273,13 +274,14 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
             }
             words[index] = word
             order[index] = UInt8(truncatingIfNeeded: count)
-            (Self.entries(words, capacity) + count).initialize(to: entry)
             header.pointee.count = count + 1
+            return Self.entries(words, capacity) + count
         }
+        slot.initialize(to: entry)
     }
 
     /// Replaces the value and sequence number of entry `index`; returns the old value's size.
-    func replaceValue(at index: Int, _ value: [UInt8], sequence: UInt64) -> Int {
+    func replaceValue(at index: Int, _ value: consuming [UInt8], sequence: UInt64) -> Int {
         withUnsafeMutablePointers { header, words in
             let entry = Self.entry(words, header.pointee.capacity, index)
             let old = entry.pointee.value.count

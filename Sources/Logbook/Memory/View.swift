@@ -100,11 +100,13 @@ struct View: Sendable {
     /// Applies one committed transaction.
     mutating func apply(_ record: LogRecord) {
         let hasOlder = snapshot != nil || frozen != nil
-        for mutation in record.mutations {
-            switch mutation {
+        // By index: `for mutation in` copies each mutation (its key and value retained, then
+        // released), where this hands the memtable the pattern's copies to keep.
+        for i in record.mutations.indices {
+            switch record.mutations[i] {
             case .put(let key, let value):
-                memtable.put(key, value, sequence: record.sequence)
                 if hasOlder { tombstones.remove(key) }
+                memtable.put(key, value, sequence: record.sequence)  // the last use: moved
             case .delete(let key):
                 memtable.remove(key)
                 if hasOlder { tombstones.put(key, [], sequence: record.sequence) }
