@@ -65,8 +65,10 @@ protocol CommitBatch {
     /// records need be applied before it runs (no working copy of the map is made).
     var isBlind: Bool { get }
     /// The `index`-th transaction's mutations, computed on `view` (the latest state with the
-    /// batch's earlier records applied), which stands at `point`.
-    mutating func prepare(_ index: Int, on view: View, at point: CommitPoint) throws(LogbookError) -> [Mutation]
+    /// batch's earlier records applied), which stands at `point`. `spare` is an empty array
+    /// the mutations may be put in (taking it), so that a commit needs no allocation for them.
+    mutating func prepare(_ index: Int, on view: View, at point: CommitPoint, spare: inout [Mutation])
+        throws(LogbookError) -> [Mutation]
     /// Decides the `index`-th transaction.
     mutating func decide(_ index: Int, _ outcome: Result<Void, LogbookError>)
     func isDecided(_ index: Int) -> Bool
@@ -81,9 +83,9 @@ extension CommitBatch {
 
 extension Array: CommitBatch where Element == CommitRequest {
     var isBlind: Bool { allSatisfy { $0.isBlind } }
-    func prepare(_ index: Int, on view: View, at point: CommitPoint) throws(LogbookError) -> [Mutation] {
-        try self[index].prepare!(view, point)
-    }
+    func prepare(_ index: Int, on view: View, at point: CommitPoint, spare: inout [Mutation])
+        throws(LogbookError) -> [Mutation]
+    { try self[index].prepare!(view, point) }
     func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) { self[index].outcome = outcome }
     func isDecided(_ index: Int) -> Bool { self[index].outcome != nil }
 }
@@ -100,7 +102,9 @@ struct SoloCommit<R>: CommitBatch {
 
     var count: Int { 1 }
 
-    func prepare(_ index: Int, on view: View, at point: CommitPoint) throws(LogbookError) -> [Mutation] {
+    func prepare(_ index: Int, on view: View, at point: CommitPoint, spare: inout [Mutation])
+        throws(LogbookError) -> [Mutation]
+    {
         let (mutations, value) = try body(view, point)
         slot.pointee = value
         return mutations
@@ -114,17 +118,27 @@ struct SoloCommit<R>: CommitBatch {
     func isDecided(_ index: Int) -> Bool { decided }
 }
 
-/// A batch of one blind transaction whose mutations are known before it is prepared (`put`),
-/// committed by its own thread: no closure to call, no result to pass back.
+/// A batch of one blind transaction of one mutation (`put`), committed by its own thread: no
+/// closure to call, no result to pass back, and the mutation goes into the spare array.
 struct FixedCommit: CommitBatch {
-    let mutations: [Mutation]
+    /// Moved into the batch's record by `prepare` (not copied: its key and value are not
+    /// retained again).
+    var mutation: Mutation?
     var decided = false
     var error: LogbookError? = nil
 
     var count: Int { 1 }
     var isBlind: Bool { true }
 
-    func prepare(_ index: Int, on view: View, at point: CommitPoint) -> [Mutation] { mutations }
+    mutating func prepare(_ index: Int, on view: View, at point: CommitPoint, spare: inout [Mutation])
+        -> [Mutation]
+    {
+        var mutations: [Mutation] = []
+        swap(&mutations, &spare)
+        if !mutations.isEmpty { mutations = [] }  // never so: a spare is empty
+        mutations.append(mutation.take()!)  // prepared once
+        return mutations
+    }
 
     mutating func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) {
         decided = true
@@ -198,14 +212,15 @@ extension Store {
         return result
     }
 
-    /// `commit` of mutations that do not depend on the state (blind writes), known before the
-    /// commit: the same protocol, without calling a closure when the caller commits alone.
-    func commit(blindly mutations: [Mutation]) throws(LogbookError) {
+    /// `commit` of one mutation that does not depend on the state (a blind write): the same
+    /// protocol, without calling a closure or allocating when the caller commits alone.
+    func commit(blindly mutation: consuming Mutation) throws(LogbookError) {
         guard leadsAlone() else {
+            let mutations = [consume mutation]
             try commit(blind: true) { (_, _) throws(LogbookError) in (mutations, ()) }
             return
         }
-        var batch = FixedCommit(mutations: mutations)
+        var batch = FixedCommit(mutation: consume mutation)
         leadAlone(&batch)
         compactIfDue()
         if let error = batch.error.take() { throw error }
@@ -467,9 +482,10 @@ extension Store {
                 do throws(LogbookError) {
                     // Not `working ?? s.view`: that copies the view (a retain and release of each of its parts).
                     if working != nil {
-                        mutations = try batch.prepare(index, on: working.unsafelyUnwrapped, at: point)
+                        mutations = try batch.prepare(
+                            index, on: working.unsafelyUnwrapped, at: point, spare: &buffer.spareMutations)
                     } else {
-                        mutations = try batch.prepare(index, on: s.view, at: point)
+                        mutations = try batch.prepare(index, on: s.view, at: point, spare: &buffer.spareMutations)
                     }
                 } catch {
                     batch.decide(index, .failure(error))

@@ -126,7 +126,7 @@ public final class Store: Sendable {
     public func put(_ key: [UInt8], _ value: [UInt8]) throws {
         try Self.check(key: key, value: value)
         let mutation = Mutation.put(key: key, value: value)
-        try commit(blindly: [mutation])
+        try commit(blindly: mutation)
     }
 
     /// Removes `key`; returns whether it existed. Deleting an absent key writes nothing and takes

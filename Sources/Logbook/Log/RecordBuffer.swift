@@ -12,6 +12,9 @@ final class RecordBuffer: @unchecked Sendable {
 
     /// The last batch's array of records, kept for its storage (see `takeRecords`).
     private var keptRecords: [LogRecord] = []
+    /// An empty array with room for a mutation, taken from the last batch's records (see
+    /// `takeRecords`), for the next commit's mutations (see `CommitBatch.prepare`).
+    var spareMutations: [Mutation] = []
 
     init() {
         capacity = 4096
@@ -37,7 +40,13 @@ final class RecordBuffer: @unchecked Sendable {
         swap(&records, &keptRecords)
         if records.capacity > Self.keptRecordCapacity { return [] }
         // Not `removeAll(keepingCapacity:)`: its generic path costs more than the records.
-        while !records.isEmpty { records.removeLast() }
+        while var record = records.popLast() {
+            // A record's mutations array is no one else's by now: keep one for a spare.
+            if spareMutations.capacity == 0 && record.mutations.count <= Self.keptMutationCapacity {
+                swap(&spareMutations, &record.mutations)
+                while !spareMutations.isEmpty { spareMutations.removeLast() }
+            }
+        }
         return records
     }
 
@@ -46,6 +55,8 @@ final class RecordBuffer: @unchecked Sendable {
 
     /// Most records whose array's storage is kept between batches.
     static let keptRecordCapacity = 1024
+    /// Most mutations whose array's storage is kept for a spare.
+    static let keptMutationCapacity = 16
 
     /// Appends the framed record for `record`; returns its size.
     func append(_ record: LogRecord) -> Int {
