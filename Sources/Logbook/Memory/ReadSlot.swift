@@ -36,8 +36,9 @@ final class ReadSlot: @unchecked Sendable {
     private let phase = Atomic<Int>(0)
     private let readers0 = Atomic<Int>(0)
     private let readers1 = Atomic<Int>(0)
-    /// Only under the state mutex (and in `deinit`).
-    private var retired: [Retired] = []
+    /// Only under the state mutex (and in `deinit`), so without the dynamic exclusivity check
+    /// of a class's property (each commit looks at it).
+    @exclusivity(unchecked) private var retired: [Retired] = []
 
     deinit {
         let raw = slot.load(ordering: .relaxed)
