@@ -38,23 +38,29 @@ private func eventually(within seconds: Double, _ condition: () throws -> Bool) 
 
 @Suite("Writer lock kept between commits")
 struct LockKeepingTests {
+    /// Opens a relaxed store in `directory` whose lock calls are counted, runs `before`,
+    /// then commits 2000 puts back to back and checks that the handle kept the writer lock
+    /// between them (without keeping it: 2000 lock attempts and 2000 unlocks).
+    private func expectTheLockKept(in directory: String, before: () throws -> Void = {}) throws {
+        let layer = LockCountingFileLayer()
+        var options = StoreOptions(durability: .relaxed)
+        options.fileLayer = layer
+        let store = try Store(path: directory, options: options)
+        defer { store.close() }
+        try before()
+        let (triesBefore, unlocksBefore) = (layer.tries, layer.unlocks)
+        for i in 0..<2000 { try store.put("k\(i)", "v") }
+        let tries = layer.tries - triesBefore
+        let unlocks = layer.unlocks - unlocksBefore
+        // A commit that finds the lock given back (the idle keeper runs when this thread is
+        // descheduled for a millisecond) takes it again.
+        #expect(tries >= 1 && tries < 1000, "\(tries) lock attempts for 2000 commits")
+        #expect(unlocks < 1000, "\(unlocks) unlocks for 2000 commits")
+        #expect(try store.verify().records == 2000)
+    }
+
     @Test func backToBackCommitsTakeTheLockOnce() throws {
-        try withTemporaryDirectory("keep") { dir in
-            let layer = LockCountingFileLayer()
-            var options = StoreOptions(durability: .relaxed)
-            options.fileLayer = layer
-            let store = try Store(path: dir.store, options: options)
-            let (triesBefore, unlocksBefore) = (layer.tries, layer.unlocks)
-            for i in 0..<2000 { try store.put("k\(i)", "v") }
-            let tries = layer.tries - triesBefore
-            let unlocks = layer.unlocks - unlocksBefore
-            // Without keeping it: 2000 of each. A commit that finds the lock given back (the
-            // idle keeper runs when this thread is descheduled for a millisecond) takes it again.
-            #expect(tries >= 1 && tries < 1000, "\(tries) lock attempts for 2000 commits")
-            #expect(unlocks < 1000, "\(unlocks) unlocks for 2000 commits")
-            #expect(try store.verify().records == 2000)
-            store.close()
-        }
+        try withTemporaryDirectory("keep") { dir in try expectTheLockKept(in: dir.store) }
     }
 
     /// The page outlives a reboot (it is the LOCK file), and CLOCK_MONOTONIC starts again at
@@ -63,22 +69,13 @@ struct LockKeepingTests {
     @Test(arguments: [UInt64(1) << 62, UInt64.max - 1_000])
     func aHeartbeatLeftFromBeforeARebootIsNoWaiter(heartbeat: UInt64) throws {
         try withTemporaryDirectory("reboot") { dir in
-            let layer = LockCountingFileLayer()
-            var options = StoreOptions(durability: .relaxed)
-            options.fileLayer = layer
-            let store = try Store(path: dir.store, options: options)
-            let fd = open(dir.store + "/LOCK", O_RDWR)
-            #expect(fd >= 0)
-            var word = heartbeat.littleEndian
-            #expect(pwrite(fd, &word, 8, 136) == 8)  // the waiter heartbeat, seen through the mapping
-            close(fd)
-            let (triesBefore, unlocksBefore) = (layer.tries, layer.unlocks)
-            for i in 0..<2000 { try store.put("k\(i)", "v") }
-            let tries = layer.tries - triesBefore
-            let unlocks = layer.unlocks - unlocksBefore
-            #expect(tries >= 1 && tries < 1000, "\(tries) lock attempts for 2000 commits")
-            #expect(unlocks < 1000, "\(unlocks) unlocks for 2000 commits")
-            store.close()
+            try expectTheLockKept(in: dir.store) {
+                let fd = open(dir.store + "/LOCK", O_RDWR)
+                #expect(fd >= 0)
+                var word = heartbeat.littleEndian
+                #expect(pwrite(fd, &word, 8, 136) == 8)  // the waiter heartbeat, seen through the mapping
+                close(fd)
+            }
         }
     }
 
