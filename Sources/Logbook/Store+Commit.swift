@@ -90,25 +90,15 @@ extension Array: CommitBatch where Element == CommitRequest {
     func isDecided(_ index: Int) -> Bool { self[index].outcome != nil }
 }
 
-/// A batch of one transaction, committed by its own thread: no queued request, no closure or
-/// result on the heap. The result goes to the caller's `slot`, so that no field's layout depends
-/// on `R` (destroying the batch then needs no generic runtime call).
-struct SoloCommit<R>: CommitBatch {
-    let body: (View, CommitPoint) throws(LogbookError) -> (mutations: [Mutation], result: R)
-    let slot: UnsafeMutablePointer<R?>
-    let isBlind: Bool
-    var decided = false
-    var error: LogbookError? = nil
+/// A batch of one transaction, committed by the thread that asked for it, which reads the
+/// outcome from `error` afterwards.
+protocol OwnCommit: CommitBatch {
+    var decided: Bool { get set }
+    var error: LogbookError? { get set }
+}
 
+extension OwnCommit {
     var count: Int { 1 }
-
-    func prepare(_ index: Int, on view: View, at point: CommitPoint, spare: inout [Mutation])
-        throws(LogbookError) -> [Mutation]
-    {
-        let (mutations, value) = try body(view, point)
-        slot.pointee = value
-        return mutations
-    }
 
     mutating func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) {
         decided = true
@@ -118,16 +108,34 @@ struct SoloCommit<R>: CommitBatch {
     func isDecided(_ index: Int) -> Bool { decided }
 }
 
+/// A batch of one transaction, committed by its own thread: no queued request, no closure or
+/// result on the heap. The result goes to the caller's `slot`, so that no field's layout depends
+/// on `R` (destroying the batch then needs no generic runtime call).
+struct SoloCommit<R>: OwnCommit {
+    let body: (View, CommitPoint) throws(LogbookError) -> (mutations: [Mutation], result: R)
+    let slot: UnsafeMutablePointer<R?>
+    let isBlind: Bool
+    var decided = false
+    var error: LogbookError? = nil
+
+    func prepare(_ index: Int, on view: View, at point: CommitPoint, spare: inout [Mutation])
+        throws(LogbookError) -> [Mutation]
+    {
+        let (mutations, value) = try body(view, point)
+        slot.pointee = value
+        return mutations
+    }
+}
+
 /// A batch of one blind transaction of one mutation (`put`), committed by its own thread: no
 /// closure to call, no result to pass back, and the mutation goes into the spare array.
-struct FixedCommit: CommitBatch {
+struct FixedCommit: OwnCommit {
     /// Moved into the batch's record by `prepare` (not copied: its key and value are not
     /// retained again).
     var mutation: Mutation?
     var decided = false
     var error: LogbookError? = nil
 
-    var count: Int { 1 }
     var isBlind: Bool { true }
 
     mutating func prepare(_ index: Int, on view: View, at point: CommitPoint, spare: inout [Mutation])
@@ -139,13 +147,6 @@ struct FixedCommit: CommitBatch {
         mutations.append(mutation.take()!)  // prepared once
         return mutations
     }
-
-    mutating func decide(_ index: Int, _ outcome: Result<Void, LogbookError>) {
-        decided = true
-        if case .failure(let error) = outcome { self.error = error }
-    }
-
-    func isDecided(_ index: Int) -> Bool { decided }
 }
 
 /// What the holder of a handle's leader mutex (`Store.writer`) owns besides the right to lead.
@@ -158,8 +159,6 @@ struct Leader {
     let records = RecordBuffer()
     /// How long the last batch's sync (and install) took, in ns (0 in `relaxed` mode).
     var lastSync: UInt64 = 0
-    /// Set by `Store.close`: the process lock is closed, commits fail.
-    var closed = false
 }
 
 /// The requests waiting to be committed, and whether a leader is committing a batch now.
@@ -379,9 +378,8 @@ extension Store {
     /// both (see `ProcessLock`, word 152).
     private func runBatch<Batch: CommitBatch>(_ batch: inout Batch, _ leader: inout Leader) {
         do throws(LogbookError) {
-            // A closed handle's process lock is closed; a failed handle is refused by
+            // A closed handle is refused by `acquire` (its lock is closed), a failed one by
             // `appendBatch`, which checks the state under its mutex anyway.
-            if leader.closed { throw LogbookError(.closed, "the store at \(path) is closed") }
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             let appended: AppendedBatch?
             do throws(LogbookError) { appended = try appendBatch(&batch, into: leader.records) } catch {

@@ -76,7 +76,6 @@ public final class Store: Sendable {
         writer.withLock { leader in
             leader.keeper?.stop()
             leader.keeper = nil
-            leader.closed = true
             state.withLock { s in
                 if case .closed = s.lifecycle { return }
                 s.lifecycle = .closed

@@ -61,6 +61,9 @@ final class ProcessLock: @unchecked Sendable {
     /// Whether this handle keeps the writer lock between commits now (see `release(keepIdle:)`);
     /// same access rule as `depth`.
     private(set) var kept = false
+    /// Set by `close`: the page is unmapped and the file closed, `acquire` refuses. Same access
+    /// rule as `depth` (the store closes under the leader mutex).
+    private var closed = false
     /// State of the back-off jitter (SplitMix64; a system random number per wait would be a
     /// system call); same access rule as `depth`.
     private var jitterState = System.monotonicNanoseconds()
@@ -97,6 +100,7 @@ final class ProcessLock: @unchecked Sendable {
     }
 
     func close() {
+        closed = true
         releaseKept()
         files.unmap(page, length: Self.pageSize)
         files.close(fd)
@@ -154,6 +158,10 @@ final class ProcessLock: @unchecked Sendable {
     /// Takes the writer lock, waiting with exponential back-off and jitter up to `timeout`
     /// seconds; the time-out error names the holder and whether it is alive.
     func acquire(timeout: Double, program: String) throws(LogbookError) {
+        if closed {
+            let store = String(path.dropLast(Self.fileName.count + 1))
+            throw LogbookError(.closed, "the store at \(store) is closed")
+        }
         if depth > 0 {
             depth += 1
             return
