@@ -20,12 +20,14 @@
 /// Properties, whatever the bytes:
 /// - the records visited re-encode to exactly the bytes before `validEnd`, with consecutive
 ///   sequence numbers from `after + 1`, each visited with its own end offset;
-/// - the verdict: `clean` iff every byte was read; otherwise the damage is at `validEnd`, and it is
+/// - the verdict: `clean` iff every byte was read or every byte after `validEnd` is zero (space a
+///   writer allocated ahead); otherwise the damage is at `validEnd`, and it is
 ///   `corrupt` iff it is a whole checksummed record (malformed or out of sequence) or a record
 ///   follows that proves corruption (see `follower`, a scan written here from Docs/Format.md with
 ///   the fuzzer's own CRC), `torn` otherwise;
 /// - `isFileEnd: false` visits the same records and only differs by asking for more bytes when a
-///   record is cut by the buffer's end;
+///   record is cut by the buffer's end, or by calling zeros after `validEnd` a torn tail (more
+///   bytes may follow them);
 /// - the bytes up to `validEnd` parse cleanly on their own;
 /// - the windowed reader (`LogReader.read`, any window size, from a file in memory) returns the
 ///   same records and the same verdict as one parse of the whole buffer.
@@ -62,11 +64,13 @@ enum LogRecordsTarget {
         Fuzz.require(reencoded == Array(log[0..<validCount]), "records do not re-encode to the bytes read")
 
         // The verdict.
+        let zeroTail = validCount < log.count && log[validCount...].allSatisfy { $0 == 0 }
         switch whole.end {
         case .clean:
-            Fuzz.require(whole.validEnd == end, "clean but \(end - whole.validEnd) bytes unread")
+            Fuzz.require(whole.validEnd == end || zeroTail, "clean but \(end - whole.validEnd) bytes unread")
         case .torn(let offset):
             Fuzz.require(offset == whole.validEnd && offset < end, "torn at \(offset), validEnd \(whole.validEnd)")
+            Fuzz.require(!zeroTail, "torn, but only zeros follow the last record")
             Fuzz.require(!isWholeRecord(log, at: validCount), "torn at a whole checksummed record")
             let follower = follower(in: log, damageAt: validCount, last: whole.lastSequence)
             Fuzz.require(follower == nil, "torn, but a valid record follows at buffer offset \(follower ?? -1)")
@@ -90,7 +94,11 @@ enum LogRecordsTarget {
             partial.validEnd == whole.validEnd && partial.lastSequence == whole.lastSequence,
             "isFileEnd changed where reading stopped")
         if partial.needsMore {
-            Fuzz.require(partial.end == .clean && whole.end != .clean, "needsMore with \(partial.end) / \(whole.end)")
+            Fuzz.require(
+                partial.end == .clean && (whole.end != .clean || zeroTail),
+                "needsMore with \(partial.end) / \(whole.end)")
+        } else if zeroTail && whole.end == .clean {
+            Fuzz.require(partial.end == .torn(offset: whole.validEnd), "zeros before the end: \(partial.end)")
         } else {
             Fuzz.require(partial.end == whole.end, "verdicts differ: \(partial.end) / \(whole.end)")
         }

@@ -25,9 +25,14 @@ import Glibc
         fromSeven.appendLE(UInt64(6))
         fromSeven.appendLE(UInt32(4096))
         fromSeven += LogFormat.encode(LogRecord(sequence: 7, mutations: [.delete(key: Array("gone".utf8))]))
+        // And zeros allocated ahead after the records, after a torn record, and before a record.
+        let zeros = [UInt8](repeating: 0, count: 300)
         write(
             root, "fuzz-log-records",
-            [[0, 7] + log, [1, 0] + torn, [0, 40] + corrupt, [8, 1] + log.prefix(60), fromSeven])
+            [
+                [0, 7] + log, [1, 0] + torn, [0, 40] + corrupt, [8, 1] + log.prefix(60), fromSeven,
+                [0, 5] + log + zeros, [0, 9] + torn + zeros, [0, 3] + log.prefix(60) + zeros + log.dropFirst(60),
+            ])
 
         // File headers.
         write(

@@ -259,6 +259,12 @@ struct Salvage {
             sequence = parsed.lastSequence
             lastSequence = max(lastSequence, parsed.lastSequence)
             switch parsed.end {
+            case .clean where i < segments.count - 1 && parsed.validEnd < UInt64(bytes.count):
+                problems.append(
+                    "\(name) at offset \(parsed.validEnd): "
+                        + Store.sealedZeros(UInt64(bytes.count) - parsed.validEnd)
+                        + "; the segments after it are dropped")
+                stopped = true
             case .clean:
                 break
             case .torn(let offset) where i == segments.count - 1:
@@ -286,7 +292,10 @@ struct Salvage {
     /// at `offset` if it is not one of those.
     private mutating func drop(_ bytes: [UInt8], from offset: Int, damaged: Bool) {
         guard offset < bytes.count else { return }
-        droppedBytes += UInt64(bytes.count - offset)
+        // Zeros at the end are space a writer allocated ahead (see `LogFormat`), not data.
+        var end = bytes.count
+        while end > offset && bytes[end - 1] == 0 { end -= 1 }
+        droppedBytes += UInt64(end - offset)
         var position = offset
         var damagedCounted = !damaged
         bytes.withUnsafeBytes { raw in

@@ -425,6 +425,8 @@ extension Store {
         /// Where the batch's bytes start and end in the log.
         let start: UInt64
         let end: UInt64
+        /// Where the zeros written ahead of `end` end (`end` when none are).
+        let allocate: UInt64
         /// The state's `appliedEnd` and MANIFEST generation the batch was prepared on.
         let base: UInt64
         let generation: UInt64
@@ -513,8 +515,15 @@ extension Store {
                 }
             }
             guard !records.isEmpty else { return nil }
+            let end = start + UInt64(buffer.count)
+            var allocate = end
+            if options.durability != .relaxed && end > s.allocatedEnd {
+                let unit = LogFormat.preallocation
+                allocate = (end / unit + 1) * unit
+                s.allocatedEnd = allocate
+            }
             return AppendedBatch(
-                log: s.log!, start: start, end: start + UInt64(buffer.count), base: s.appliedEnd,
+                log: s.log!, start: start, end: end, allocate: allocate, base: s.appliedEnd,
                 generation: s.seenGeneration, working: working, pending: pending, records: records)
         }
         guard let prepared else { return nil }
@@ -523,6 +532,17 @@ extension Store {
             try files.writeAll(prepared.log.fd, buffer.bytes, at: prepared.start, path: prepared.log.path)
         } catch {
             throw failedAppend(error, log: prepared.log, start: prepared.start)
+        }
+        if prepared.allocate > prepared.end {
+            // Zeros ahead of the log's end, so that the syncs of the appends into them need not
+            // also make a new file size durable (see `LogFormat`). Part of the append: when
+            // they fail, so does the commit, as when its record's write fails.
+            let zeros = [UInt8](repeating: 0, count: Int(prepared.allocate - prepared.end))
+            do throws(SystemError) {
+                try files.writeAll(prepared.log.fd, zeros, at: prepared.end, path: prepared.log.path)
+            } catch {
+                throw failedAppend(error, log: prepared.log, start: prepared.start)
+            }
         }
         guard options.durability == .relaxed else {
             processLock.appended(end: prepared.end)
@@ -670,10 +690,12 @@ extension Store {
                 offset: size)
         }
         let known = s.appliedEnd
-        try Self.catchUp(&s, files: files, limit: size)
-        if s.appliedEnd < size {
-            // A torn tail: the remains of a writer that died mid-append. Cut it off.
+        if case .torn = try Self.catchUp(&s, files: files, limit: size) {
+            // The remains of a writer that died mid-append. Cut them off.
             try io(log.path) { () throws(SystemError) in try files.truncate(log.fd, to: s.appliedEnd) }
+            s.allocatedEnd = s.appliedEnd
+        } else {
+            s.allocatedEnd = size  // zeros after the records, if any, were allocated ahead
         }
         s.fileEnd = s.appliedEnd
         let published = processLock.segment == log.number ? processLock.publishedEnd : 0
@@ -696,6 +718,7 @@ extension Store {
         let cut = (try? files.truncate(log.fd, to: start)) != nil
         let cause = LogbookError(error, path: log.path)
         if cut && error.errno == SystemError.enospc {
+            state.withLock { s in s.allocatedEnd = min(s.allocatedEnd, start) }
             processLock.beginAppend(end: start)
             return LogbookError(
                 .io, "commit failed, nothing written: \(cause.message); free space and retry", path: log.path,

@@ -109,6 +109,10 @@ extension Store {
             let before = try diskBytes(s.manifest)
             let old = s.manifest
             guard let log = s.log else { throw LogbookError(.closed, "the store at \(path) is closed") }
+            // A sealed segment ends at its last record: zeros allocated ahead go (see `LogFormat`;
+            // whatever this handle knows, another may have allocated them). The sync below makes
+            // the size durable before any MANIFEST names a later segment.
+            try io(log.path) { () throws(SystemError) in try files.truncate(log.fd, to: s.appliedEnd) }
             // The sealed segment must be durable before any later one can be: sync it in every mode.
             // A failed sync is never retried (the kernel may have dropped the pages): fail-stop.
             do throws(SystemError) { try files.sync(log.fd, dataOnly: false) } catch {
@@ -129,6 +133,7 @@ extension Store {
             s.sealedLogBytes += s.appliedEnd
             s.appliedEnd = UInt64(LogFormat.segmentHeaderSize)
             s.fileEnd = s.appliedEnd
+            s.allocatedEnd = s.appliedEnd
             s.manifest = sealed
             s.seenGeneration = sealed.generation
             s.seenCounter = processLock.publish(segment: next, end: s.appliedEnd)

@@ -29,6 +29,8 @@ public enum DumpItem: Sendable, Equatable {
     /// One valid snapshot block: offset and size in the data file, its entries (sequence = the
     /// commit that wrote each).
     case block(path: String, offset: UInt64, length: UInt64, entries: [Change])
+    /// Zeros after a segment's last record: space a writer allocated ahead (see `LogFormat`).
+    case allocated(path: String, offset: UInt64, length: UInt64)
     /// Bytes that are not valid: `torn` for the tail a crash left at the end of the active
     /// segment (not damage), otherwise damage with its reason.
     case damage(path: String, offset: UInt64, length: UInt64, reason: String, torn: Bool)
@@ -182,6 +184,11 @@ extension Store {
                 last = parsed.lastSequence
                 switch parsed.end {
                 case .clean:
+                    if parsed.validEnd < UInt64(raw.count) {
+                        try visit(
+                            .allocated(
+                                path: file, offset: parsed.validEnd, length: UInt64(raw.count) - parsed.validEnd))
+                    }
                     return last
                 case .torn(let offset):
                     try visit(

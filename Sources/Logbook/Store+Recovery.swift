@@ -190,7 +190,10 @@ extension Store {
                 keep = true
                 s.log = ActiveLog(number: number, fd: fd, path: path, files: files)
                 s.appliedEnd = parsed.validEnd
-                s.fileEnd = size
+                // Zeros after the records were allocated ahead; other bytes are a torn tail.
+                let torn = parsed.end != .clean
+                s.fileEnd = torn ? size : parsed.validEnd
+                s.allocatedEnd = torn ? parsed.validEnd : size
             } else {
                 sealedBytes += size
             }
@@ -202,6 +205,12 @@ extension Store {
         s.sealedLogBytes = sealedBytes
         s.seenCounter = counter
         s.seenGeneration = generation
+    }
+
+    /// Why a sealed segment that ends in zeros is damage: the seal cuts the zeros a writer
+    /// allocated ahead off before it syncs (see `LogFormat`), so these are records lost.
+    static func sealedZeros(_ count: UInt64) -> String {
+        "sealed log segment ends in \(count) zero bytes after its last record"
     }
 
     /// Checks the header of log segment `number` (open at `fd`, `size` bytes) and visits the
@@ -226,6 +235,8 @@ extension Store {
             throw LogbookError.corrupted(reason, path: path, offset: offset)
         case .torn(let offset) where sealed:
             throw LogbookError.corrupted("sealed log segment ends in a torn record", path: path, offset: offset)
+        case .clean where sealed && parsed.validEnd < size:
+            throw LogbookError.corrupted(Self.sealedZeros(size - parsed.validEnd), path: path, offset: parsed.validEnd)
         default:
             return parsed
         }
@@ -233,8 +244,9 @@ extension Store {
 
     /// Applies the records of the active segment between `appliedEnd` and `limit`. A torn tail
     /// stops it quietly; corruption throws.
-    static func catchUp(_ s: inout StoreState, files: any FileLayer, limit: UInt64) throws(LogbookError) {
-        guard let log = s.log, limit > s.appliedEnd else { return }
+    @discardableResult
+    static func catchUp(_ s: inout StoreState, files: any FileLayer, limit: UInt64) throws(LogbookError) -> LogEnd {
+        guard let log = s.log, limit > s.appliedEnd else { return .clean }
         s.reads.publish(nil)  // see `StoreState.reads`
         var view = s.view
         s.view = View()  // keep the memtable uniquely referenced while applying
@@ -247,6 +259,7 @@ extension Store {
         if case .corrupt(let offset, let reason) = parsed.end {
             throw LogbookError.corrupted(reason, path: log.path, offset: offset)
         }
+        return parsed.end
     }
 
     /// Brings the state up to date with commits and compactions published by other processes.

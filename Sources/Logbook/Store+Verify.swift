@@ -172,6 +172,10 @@ extension Store {
                 report.tornTail = (offset: offset, length: size - offset)
                 report.bytes += offset
             case .clean:
+                guard number == manifest.lastLog || parsed.validEnd == size else {
+                    throw LogbookError.corrupted(
+                        Self.sealedZeros(size - parsed.validEnd), path: logPath, offset: parsed.validEnd)
+                }
                 report.bytes += parsed.validEnd
             }
         }

@@ -379,8 +379,14 @@ struct StoreState {
     var lastSequence: UInt64 = 0
     /// The shared commit counter when this handle last looked at the log.
     var seenCounter: UInt64 = 0
-    /// Log size at the last read; larger than `appliedEnd` when a torn tail follows.
+    /// Where the log's bytes end at the last read: larger than `appliedEnd` when a torn tail
+    /// follows (zeros a writer allocated ahead do not count, see `LogFormat`).
     var fileEnd: UInt64
+    /// How far the active segment is known to be allocated (its size, zeros past `appliedEnd`
+    /// included): a `normal` or `paranoid` append that ends past it writes zeros ahead first
+    /// (see `LogFormat.preallocation`). Only a hint: too low, zeros are written over zeros;
+    /// too high, syncs make the new file size durable as they did without it.
+    var allocatedEnd: UInt64 = 0
     /// Commits made through this handle.
     var commits: UInt64 = 0
     /// Log syncs made through this handle.

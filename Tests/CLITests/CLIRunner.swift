@@ -246,6 +246,14 @@ struct TemporaryDirectory {
     }
 
     /// Replaces the file at `path` with `bytes`.
+    /// The file's bytes without the zeros at its end: a log's records without the space a
+    /// `normal` writer allocated ahead (the tests' records end in a byte that is not zero).
+    static func content(_ path: String) -> [UInt8] {
+        var bytes = read(path)
+        while bytes.last == 0 { bytes.removeLast() }
+        return bytes
+    }
+
     static func write(_ path: String, _ bytes: [UInt8]) {
         let fd = open(path, O_WRONLY | O_TRUNC | O_CREAT, 0o644)
         precondition(fd >= 0, "open \(path) failed")

@@ -10,14 +10,14 @@ import Testing
         withFixture { f in
             Self.fourRecords(f)
             var log = TemporaryDirectory.read(f.log)
-            #expect(log.count == 160)
+            #expect(log.count == 65536)  // 160 bytes of records, then zeros allocated ahead
             log[64 + 20] ^= 0xFF  // inside record 2's payload
             TemporaryDirectory.write(f.log, log)
             let dump = f.run("dump", "--log")
             #expect(dump.status == 5)
             #expect(
                 dump.out == """
-                    log-1.wal: log segment 1, 160 bytes
+                    log-1.wal: log segment 1, 65536 bytes
                     log-1.wal @32: record sequence 1, 32 bytes, 1 changes
                         put "k1" (2 bytes)
                     log-1.wal @64: DAMAGED, 32 bytes: checksum mismatch; a valid record follows at offset 96
@@ -25,6 +25,7 @@ import Testing
                         put "k3" (2 bytes)
                     log-1.wal @128: record sequence 4, 32 bytes, 1 changes
                         put "k4" (2 bytes)
+                    log-1.wal @160: 65376 bytes allocated ahead (zeros, not records)
 
                     """)
             #expect(
@@ -35,11 +36,12 @@ import Testing
             #expect(json.status == 5)
             #expect(
                 json.out.split(separator: "\n").map(String.init) == [
-                    #"{"type":"segment","file":"log-1.wal","number":1,"bytes":160,"named":true}"#,
+                    #"{"type":"segment","file":"log-1.wal","number":1,"bytes":65536,"named":true}"#,
                     #"{"type":"record","file":"log-1.wal","offset":32,"length":32,"sequence":1,"changes":[{"op":"put","key":"k1","value_size":2,"value":"v1"}]}"#,
                     #"{"type":"damage","file":"log-1.wal","offset":64,"length":32,"torn":false,"reason":"checksum mismatch; a valid record follows at offset 96"}"#,
                     #"{"type":"record","file":"log-1.wal","offset":96,"length":32,"sequence":3,"changes":[{"op":"put","key":"k3","value_size":2,"value":"v3"}]}"#,
                     #"{"type":"record","file":"log-1.wal","offset":128,"length":32,"sequence":4,"changes":[{"op":"put","key":"k4","value_size":2,"value":"v4"}]}"#,
+                    #"{"type":"allocated","file":"log-1.wal","offset":160,"length":65376}"#,
                 ])
             #expect(json.err.hasPrefix(#"{"error":{"code":"corrupted","exit":5,"#))
         }
@@ -48,7 +50,8 @@ import Testing
     @Test func tornTailIsShownWithoutFailing() {
         withFixture { f in
             Self.fourRecords(f)
-            TemporaryDirectory.write(f.log, TemporaryDirectory.read(f.log) + [0x20, 0, 0, 0, 1, 2])
+            // A crash's remains right after the records (the zeros allocated ahead cut off).
+            TemporaryDirectory.write(f.log, TemporaryDirectory.content(f.log) + [0x20, 0, 0, 0, 1, 2])
             let dump = f.run("dump", "--log")
             #expect(dump.status == 0)
             #expect(
@@ -74,9 +77,10 @@ import Testing
                     snapshot-1.dat: snapshot 1, 1 keys in 1 blocks, 57 bytes
                     snapshot-1.dat @32: block of 25 bytes, 1 entries
                         put "b" (2 bytes) seq 2 = "22"
-                    log-2.wal: log segment 2, 57 bytes
+                    log-2.wal: log segment 2, 65536 bytes
                     log-2.wal @32: record sequence 4, 25 bytes, 1 changes
                         delete "b"
+                    log-2.wal @57: 65479 bytes allocated ahead (zeros, not records)
 
                     """)
             #expect(f.run("dump", "--manifest").out.split(separator: "\n").count == 1)

@@ -31,6 +31,20 @@ final class TemporaryDirectory {
         return stat(path, &info) == 0 ? UInt64(info.st_size) : nil
     }
 
+    /// The bytes of the file at `path` (empty when it cannot be read).
+    static func contents(of path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { return bytes }
+            bytes += chunk[..<n]
+        }
+    }
+
     /// Removes `path` and, for a directory, everything below it.
     private static func remove(_ path: String) {
         if let dir = opendir(path) {

@@ -24,6 +24,33 @@ struct TornTailTests {
     /// payload, one byte short.
     static let cuts = [1, 4, 8, 9, 30, victimRecord.count / 2, victimRecord.count - 1]
 
+    /// Where the records of `before/1...3` (`put(k, "k")`, sequences 1-3) end in the log.
+    static let intactEnd =
+        UInt64(LogFormat.segmentHeaderSize)
+        + (1...3).map { k in
+            UInt64(
+                LogFormat.encode(
+                    LogRecord(
+                        sequence: UInt64(k),
+                        mutations: [.put(key: Array("before/\(k)".utf8), value: Array("\(k)".utf8))]
+                    )
+                ).count)
+        }.reduce(0, +)
+
+    /// Checks that the log holds `record` (or its first `count` bytes) at `offset`, and zeros
+    /// after it to the end of the file (the space a `normal` writer allocates ahead).
+    static func expectLog(_ path: String, holds record: [UInt8], at offset: UInt64, count: Int? = nil) {
+        let bytes = TemporaryDirectory.contents(of: path)
+        let start = Int(offset)
+        let end = start + (count ?? record.count)
+        guard bytes.count >= end else {
+            Issue.record("the log is \(bytes.count) bytes, shorter than \(end)")
+            return
+        }
+        #expect(Array(bytes[start..<end]) == Array(record[..<(end - start)]))
+        #expect(bytes[end...].allSatisfy { $0 == 0 }, "bytes after the record that are not zero")
+    }
+
     @Test(
         "the next writer truncates the torn tail of a child killed mid-append",
         arguments: cuts, [false, true])
@@ -31,20 +58,23 @@ struct TornTailTests {
         let directory = try TemporaryDirectory()
         let early = try Store(path: directory.store)
         for k in 1...3 { try early.put("before/\(k)", "\(k)") }
-        let intactEnd = try #require(TemporaryDirectory.size(of: directory.log))
+        let intactEnd = Self.intactEnd
+        Self.expectLog(directory.log, holds: [], at: intactEnd)
 
         let child = try ChildProcess(["die-mid-append", directory.store, String(cut)])
         let termination = child.wait()
         #expect(termination == .signaled(SIGKILL), "\(child) \(termination): \(child.stderrText)")
         #expect(child.lines == ["ready"])
-        #expect(TemporaryDirectory.size(of: directory.log) == intactEnd + UInt64(cut))
+        Self.expectLog(directory.log, holds: Self.victimRecord, at: intactEnd, count: cut)
+        let size = try #require(TemporaryDirectory.size(of: directory.log))
 
-        // Readers ignore the torn record; verify reports it as a torn tail, not as damage.
+        // Readers ignore the torn record; verify reports it as a torn tail, not as damage (its
+        // length runs to the end of the file, over the zeros allocated ahead).
         let late = try Store(path: directory.store)
         let before = try late.verify()
         #expect(before.records == 3)
         #expect(before.tornTail?.offset == intactEnd)
-        #expect(before.tornTail?.length == UInt64(cut))
+        #expect(before.tornTail?.length == size - intactEnd)
         for store in [early, late] {
             #expect(try store.scan(prefix: "victim/").isEmpty)
             #expect(try store.scan(prefix: "before/").count == 3)
@@ -58,7 +88,7 @@ struct TornTailTests {
         let after = try late.verify()
         #expect(after.tornTail == nil)
         #expect(after.records == 4)
-        #expect(TemporaryDirectory.size(of: directory.log) == intactEnd + UInt64(afterRecord.count))
+        Self.expectLog(directory.log, holds: afterRecord, at: intactEnd)
         for store in [early, late, try Store(path: directory.store)] {
             #expect(try store.string("after") == "1")
             #expect(try store.scan(prefix: "victim/").isEmpty)
@@ -78,7 +108,8 @@ struct TornTailTests {
         let directory = try TemporaryDirectory()
         let store = try Store(path: directory.store)
         for k in 1...3 { try store.put("before/\(k)", "\(k)") }
-        let intactEnd = try #require(TemporaryDirectory.size(of: directory.log))
+        let intactEnd = Self.intactEnd
+        Self.expectLog(directory.log, holds: [], at: intactEnd)
         let victim = LogFormat.encode(
             LogRecord(sequence: 4, mutations: [.put(key: Array("victim/1".utf8), value: Self.embeddingValue)])
         )
@@ -86,7 +117,7 @@ struct TornTailTests {
         // The kill cuts the record one byte short: the embedded record is whole on disk.
         let child = try ChildProcess(["die-mid-append-embedding", directory.store, String(victim.count - 1)])
         #expect(child.wait() == .signaled(SIGKILL), "\(child): \(child.stderrText)")
-        #expect(TemporaryDirectory.size(of: directory.log) == intactEnd + UInt64(victim.count - 1))
+        Self.expectLog(directory.log, holds: victim, at: intactEnd, count: victim.count - 1)
 
         // A crash must leave a store that opens to a prefix: the three records before the cut.
         let late = try Store(path: directory.store)

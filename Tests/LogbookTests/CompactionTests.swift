@@ -240,6 +240,27 @@ private func contents(_ store: Store) throws -> [String: String] {
             #expect(try reopened.stats().snapshot > 0, "round \(round)")
         }
     }
+
+    /// The seal cuts the zeros a `normal` writer allocated ahead off the segment it seals: a
+    /// sealed segment ends at its last record (here one a failed compaction leaves behind).
+    @Test func aSealedSegmentEndsAtItsLastRecord() throws {
+        try withTemporaryDirectory("sealed") { dir in
+            let layer = ProbeFileLayer()
+            let store = try Store(path: dir.store, options: StoreOptions(durability: .normal).with(layer))
+            for i in 1...3 { try store.put("k\(i)", "v\(i)") }
+            #expect(Disk.size(dir.log) == Int(LogFormat.preallocation))
+            layer.probe.fail(.write, of: SnapshotFormat.dataName(1) + ".tmp", errno: SystemError.eio)
+            #expect(throws: LogbookError.self) { try store.compact() }
+            #expect(Disk.exists(dir.store + "/" + LogFormat.segmentName(2)), "the log was sealed")
+            #expect(Disk.size(dir.log) == Disk.contentEnd(dir.log))
+            try store.put("k4", "v4")
+            store.close()
+            let reopened = try Store(path: dir.store)
+            #expect(try reopened.scan().count == 4)
+            #expect(try reopened.verify().records == 4)
+            reopened.close()
+        }
+    }
 }
 
 @Suite struct CompactionLifecycleTests {

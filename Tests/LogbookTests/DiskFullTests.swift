@@ -62,7 +62,7 @@ import Testing
             layer.probe.limitWrites(to: 32)
             for n in 0..<11 {
                 let key = b("big-\(n)")
-                let sizeBefore = Disk.size(log)
+                let endBefore = Disk.contentEnd(log)
                 layer.probe.reset()
                 layer.probe.fail(.write, of: "*", errno: SystemError.enospc, skip: n, times: Int.max)
                 let error = #expect(throws: LogbookError.self, "write \(n)") { try store.put(key, value) }
@@ -70,14 +70,14 @@ import Testing
                 #expect(error?.path == log)
                 #expect(error?.message.contains("nothing written") == true, "\(error?.message ?? "")")
                 #expect(layer.probe.count(.write) == n + 1, "the fault hit write \(n)")
-                #expect(Disk.size(log) == sizeBefore, "the partial record was cut off")
+                #expect(Disk.contentEnd(log) == endBefore, "the partial record was cut off")
                 #expect(try store.get(key) == nil)
                 #expect(try store.scan() == model.all)
 
                 layer.probe.clearFaults()  // space is freed
                 try store.put(key, value)
                 model.put(key, value)
-                #expect(Disk.size(log) == sizeBefore + 9 + 12 + 7 + key.count + 300)
+                #expect(Disk.contentEnd(log) == endBefore + 9 + 12 + 7 + key.count + 300)
             }
             #expect(try store.verify().records == 12)
             store.close()

@@ -97,8 +97,10 @@ import Testing
             #expect(layer.probe.syncs(of: Self.log) == Array(repeating: durability == .normal, count: commits))
             #expect(layer.probe.calls.filter { $0.operation == .sync && $0.file != Self.log }.isEmpty)
             #expect(try store.stats().syncs == UInt64(commits))
-            // Each sync follows the commit's one write of the log.
-            let logCalls = layer.probe.calls.filter { $0.file == Self.log && [.write, .sync].contains($0.operation) }
+            // Each sync follows the commit's one write of the log (and its zeros written ahead).
+            let logCalls = layer.probe.calls.filter {
+                $0.file == Self.log && [.write, .sync].contains($0.operation) && $0.zeros != true
+            }
             #expect(
                 logCalls.map(\.operation)
                     == Array(repeating: [ProbeFileLayer.Operation.write, .sync], count: commits).flatMap { $0 })
@@ -114,10 +116,70 @@ import Testing
             let store = try Store(path: dir.store, options: StoreOptions(durability: durability).with(layer))
             layer.probe.reset()
             let commits = try Self.workload(store)
-            #expect(
-                layer.probe.calls.filter { $0.operation == .write }.map(\.file)
-                    == Array(repeating: Self.log, count: commits))
+            let writes = layer.probe.calls.filter { $0.operation == .write }
+            #expect(writes.filter { $0.zeros != true }.map(\.file) == Array(repeating: Self.log, count: commits))
+            Self.expectZerosAhead(writes, durability)
             store.close()
+        }
+    }
+
+    /// As the log grows, each append that passes the space allocated ahead allocates the next
+    /// unit; the file is always the records, then zeros to a multiple of the unit, and a reopen
+    /// reads every record and finds no torn tail. `relaxed` allocates nothing.
+    @Test(arguments: Durability.allCases)
+    func zerosAreWrittenAheadAgainAsTheLogGrows(_ durability: Durability) throws {
+        try withTemporaryDirectory("ahead") { dir in
+            let layer = ProbeFileLayer()
+            let store = try Store(
+                path: dir.store, options: StoreOptions(durability: durability, autoCompactLogBytes: nil).with(layer))
+            let value = [UInt8](repeating: 0x61, count: 4000)
+            for i in 0..<40 {
+                try store.put(b("k\(i)"), value)
+                let (size, end) = (UInt64(Disk.size(dir.log)), UInt64(Disk.contentEnd(dir.log)))
+                let unit = LogFormat.preallocation
+                #expect(size == (durability == .relaxed ? end : (end / unit + 1) * unit), "after put \(i)")
+            }
+            let writes = layer.probe.calls.filter { $0.operation == .write && $0.file == Self.log }
+            Self.expectZerosAhead(writes, durability)
+            if durability != .relaxed { #expect(writes.filter { $0.zeros == true }.count == 3) }
+            store.close()
+            // Another handle reads the zeros as the end of the log, not as a torn tail to cut off,
+            // also when a fresh shared page sends its first commit to read the files again.
+            Disk.removeTree(dir.store + "/" + ProcessLock.fileName)
+            let probe = ProbeFileLayer()
+            let reopened = try Store(path: dir.store, options: StoreOptions(durability: durability).with(probe))
+            #expect(try reopened.scan().count == 40)
+            let report = try reopened.verify()
+            #expect(report.records == 40 && report.tornTail == nil)
+            try reopened.put("after", "reopen")
+            #expect(UInt64(Disk.contentEnd(dir.log)) > report.bytes)
+            #expect(!probe.probe.calls.contains { $0.operation == .truncate && $0.file == Self.log })
+            reopened.close()
+        }
+    }
+
+    /// `normal` and `paranoid` write zeros ahead of the log's end (`LogFormat.preallocation`),
+    /// so that their syncs need not make a new file size durable: each such write follows a
+    /// commit's write, starts where it ended and ends on a multiple of the unit. `relaxed`
+    /// never syncs the log, so it writes none.
+    static func expectZerosAhead(
+        _ writes: [ProbeFileLayer.Call], _ durability: Durability, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let zeros = writes.indices.filter { writes[$0].zeros == true }
+        guard durability != .relaxed else {
+            #expect(zeros.isEmpty, sourceLocation: sourceLocation)
+            return
+        }
+        #expect(!zeros.isEmpty, "the first commit allocates ahead", sourceLocation: sourceLocation)
+        for i in zeros {
+            guard i > 0, let range = writes[i].range, let record = writes[i - 1].range else {
+                Issue.record("zeros written first, or without a range", sourceLocation: sourceLocation)
+                continue
+            }
+            #expect(writes[i].file == Self.log && writes[i - 1].zeros == false, sourceLocation: sourceLocation)
+            #expect(range.lowerBound == record.upperBound, sourceLocation: sourceLocation)
+            #expect(range.upperBound % LogFormat.preallocation == 0, sourceLocation: sourceLocation)
+            #expect(range.count <= LogFormat.preallocation, sourceLocation: sourceLocation)
         }
     }
 

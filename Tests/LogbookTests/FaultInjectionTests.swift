@@ -93,12 +93,12 @@ import Testing
     @Test func eioOnTheLogWriteFailsStop() throws {
         try withTemporaryDirectory("eio") { dir in
             let (store, layer) = try Self.openWithTwoCommits(dir)
-            let sizeBefore = Disk.size(dir.log)
+            let endBefore = Disk.contentEnd(dir.log)
             layer.probe.fail(.write, of: Self.log, errno: SystemError.eio)
             let error = #expect(throws: LogbookError.self) { try store.put("c", "3") }
             #expect(error?.code == .storeFailed)
             #expect(error?.errno == SystemError.eio)
-            #expect(Disk.size(dir.log) == sizeBefore)
+            #expect(Disk.contentEnd(dir.log) == endBefore)
             try expectFailStopped(store)
             store.close()
             try expectRecovered(dir)
@@ -110,28 +110,28 @@ import Testing
     @Test func eioAfterAPartialWriteWithAFailingTruncateLeavesOnlyATornTail() throws {
         try withTemporaryDirectory("eiotorn") { dir in
             let (store, layer) = try Self.openWithTwoCommits(dir)
-            let sizeBefore = Disk.size(dir.log)
+            let endBefore = Disk.contentEnd(dir.log)
             layer.probe.limitWrites(to: 10)
             layer.probe.fail(.write, of: Self.log, errno: SystemError.eio, skip: 1)
             layer.probe.fail(.truncate, of: Self.log, errno: SystemError.eio)
             let error = #expect(throws: LogbookError.self) { try store.put("c", String(repeating: "3", count: 40)) }
             #expect(error?.code == .storeFailed)
-            #expect(Disk.size(dir.log) == sizeBefore + 10, "the partial record is still there")
+            #expect(Disk.contentEnd(dir.log) == endBefore + 10, "the partial record is still there")
             try expectFailStopped(store)
             store.close()
             let reopened = try Store(path: dir.store, options: relaxed())
             #expect(try reopened.scan() == Self.acknowledged)
-            #expect(try reopened.verify().tornTail?.offset == UInt64(sizeBefore))
+            #expect(try reopened.verify().tornTail?.offset == UInt64(endBefore))
             reopened.close()
             try expectRecovered(dir)  // its put cut the tail off
-            #expect(Disk.size(dir.log) > sizeBefore)
+            #expect(Disk.contentEnd(dir.log) > endBefore)
         }
     }
 
     @Test func enospcWithACleanCutIsAnIOErrorAndTheHandleStaysUsable() throws {
         try withTemporaryDirectory("enospc") { dir in
             let (store, layer) = try Self.openWithTwoCommits(dir)
-            let sizeBefore = Disk.size(dir.log)
+            let endBefore = Disk.contentEnd(dir.log)
             // The first part of the record is written, then the disk is full.
             layer.probe.limitWrites(to: 12)
             layer.probe.fail(.write, of: Self.log, errno: SystemError.enospc, skip: 1)
@@ -139,7 +139,7 @@ import Testing
             #expect(error?.code == .io)
             #expect(error?.errno == SystemError.enospc)
             #expect(error?.exitCode == 6)
-            #expect(Disk.size(dir.log) == sizeBefore, "the partial record was cut off")
+            #expect(Disk.contentEnd(dir.log) == endBefore, "the partial record was cut off")
             #expect(try store.get("c") == nil)
 
             layer.probe.limitWrites(to: nil)
@@ -148,6 +148,39 @@ import Testing
             #expect(try store.verify().records == 3)
             store.close()
             try expectRecovered(dir, extra: [KeyValue(key: b("c"), value: b("3"))])
+        }
+    }
+
+    /// A commit whose record reaches past the space allocated ahead writes zeros after it (see
+    /// `LogFormat.preallocation`); those zeros are part of its append: when they fail, the
+    /// commit fails and its record is cut off, as when the record's own write fails.
+    @Test(arguments: [SystemError.enospc, SystemError.eio])
+    func aFailedWriteOfTheZerosAheadFailsTheCommit(_ errno: Int32) throws {
+        try withTemporaryDirectory("zeros") { dir in
+            let (store, layer) = try Self.openWithTwoCommits(dir)
+            let endBefore = Disk.contentEnd(dir.log)
+            let big = [UInt8](repeating: 0x42, count: Int(LogFormat.preallocation) + 100)
+            layer.probe.reset()
+            layer.probe.fail(.write, of: Self.log, errno: errno, skip: 1)
+            let error = #expect(throws: LogbookError.self) { try store.put(b("big"), big) }
+            let writes = layer.probe.calls.filter { $0.operation == .write }
+            #expect(writes.map(\.zeros) == [false, true], "the record's write, then the zeros' that failed")
+            #expect(error?.errno == errno)
+            #expect(Disk.contentEnd(dir.log) == endBefore, "the record was cut off")
+            #expect(try store.get(b("big")) == nil)
+            guard errno == SystemError.enospc else {
+                #expect(error?.code == .storeFailed)
+                try expectFailStopped(store)
+                store.close()
+                try expectRecovered(dir)
+                return
+            }
+            #expect(error?.code == .io)
+            layer.probe.clearFaults()  // space is freed
+            try store.put(b("big"), big)
+            #expect(try store.get(b("big")) == big)
+            store.close()
+            try expectRecovered(dir, extra: [KeyValue(key: b("big"), value: big)])
         }
     }
 
@@ -203,7 +236,7 @@ import Testing
             LogFormat.appendRecord(
                 LogRecord(sequence: 3, mutations: [.delete(key: b("a")), .put(key: b("x"), value: b("y"))]),
                 to: &expectedLog)
-            #expect(Disk.read(dir.log) == expectedLog)
+            #expect(Disk.content(dir.log) == expectedLog)
             store.close()
             let reopened = try Store(path: dir.store, options: relaxed())
             #expect(try reopened.scan() == [KeyValue(key: b("big"), value: big), KeyValue(key: b("x"), value: b("y"))])

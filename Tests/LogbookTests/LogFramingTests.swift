@@ -309,18 +309,41 @@ func payloadBytes(_ record: LogRecord) -> [UInt8] { Array(LogFormat.encode(recor
         }
     }
 
-    @Test func zeroFilledOrGarbageTailWithoutAValidRecordIsTorn() {
+    @Test func garbageTailWithoutAValidRecordIsTorn() {
         let (bytes, records, _) = Self.log(count: 3)
         var random = SeededRandom(seed: 5)
-        for tail in [
-            [UInt8](repeating: 0, count: 1), [UInt8](repeating: 0, count: 4096), random.bytes(500),
-            [UInt8](repeating: 0xFF, count: 64),
-        ] {
+        var zerosThenGarbage = [UInt8](repeating: 0, count: 4096)
+        zerosThenGarbage[4000] = 1
+        for tail in [random.bytes(500), [UInt8](repeating: 0xFF, count: 64), zerosThenGarbage] {
             let parsed = parseLog(bytes + tail)
             #expect(parsed.records == records)
             #expect(parsed.result.end == .torn(offset: UInt64(bytes.count)))
             #expect(parsed.result.validEnd == UInt64(bytes.count))
         }
+    }
+
+    /// Zeros from a record boundary to the end are space a writer allocated ahead: the log ends
+    /// there, cleanly (not a torn tail that the next writer would cut off).
+    @Test func zeroTailAfterARecordBoundaryIsTheCleanEnd() {
+        let (bytes, records, starts) = Self.log(count: 3)
+        for count in [1, 8, 9, 100, 4096, 65536] {
+            let parsed = parseLog(bytes + [UInt8](repeating: 0, count: count))
+            #expect(parsed.records == records)
+            #expect(parsed.result.end == .clean)
+            #expect(parsed.result.validEnd == UInt64(bytes.count))
+        }
+        // Zeros inside a record are not a boundary: a record cut short, then zeros, is torn.
+        let cut = Array(bytes[..<(starts[2] + 5)]) + [UInt8](repeating: 0, count: 4096)
+        let parsed = parseLog(cut)
+        #expect(parsed.records == Array(records[..<2]))
+        #expect(parsed.result.end == .torn(offset: UInt64(starts[2])))
+        // Zeros and then a valid record: damage, as any other.
+        let holed = Array(bytes[..<starts[1]]) + [UInt8](repeating: 0, count: 64) + Array(bytes[starts[1]...])
+        guard case .corrupt(let at, _) = parseLog(holed).result.end else {
+            Issue.record("zeros followed by valid records were not reported as corruption")
+            return
+        }
+        #expect(at == UInt64(starts[1]))
     }
 
     @Test func damageInAnyByteOfARecordFollowedByValidRecordsIsCorruption() {

@@ -71,6 +71,17 @@ import Testing
                 #expect(error?.code == .corrupted && error?.path == sealed)
                 #expect(error?.message.contains("sealed log segment ends in a torn record") == true)
             }
+            // So is one that ends in zeros: the seal cuts the zeros allocated ahead off, so zeros
+            // there are records lost, not space for more. Verify says so; repair drops the rest.
+            Disk.write(sealed, whole + [UInt8](repeating: 0, count: 100))
+            let zeroOpening = #expect(throws: LogbookError.self) { _ = try Store(path: dir.store, options: relaxed()) }
+            let zeroReading = #expect(throws: LogbookError.self) { _ = try Store.get(b("k150"), at: dir.store) }
+            let zeroVerifying = #expect(throws: LogbookError.self) { _ = try Store.verify(path: dir.store) }
+            for error in [zeroOpening, zeroReading, zeroVerifying] {
+                #expect(error?.code == .corrupted && error?.path == sealed)
+                #expect(error?.offset == UInt64(whole.count))
+                #expect(error?.message.contains("sealed log segment ends in 100 zero bytes") == true)
+            }
             Disk.write(sealed, whole)
             gate.open()
             #expect(try compaction.wait().get().snapshot == 2)

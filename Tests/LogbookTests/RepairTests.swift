@@ -305,6 +305,37 @@ import Testing
         }
     }
 
+    /// A sealed segment that ends in zeros lost its last records (the seal cuts the zeros a
+    /// writer allocated ahead off): repair keeps its records and drops the segments after it.
+    @Test func zerosAtTheEndOfASealedSegmentDropTheSegmentsAfterIt() throws {
+        try withTemporaryDirectory("repairzeros") { dir in
+            let layer = ProbeFileLayer()
+            let store = try Store(path: dir.store, options: StoreOptions(durability: .normal).with(layer))
+            try store.put("a", "1")
+            try store.compact()
+            try store.put("b", "2")
+            let kept = try store.scan()
+            layer.probe.fail(.rename, of: "snapshot-2.dat", errno: SystemError.eio)
+            #expect(throws: LogbookError.self) { try store.compact() }  // sealed log-2, log-3 active
+            try store.put("c", "3")
+            store.close()
+            let sealed = dir.store + "/log-2.wal"
+            let end = Disk.size(sealed)
+            #expect(end == Disk.contentEnd(sealed), "the seal cut the zeros allocated ahead off")
+            Disk.write(sealed, Disk.read(sealed) + [UInt8](repeating: 0, count: 64))
+            let report = try Store.repair(path: dir.store)
+            #expect(
+                report.problems == [
+                    "log-2.wal at offset \(end): sealed log segment ends in 64 zero bytes after its last record; "
+                        + "the segments after it are dropped"
+                ])
+            #expect(report.droppedKeys == [b("c")])
+            let repaired = try Store(path: dir.store)
+            #expect(try repaired.scan() == kept)
+            repaired.close()
+        }
+    }
+
     /// Repair waits for the writer lock and gives up after the time-out, changing nothing.
     @Test func repairTakesTheWriterLock() throws {
         try withTemporaryDirectory("repairlock") { dir in

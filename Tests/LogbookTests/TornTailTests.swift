@@ -101,7 +101,7 @@ import Testing
                 history = try SampleHistory.commit(to: store)
                 store.close()
             }
-            let full = Disk.read(dir.log)
+            let full = Disk.content(dir.log)
             let last = history.starts[history.count - 1]
             for cut in [last + 1, last + 8, last + 9, last + 20, full.count - 1] {
                 Disk.write(dir.log, Array(full[..<cut]))

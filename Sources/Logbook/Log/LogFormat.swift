@@ -28,6 +28,12 @@
 //                4  value length V (put only, V <= Limits.maxValueSize)
 //                K  key
 //                V  value (put only)
+//
+// The active segment may end in zero bytes after its last record: space a `normal` or
+// `paranoid` writer allocated ahead (`preallocation` bytes at a time) so that its syncs need not
+// also make a new file size durable. A record boundary from which every byte to the end of the
+// file is zero is the end of the log (a zero length is never a valid record). Sealed segments end
+// at their last record: the seal cuts the zeros off before it syncs.
 
 /// A change to one key.
 @_spi(Testing) public enum Mutation: Sendable, Equatable {
@@ -57,6 +63,9 @@
     public static let version: UInt32 = 1
     public static let segmentHeaderSize = 32
     public static let recordHeaderSize = 9
+    /// How far past the log's end a `normal` or `paranoid` writer writes zeros when an append
+    /// reaches the end of what was allocated (see the layout above).
+    public static let preallocation: UInt64 = 64 << 10
     public static let transactionType: UInt8 = 1
     static let putKind: UInt8 = 1
     static let deleteKind: UInt8 = 2

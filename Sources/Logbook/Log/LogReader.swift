@@ -1,6 +1,7 @@
 /// How a pass over a log segment ended.
 @_spi(Testing) public enum LogEnd: Sendable, Equatable {
-    /// Every byte up to the end was a valid record.
+    /// Every byte up to the end was a valid record, or every byte after the last valid record
+    /// is zero: space a writer allocated ahead (see `LogFormat`), not the remains of a write.
     case clean
     /// The bytes from `offset` on are not a whole valid record and no valid record follows them:
     /// the torn tail of a write cut short by a crash. Readers ignore it; the next writer truncates it.
@@ -68,8 +69,10 @@
                     _ = size
                     return LogParse(validEnd: base + UInt64(position), lastSequence: last, end: .clean, needsMore: true)
                 }
+                if isZero(bytes, from: position) { return preallocated(base, position, last) }
                 return damaged(bytes, base, position, last, "record cut short")
             case .invalid(let reason):
+                if isFileEnd && isZero(bytes, from: position) { return preallocated(base, position, last) }
                 return damaged(bytes, base, position, last, reason)
             }
         }
@@ -100,6 +103,26 @@
         let actual = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[(position + 8)..<(position + size)]))
         guard stored == actual else { return .invalid("checksum mismatch") }
         return .valid(size: size)
+    }
+
+    /// Whether every byte of `bytes` from `position` on is zero.
+    private static func isZero(_ bytes: UnsafeRawBufferPointer, from position: Int) -> Bool {
+        var i = position
+        while i &+ 8 <= bytes.count {
+            if bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i &+= 8
+        }
+        while i < bytes.count {
+            if bytes[i] != 0 { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    /// The verdict for a record boundary at `position` followed by zeros to the end: the log
+    /// ends there, and what follows is allocated space (see `LogFormat`), not a torn write.
+    private static func preallocated(_ base: UInt64, _ position: Int, _ last: UInt64) -> LogParse {
+        LogParse(validEnd: base + UInt64(position), lastSequence: last, end: .clean, needsMore: false)
     }
 
     /// The verdict for a whole, checksummed record at `position` that cannot be accepted.

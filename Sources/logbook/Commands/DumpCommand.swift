@@ -102,6 +102,8 @@ enum DumpCommand: Command {
                 "\(base(path)) @\(offset): record sequence \(sequence), \(length) bytes, \(changes.count) changes"
             )
             for c in changes { change(c, withSequence: false) }
+        case .allocated(let path, let offset, let length):
+            line("\(base(path)) @\(offset): \(length) bytes allocated ahead (zeros, not records)")
         case .damage(let path, let offset, let length, let reason, let torn):
             if torn {
                 line(
@@ -170,6 +172,11 @@ enum DumpCommand: Command {
             out.field("length", number: Int(length))
             out.field("sequence", number: Int(sequence))
             changes(list, name: "changes", withSequence: false)
+        case .allocated(let path, let offset, let length):
+            out.field("type", string: "allocated")
+            out.field("file", string: base(path))
+            out.field("offset", number: Int(offset))
+            out.field("length", number: Int(length))
         case .damage(let path, let offset, let length, let reason, let torn):
             out.field("type", string: "damage")
             out.field("file", string: base(path))

@@ -25,8 +25,10 @@ struct ProbeFileLayer: FileLayer {
         var operation: Operation
         var file: String
         var dataOnly: Bool? = nil
-        /// The bytes a write-back asked for.
+        /// The bytes a write or a write-back asked for.
         var range: Range<UInt64>? = nil
+        /// For a write: whether every byte it asked for is zero.
+        var zeros: Bool? = nil
     }
 
     /// An armed fault: the next `times` calls of `operation` on `file` (`"*"`: any file), after
@@ -139,11 +141,15 @@ struct ProbeFileLayer: FileLayer {
         }
 
         /// Records the call; throws the armed fault when one matches.
-        func enter(_ operation: Operation, _ file: String, dataOnly: Bool? = nil) throws(SystemError) {
+        func enter(
+            _ operation: Operation, _ file: String, dataOnly: Bool? = nil, range: Range<UInt64>? = nil,
+            zeros: Bool? = nil
+        ) throws(SystemError) {
             // Recorded first, so that a test sees a paused call while it sleeps.
             var gate: Gate? = nil
             let (pause, errno): (UInt32?, Int32?) = state.withLock { s in
-                s.calls.append(Call(operation: operation, file: file, dataOnly: dataOnly))
+                s.calls.append(
+                    Call(operation: operation, file: file, dataOnly: dataOnly, range: range, zeros: zeros))
                 s.threads.append(UInt(pthread_self()))
                 var pause: UInt32? = nil
                 if let i = s.pauses.firstIndex(where: { $0.operation == operation && $0.file == file }) {
@@ -192,7 +198,9 @@ struct ProbeFileLayer: FileLayer {
     }
 
     func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
-        try probe.enter(.write, probe.name(of: fd))
+        try probe.enter(
+            .write, probe.name(of: fd), range: offset..<offset + UInt64(buffer.count),
+            zeros: buffer.allSatisfy { $0 == 0 })
         if let limit = probe.maxWrite, buffer.count > limit {
             return try base.write(fd, from: UnsafeRawBufferPointer(rebasing: buffer[0..<limit]), at: offset)
         }

@@ -76,6 +76,18 @@ enum Disk {
         precondition(Glibc.truncate(path, off_t(size)) == 0, "truncate \(path): errno \(errno)")
     }
 
+    /// The file's bytes without the zeros at its end: a log's records without the space a
+    /// `normal` or `paranoid` writer allocated ahead (`LogFormat.preallocation`). The records
+    /// the tests write end in a byte that is not zero.
+    static func content(_ path: String) -> [UInt8] {
+        var bytes = read(path)
+        while bytes.last == 0 { bytes.removeLast() }
+        return bytes
+    }
+
+    /// Where `content` ends: where the log's records end.
+    static func contentEnd(_ path: String) -> Int { content(path).count }
+
     static func size(_ path: String) -> Int {
         var info = stat()
         precondition(stat(path, &info) == 0, "stat \(path): errno \(errno)")
