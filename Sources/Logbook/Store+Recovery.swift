@@ -243,7 +243,8 @@ extension Store {
     }
 
     /// Applies the records of the active segment between `appliedEnd` and `limit`. A torn tail
-    /// stops it quietly; corruption throws.
+    /// stops it quietly; corruption throws. Returns how the pass ended (`clean` also when only
+    /// zeros allocated ahead follow the records).
     @discardableResult
     static func catchUp(_ s: inout StoreState, files: any FileLayer, limit: UInt64) throws(LogbookError) -> LogEnd {
         guard let log = s.log, limit > s.appliedEnd else { return .clean }
