@@ -7,8 +7,9 @@ import Logbook
 /// its key and value size). `--values` adds the values. With none of the three part flags,
 /// all three. Damaged bytes are shown as `DAMAGED` spans (offset, length, reason) and reading
 /// goes on after them; a torn tail is shown as such. `--json`: one object per item, with a
-/// `"type"` of manifest, snapshot, block, segment, record, allocated (zeros after a segment's last record) or damage. Exit 5 after the listing
-/// when damage (not a torn tail) was found; exit 1 when there is no store.
+/// `"type"` of manifest, snapshot, block, segment, record, allocated (zeros after a segment's
+/// last record) or damage. Exit 5 after the listing when damage (not a torn tail) was found;
+/// exit 1 when there is no store.
 enum DumpCommand: Command {
     static let name = "dump"
     static let synopsis = "[--manifest] [--snapshot] [--log] [--values]"
