@@ -52,6 +52,10 @@ public struct StoreOptions: Sendable {
 
     /// The file layer every system call goes through; tests replace it to count or inject faults.
     @_spi(Testing) public var fileLayer: any FileLayer
+    /// Seconds a writer in `normal` or `paranoid` mode waits for the sync turn before it syncs
+    /// without it (see `ProcessLock.takeSyncTurn`). Default 0.05; tests raise it to tell a turn
+    /// taken from one given up on.
+    @_spi(Testing) public var syncTurnPatience: Double = 0.05
 
     public init(
         durability: Durability = .normal, lockTimeout: Double = 10, createIfMissing: Bool = true,

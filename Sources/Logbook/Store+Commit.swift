@@ -549,7 +549,7 @@ extension Store {
             return prepared
         }
         state.withLock { s in
-            let counter = processLock.publish(segment: prepared.log.number, end: prepared.end)
+            let counter = processLock.publish(segment: prepared.log.number, end: prepared.end, durable: false)
             if install(prepared, &s) { s.seenCounter = counter }
         }
         buffer.giveBack(prepared.records)
@@ -567,20 +567,32 @@ extension Store {
     /// How much log `relaxed` mode writes before it starts writing it back (see `appendBatch`).
     static let writebackUnit: UInt64 = 1 << 20
 
-    /// After `appendBatch` (with or without the writer lock): sync unless another writer's sync
-    /// already covered the batch, publish, apply.
-    func finishBatch(_ batch: borrowing AppendedBatch) throws(LogbookError) {
-        let covered = processLock.isPublished(segment: batch.log.number, end: batch.end)
-        if !covered {
-            do throws(SystemError) { try files.sync(batch.log.fd, dataOnly: options.durability == .normal) } catch {
-                try failedSync(error, batch)
+    /// After `appendBatch`, without the writer lock: sync unless another writer's sync covers
+    /// the batch, publish, apply. The syncs of all processes take turns (`ProcessLock.takeSyncTurn`):
+    /// while one runs, the writers of every process append; the next covers all their records
+    /// at once, and those writers find their batches published without a sync of their own.
+    /// A caller that still holds the writer lock (`underLock`) does not wait for the turn: no one
+    /// can append after its batch, so its own sync covers as much as any, and a holder of the
+    /// turn whose sync failed may be waiting for that lock.
+    func finishBatch(_ batch: borrowing AppendedBatch, underLock: Bool = false) throws(LogbookError) {
+        let segment = batch.log.number
+        let patience = underLock ? 0 : ProcessLock.nanoseconds(options.syncTurnPatience)
+        let turn = processLock.takeSyncTurn(segment: segment, end: batch.end, patience: patience)
+        if turn != .covered {
+            // Read before the sync starts: what it covers.
+            let through = turn == .mine ? processLock.syncedThrough(segment: segment, end: batch.end) : batch.end
+            do {
+                defer { if turn == .mine { processLock.endSyncTurn() } }
+                do throws(SystemError) { try files.sync(batch.log.fd, dataOnly: options.durability == .normal) } catch {
+                    try failedSync(error, batch)  // cuts the record, if at all, within the turn
+                }
+                processLock.publishDurable(segment: segment, end: through)
             }
         }
-        processLock.publishDurable(segment: batch.log.number, end: batch.end)
         state.withLock { s in
             // The counter is not taken as seen: others may have published past this batch.
             install(batch, &s)
-            if !covered { s.syncs += 1 }
+            if turn != .covered { s.syncs += 1 }
         }
     }
 
@@ -689,7 +701,6 @@ extension Store {
                 "log is \(size) bytes, shorter than the \(s.appliedEnd) bytes already read", path: log.path,
                 offset: size)
         }
-        let known = s.appliedEnd
         if case .torn = try Self.catchUp(&s, files: files, limit: size) {
             // The remains of a writer that died mid-append. Cut them off.
             try io(log.path) { () throws(SystemError) in try files.truncate(log.fd, to: s.appliedEnd) }
@@ -698,10 +709,13 @@ extension Store {
             s.allocatedEnd = size  // zeros after the records, if any, were allocated ahead
         }
         s.fileEnd = s.appliedEnd
-        let published = processLock.segment == log.number ? processLock.publishedEnd : 0
-        if options.durability != .relaxed && s.appliedEnd > max(known, published) {
-            // Records a writer appended and did not sync (it is syncing now, or it died): this
-            // state will show them, so they must be durable first.
+        // (A segment header holds no commit: a header-only segment has nothing to sync.)
+        let durable = max(
+            processLock.segment == log.number ? processLock.durableEnd : 0, UInt64(LogFormat.segmentHeaderSize))
+        if options.durability != .relaxed && s.appliedEnd > durable {
+            // Records a writer appended and did not sync (it is syncing now, or it died), or that
+            // a `relaxed` writer published: this state will show them and builds on them, so
+            // they must be durable first.
             do throws(SystemError) { try files.sync(log.fd, dataOnly: options.durability == .normal) } catch {
                 throw Self.failStop(&s, LogbookError(error, path: log.path), "could not sync the log")
             }
@@ -709,7 +723,8 @@ extension Store {
         }
         processLock.announce(generation: s.manifest.generation)
         s.seenGeneration = s.manifest.generation
-        s.seenCounter = processLock.publish(segment: log.number, end: s.appliedEnd)
+        s.seenCounter = processLock.publish(
+            segment: log.number, end: s.appliedEnd, durable: options.durability != .relaxed)
     }
 
     /// A failed append: cut the partial record off. ENOSPC with a clean cut leaves the handle

@@ -136,7 +136,7 @@ extension Store {
             s.allocatedEnd = s.appliedEnd
             s.manifest = sealed
             s.seenGeneration = sealed.generation
-            s.seenCounter = processLock.publish(segment: next, end: s.appliedEnd)
+            s.seenCounter = processLock.publish(segment: next, end: s.appliedEnd, durable: true)  // no records yet
             return (folded, s.view.frozen!, s.lastSequence, sealed, before)
         }
         do throws(LogbookError) {
@@ -220,7 +220,7 @@ extension Store {
             } else {
                 try Self.load(&s, context)  // the view was read again from the files meanwhile
             }
-            s.seenCounter = processLock.publish(segment: installed.lastLog, end: s.appliedEnd)
+            s.seenCounter = processLock.publish(segment: installed.lastLog, end: s.appliedEnd, durable: false)
             return (installed, try diskBytes(installed))
         }
 

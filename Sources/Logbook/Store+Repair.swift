@@ -148,7 +148,7 @@ extension Store {
             try files.syncDirectory(path)
         }
         lock.announce(generation: manifest.generation)
-        _ = lock.publish(segment: segment, end: UInt64(LogFormat.segmentHeaderSize))
+        _ = lock.publish(segment: segment, end: UInt64(LogFormat.segmentHeaderSize), durable: true)
 
         let check = try verifyFiles(directory: path, files: files)
         guard check.snapshotKeys == UInt64(salvage.contents.count), check.records == 0 else {

@@ -226,7 +226,7 @@ public final class Store: Sendable {
                     }, slot: slot, isBlind: false)
                 // Still under the lock: nothing can have changed what `body` read.
                 if let appended = try appendBatch(&solo, into: leader.records) {
-                    try finishBatch(appended)
+                    try finishBatch(appended, underLock: true)
                     leader.records.giveBack(appended.records)
                 }
                 if let error = solo.error { throw error }

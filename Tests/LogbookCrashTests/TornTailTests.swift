@@ -250,4 +250,29 @@ struct TornTailTests {
         for store in [reader, writer] { store.close() }
         #expect(try Store(path: directory.store).scan().count == 3)
     }
+
+    /// Syncs take turns across processes. A writer killed while it holds the turn (inside its
+    /// sync) holds up nobody: the kernel drops its lock on the turn, the writer waiting for it
+    /// takes it, and that writer's sync covers the dead one's record it built on.
+    @Test("a writer killed while it holds the sync turn does not hold up the next")
+    func killedHoldingTheSyncTurn() throws {
+        let directory = try TemporaryDirectory()
+        let holder = try ChildProcess(["hang-in-sync", directory.store])
+        try holder.expectLine("synced")
+        try holder.expectLine("syncing")
+        // Waits for the turn for up to two minutes: it gets it only when the holder's lock goes.
+        let waiter = try ChildProcess(["wait-for-sync-turn", directory.store])
+        try waiter.expectLine("waiting")
+        holder.kill()
+        #expect(holder.wait() == .signaled(SIGKILL))
+        try waiter.expectLine("took the turn")
+        #expect(waiter.wait() == .exited(0), "\(waiter.stderrText)")
+        let store = try Store(path: directory.store)
+        #expect(try store.string("unsynced") == "2")
+        #expect(try store.string("after") == "3")
+        let report = try store.verify()
+        #expect(report.records == 3)
+        #expect(report.tornTail == nil)
+        store.close()
+    }
 }

@@ -18,6 +18,11 @@
 //     logbook-test-helper big-loop DIR BYTES            commit BYTES-sized values forever (relaxed, no compaction)
 //     logbook-test-helper die-in-sync DIR               commit `synced` (normal), then commit `unsynced` and
 //                                                       SIGKILL self when that commit syncs the log
+//     logbook-test-helper hang-in-sync DIR              the same, but report `syncing` when that commit is about
+//                                                       to sync (holding the sync turn) and hang there until killed
+//     logbook-test-helper wait-for-sync-turn DIR        commit `after` (normal) patiently: report `waiting` when
+//                                                       it first finds the sync turn taken, then whether it
+//                                                       `took the turn` or `synced alone`
 //
 // Exit status: 0 done, 2 bad arguments, 1 an engine error (message on stderr).
 
@@ -46,7 +51,8 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 func usage() -> Never {
     fail(
         "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | auto-compact-loop DIR START | background-compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
-            + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES | die-in-sync DIR)", status: 2)
+            + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES | (die|hang)-in-sync DIR | wait-for-sync-turn DIR)",
+        status: 2)
 }
 
 func sleep(seconds: Double) {
@@ -86,19 +92,55 @@ final class DieInSyncFileLayer: ForwardingFileLayer, @unchecked Sendable {  // o
     let real = PosixFileLayer()
     var base: any FileLayer { real }
     var armed = false
+    /// Hang (until killed) instead of dying.
+    var hang = false
 
     func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
         if armed {
-            kill(getpid(), SIGKILL)
+            if hang { report("syncing") } else { kill(getpid(), SIGKILL) }
             while true { pause() }
         }
         try real.sync(fd, dataOnly: dataOnly)
     }
 }
 
+/// Passes every call on, and tells whether the sync turn (byte 2 of LOCK, Docs/Format.md) was
+/// refused, reporting `waiting` the first time, and whether it was taken.
+final class SyncTurnWatcher: ForwardingFileLayer, @unchecked Sendable {  // one thread uses it
+    let real = PosixFileLayer()
+    var base: any FileLayer { real }
+    var refused = false
+    var taken = false
+
+    func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool {
+        let got = try real.tryLock(fd, byte: byte)
+        if byte == 2 {
+            if got {
+                taken = true
+            } else if !refused {
+                refused = true
+                report("waiting")
+            }
+        }
+        return got
+    }
+}
+
+/// `wait-for-sync-turn`: see the usage at the top. Waits up to two minutes for the turn.
+func waitForSyncTurn(directory: String) throws {
+    let layer = SyncTurnWatcher()
+    var options = StoreOptions(durability: .normal, lockTimeout: 120)
+    options.fileLayer = layer
+    options.syncTurnPatience = 120
+    let store = try Store(path: directory, options: options)
+    try store.put("after", "3")
+    report(layer.refused && layer.taken ? "took the turn" : "synced alone")
+}
+
 /// `die-in-sync`: see the usage at the top. Reports "synced" once the first commit returned.
-func dieInSync(directory: String) throws {
+func dieInSync(directory: String, hang: Bool = false) throws {
     let layer = DieInSyncFileLayer()
+    layer.hang = hang
     var options = StoreOptions(durability: .normal)
     options.fileLayer = layer
     let store = try Store(path: directory, options: options)
@@ -106,7 +148,7 @@ func dieInSync(directory: String) throws {
     report("synced")
     layer.armed = true
     try store.put("unsynced", "2")
-    fail("the armed sync did not kill the process")
+    fail("the armed sync returned")
 }
 
 /// `commit-loop`: transaction i puts `a/i`, `b/i`, `c/i` and `last`, all with value "i", then
@@ -236,7 +278,11 @@ func bigLoop(directory: String, bytes: Int) throws {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard arguments.count == (arguments.first == "commit-loop" ? 4 : arguments.first == "die-in-sync" ? 2 : 3) else {
+guard
+    arguments.count
+        == (arguments.first == "commit-loop"
+            ? 4 : ["die-in-sync", "hang-in-sync", "wait-for-sync-turn"].contains(arguments.first) ? 2 : 3)
+else {
     usage()
 }
 let directory = arguments[1]
@@ -275,6 +321,10 @@ do {
         try dieMidAppend(directory: directory, cut: cut, embedding: true)
     case "die-in-sync":
         try dieInSync(directory: directory)
+    case "hang-in-sync":
+        try dieInSync(directory: directory, hang: true)
+    case "wait-for-sync-turn":
+        try waitForSyncTurn(directory: directory)
     case "big-loop":
         guard let bytes = Int(arguments[2]), bytes > 0 else { usage() }
         try bigLoop(directory: directory, bytes: bytes)

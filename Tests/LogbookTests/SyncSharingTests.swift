@@ -2,35 +2,84 @@
 // writer appends meanwhile and its sync covers both. Nothing is visible before a sync covers it.
 
 import Glibc
-@_spi(Testing) import Logbook
 import Synchronization
 import Testing
 
-/// The real file layer, except that a log sync, once armed, waits until the test opens the gate.
-private final class GatedSyncLayer: ForwardingFileLayer, Sendable {
-    let base: any FileLayer = PosixFileLayer()
-    private let state = Mutex((armed: false, inside: false, open: false))
+@_spi(Testing) @testable import Logbook
 
-    func arm() { state.withLock { $0.armed = true } }
+/// A file layer (the real one unless given) whose next log sync, once armed, waits until the
+/// test opens the gate: before the sync reaches `base`, or after it did (`afterSync`).
+private final class GatedSyncLayer: ForwardingFileLayer, Sendable {
+    let base: any FileLayer
+    private let afterSync: Bool
+    private let state = Mutex((armed: false, wrote: false, inside: false, open: false))
+
+    init(base: any FileLayer = PosixFileLayer(), afterSync: Bool = false) {
+        self.base = base
+        self.afterSync = afterSync
+    }
+
+    /// Arms the gate for the next sync, or (`afterAWrite`) the next one after a write.
+    func arm(afterAWrite: Bool = false) { state.withLock { ($0.armed, $0.wrote) = (true, !afterAWrite) } }
     var isInside: Bool { state.withLock { $0.inside } }
     func open() { state.withLock { $0.open = true } }
 
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
+        state.withLock { $0.wrote = true }
+        return try base.write(fd, from: buffer, at: offset)
+    }
+
     func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
         let gated = state.withLock { s in
-            guard s.armed else { return false }
+            guard s.armed && s.wrote else { return false }
             s.armed = false
             s.inside = true
             return true
         }
+        if gated && afterSync { try base.sync(fd, dataOnly: dataOnly) }
         if gated {
             while !state.withLock({ $0.open }) { usleep(200) }
         }
+        if !gated || !afterSync { try base.sync(fd, dataOnly: dataOnly) }
+    }
+}
+
+/// A file layer whose syncs take 300 µs longer, as a disk's would: its flush, after the model
+/// took what it makes durable (a write made meanwhile is not covered).
+private final class SlowSyncLayer: ForwardingFileLayer, Sendable {
+    let base: any FileLayer
+    init(base: any FileLayer) { self.base = base }
+
+    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
         try base.sync(fd, dataOnly: dataOnly)
+        usleep(300)
+    }
+}
+
+/// Passes every call on, and records which LOCK descriptors tried the sync turn and did not
+/// get it (they wait for it), and which got it.
+private final class SyncTurnSpy: ForwardingFileLayer, Sendable {
+    let base: any FileLayer
+    private let state = Mutex((refused: Set<Int32>(), taken: Set<Int32>()))
+
+    init(base: any FileLayer = PosixFileLayer()) { self.base = base }
+
+    var refused: Set<Int32> { state.withLock { $0.refused } }
+    var taken: Set<Int32> { state.withLock { $0.taken } }
+
+    func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool {
+        let got = try base.tryLock(fd, byte: byte)
+        if byte == ProcessLock.syncByte {
+            state.withLock { s in _ = got ? s.taken.insert(fd) : s.refused.insert(fd) }
+        }
+        return got
     }
 }
 
 @Suite("Syncs shared across writers")
 struct SyncSharingTests {
+    /// A writer appends while another's sync is in flight. That sync stalls here (it holds the
+    /// sync turn): after its patience the writer syncs alone, and its sync covers both records.
     @Test(arguments: [Durability.normal, .paranoid])
     func aWriterAppendsWhileAnotherSyncsAndItsSyncCoversBoth(_ durability: Durability) throws {
         try withTemporaryDirectory("share") { dir in
@@ -38,7 +87,9 @@ struct SyncSharingTests {
             var options = StoreOptions(durability: durability, lockTimeout: 10)
             options.fileLayer = gate
             let slow = try Store(path: dir.store, options: options)
-            let fast = try Store(path: dir.store, options: StoreOptions(durability: durability, lockTimeout: 10))
+            var patient = StoreOptions(durability: durability, lockTimeout: 10)
+            patient.syncTurnPatience = 0.01
+            let fast = try Store(path: dir.store, options: patient)
             let reader = try Store(path: dir.store, options: StoreOptions(durability: durability))
             try slow.put("before", "0")
             gate.arm()
@@ -52,8 +103,10 @@ struct SyncSharingTests {
                 // The slow writer's record is written, not synced: nobody may see it yet.
                 try check(try reader.string("slow") == nil, "a record is visible before any sync covers it")
                 try check(try fast.string("slow") == nil, "a record is visible before any sync covers it")
-                // The lock is free: this commit neither waits for that sync nor times out.
+                // The writer lock is free: this commit appends at once, waits for the sync turn
+                // for its patience, then syncs without it.
                 try fast.put("fast", "2")
+                try check(try fast.stats().syncs == 1, "the commit did not sync")
                 // Its sync covered the slow writer's record too, so both are published.
                 try check(try reader.string("fast") == "2", "an acknowledged commit is invisible")
                 try check(try reader.string("slow") == "1", "the second sync did not publish the first record")
@@ -72,6 +125,209 @@ struct SyncSharingTests {
             let reopened = try Store(path: dir.store)
             #expect(try reopened.scan().count == 3)
             reopened.close()
+        }
+    }
+
+    /// Syncs take turns across handles and processes: writers that append while a sync runs
+    /// wait for the turn, and the next sync covers all of them. Run on the power-loss model, so
+    /// that "covered" is checked against what the syncs made durable: the first sync finishes
+    /// before the others append, so it must not claim their records (it covers only what was
+    /// appended before it started), and the state after the last commit returned, with every
+    /// unsynced write lost, holds every acknowledged commit.
+    @Test(arguments: [Durability.normal, .paranoid])
+    func writersWhoAppendDuringASyncShareTheNextOne(_ durability: Durability) throws {
+        try withTemporaryDirectory("turns", inMemory: true) { dir in
+            let live = dir.path + "/live"
+            Disk.makeDirectory(live)
+            let model = PowerLossFileLayer(root: live)
+            let gate = GatedSyncLayer(base: model, afterSync: true)
+            let spy = SyncTurnSpy(base: model)
+            var options = StoreOptions(durability: durability, lockTimeout: 30, autoCompactLogBytes: nil)
+            options.syncTurnPatience = 60  // a waiter never gives up on the turn here
+            let first = try Store(path: live + "/store", options: options.with(gate))
+            let others = try (0..<2).map { _ in try Store(path: live + "/store", options: options.with(spy)) }
+            try first.put("before", "0")
+            gate.arm()
+            let errors = runOnThreads(4) { index in
+                switch index {
+                case 0:
+                    try first.put("a", "1")  // synced, then held in its turn until the gate opens
+                case 1, 2:
+                    while !gate.isInside { usleep(200) }
+                    try others[index - 1].put(index == 1 ? "b" : "c", "\(index + 1)")
+                default:
+                    defer { gate.open() }
+                    while !gate.isInside { usleep(200) }
+                    let deadline = System.monotonicNanoseconds() + 20_000_000_000
+                    while spy.refused.count < 2 && System.monotonicNanoseconds() < deadline { usleep(200) }
+                    try check(spy.refused.count == 2, "the two writers did not both wait for the sync turn")
+                    try check(spy.taken.isEmpty, "a writer took the turn while the first sync held it")
+                }
+            }
+            #expect(errors.isEmpty, "\(errors)")
+            // Waiting, both appended: one sync covered the two of them.
+            #expect(try first.stats().syncs == 2)
+            #expect(try others.map { try $0.stats().syncs }.reduce(0, +) == 1, "each writer made a sync of its own")
+            #expect(spy.taken.count == 1)
+            model.freeze()
+            let scratch = dir.path + "/cut"
+            let image = model.disk(after: model.operationCount).disk.crashImage(
+                root: live, policy: .syncedOnly, lockPage: nil)
+            image.materialize(at: scratch)
+            let survivor = try Store(path: scratch + "/store", options: StoreOptions(durability: durability))
+            let values = try survivor.scan().map { String(decoding: $0.value, as: UTF8.self) }
+            #expect(values == ["1", "2", "0", "3"], "an acknowledged commit was not durable")
+            survivor.close()
+            for store in [first] + others { store.close() }
+        }
+    }
+
+    /// A `relaxed` handle publishes its records unsynced, and with them the records before its
+    /// own: that must not pass for a sync. A `normal` writer whose record a relaxed commit
+    /// published while it waited for the sync turn still syncs it.
+    @Test func aRelaxedCommitDoesNotStandInForASync() throws {
+        try withTemporaryDirectory("mixed", inMemory: true) { dir in
+            let live = dir.path + "/live"
+            Disk.makeDirectory(live)
+            let model = PowerLossFileLayer(root: live)
+            let gate = GatedSyncLayer(base: model, afterSync: true)
+            let spy = SyncTurnSpy(base: model)
+            var options = StoreOptions(durability: .normal, lockTimeout: 30, autoCompactLogBytes: nil)
+            options.syncTurnPatience = 60
+            let holder = try Store(path: live + "/store", options: options.with(gate))
+            let writer = try Store(path: live + "/store", options: options.with(spy))
+            var relaxedOptions = options.with(model)
+            relaxedOptions.durability = .relaxed
+            let relaxed = try Store(path: live + "/store", options: relaxedOptions)
+            gate.arm()
+            let errors = runOnThreads(3) { index in
+                switch index {
+                case 0:
+                    try holder.put("h", "1")  // synced, then held in its turn until the gate opens
+                case 1:
+                    while !gate.isInside { usleep(200) }
+                    try writer.put("n", "2")  // waits for the turn
+                default:
+                    defer { gate.open() }
+                    let deadline = System.monotonicNanoseconds() + 20_000_000_000
+                    while spy.refused.isEmpty && System.monotonicNanoseconds() < deadline { usleep(200) }
+                    try check(!spy.refused.isEmpty, "the writer did not wait for the sync turn")
+                    try relaxed.put("r", "3")  // published at once, after the writer's record
+                    try check(try relaxed.string("n") == "2", "the relaxed commit did not build on the record")
+                    usleep(5000)  // the waiting writer looks at the published end meanwhile
+                }
+            }
+            #expect(errors.isEmpty, "\(errors)")
+            #expect(try writer.stats().syncs == 1, "the writer took a relaxed commit for a sync")
+            model.freeze()
+            let scratch = dir.path + "/cut"
+            let image = model.disk(after: model.operationCount).disk.crashImage(
+                root: live, policy: .syncedOnly, lockPage: nil)
+            image.materialize(at: scratch)
+            let survivor = try Store(path: scratch + "/store")
+            #expect(try survivor.string("h") == "1")
+            #expect(try survivor.string("n") == "2", "an acknowledged normal commit was not durable")
+            survivor.close()
+            for store in [holder, writer, relaxed] { store.close() }
+        }
+    }
+
+    /// A `normal` handle that reads the files (here: the page shows an append in flight) and
+    /// finds records a `relaxed` commit published but no sync covered syncs them before it
+    /// calls them durable: a waiting writer whose record is among them stops waiting then.
+    @Test func aHandleThatReadsTheFilesSyncsWhatARelaxedCommitPublished() throws {
+        try withTemporaryDirectory("slow", inMemory: true) { dir in
+            let live = dir.path + "/live"
+            Disk.makeDirectory(live)
+            let model = PowerLossFileLayer(root: live)
+            let gate = GatedSyncLayer(base: model, afterSync: true)
+            let spy = SyncTurnSpy(base: model)
+            let readerGate = GatedSyncLayer(base: model)
+            var options = StoreOptions(durability: .normal, lockTimeout: 30, autoCompactLogBytes: nil)
+            options.syncTurnPatience = 60
+            let holder = try Store(path: live + "/store", options: options.with(gate))
+            let writer = try Store(path: live + "/store", options: options.with(spy))
+            var impatient = options.with(readerGate)
+            impatient.syncTurnPatience = 0  // syncs its own commit at once, without the turn
+            let reader = try Store(path: live + "/store", options: impatient)
+            var relaxedOptions = options.with(model)
+            relaxedOptions.durability = .relaxed
+            let relaxed = try Store(path: live + "/store", options: relaxedOptions)
+            gate.arm()
+            let acknowledged = Mutex(0)
+            let errors = runOnThreads(4) { index in
+                switch index {
+                case 0:
+                    try holder.put("h", "1")  // synced, then held in its turn until the gate opens
+                case 1:
+                    while !gate.isInside { usleep(200) }
+                    try writer.put("n", "2")  // waits for the turn
+                    acknowledged.withLock { $0 = model.operationCount }
+                case 2:
+                    let deadline = System.monotonicNanoseconds() + 20_000_000_000
+                    while spy.refused.isEmpty && System.monotonicNanoseconds() < deadline { usleep(200) }
+                    try check(!spy.refused.isEmpty, "the writer did not wait for the sync turn")
+                    try relaxed.put("r", "3")  // published at once, after the writer's record
+                    // The page now claims an append in flight: the next writer reads the files.
+                    try Self.setPageWord(live + "/store", 24, try Self.pageWord(live + "/store", 152) + 1)
+                    readerGate.arm(afterAWrite: true)  // holds the sync of its own commit only
+                    try reader.put("c", "4")
+                default:
+                    defer {
+                        readerGate.open()
+                        gate.open()
+                    }
+                    // The writer returns once someone's sync covers its record: only the reader's
+                    // first sync, made when it read the files, can (the others are held).
+                    let deadline = System.monotonicNanoseconds() + 20_000_000_000
+                    while acknowledged.withLock({ $0 }) == 0 && System.monotonicNanoseconds() < deadline {
+                        usleep(200)
+                    }
+                }
+            }
+            #expect(errors.isEmpty, "\(errors)")
+            #expect(try reader.stats().syncs == 2, "the handle did not sync what it read")
+            model.freeze()
+            let boundary = acknowledged.withLock { $0 }
+            let scratch = dir.path + "/cut"
+            let image = model.disk(after: boundary).disk.crashImage(root: live, policy: .syncedOnly, lockPage: nil)
+            image.materialize(at: scratch)
+            let survivor = try Store(path: scratch + "/store")
+            #expect(try survivor.string("n") == "2", "a normal commit was acknowledged before it was durable")
+            survivor.close()
+            for store in [holder, writer, reader, relaxed] { store.close() }
+        }
+    }
+
+    /// Four handles commit at once on the power-loss model, each sync slowed down so that others
+    /// append during it and turns are shared: after the last commit returned, the state with
+    /// every unsynced write lost holds every acknowledged commit.
+    @Test func concurrentWritersOnManyHandlesLoseNoAcknowledgedCommit() throws {
+        try withTemporaryDirectory("turns", inMemory: true) { dir in
+            let live = dir.path + "/live"
+            Disk.makeDirectory(live)
+            let model = PowerLossFileLayer(root: live)
+            let slow = SlowSyncLayer(base: model)
+            var options = StoreOptions(durability: .normal, lockTimeout: 30, autoCompactLogBytes: nil)
+            options.syncTurnPatience = 60
+            let stores = try (0..<4).map { _ in try Store(path: live + "/store", options: options.with(slow)) }
+            let commits = 40
+            let errors = runOnThreads(stores.count) { index in
+                for i in 0..<commits { try stores[index].put("w\(index)/\(i)", "\(i)") }
+            }
+            #expect(errors.isEmpty, "\(errors)")
+            let syncs = try stores.map { try $0.stats().syncs }.reduce(0, +)
+            // (About half here: each sync covers the appends made while the one before it ran.)
+            #expect(syncs < UInt64(stores.count * commits), "no sync was shared")
+            model.freeze()
+            let scratch = dir.path + "/cut"
+            let image = model.disk(after: model.operationCount).disk.crashImage(
+                root: live, policy: .syncedOnly, lockPage: nil)
+            image.materialize(at: scratch)
+            let survivor = try Store(path: scratch + "/store")
+            #expect(try survivor.scan().count == stores.count * commits, "an acknowledged commit was not durable")
+            survivor.close()
+            for store in stores { store.close() }
         }
     }
 

@@ -96,7 +96,7 @@ import Testing
             // publishes records this handle applied already): the view is made again with the
             // new counter, so that gets go back to reading it without the mutex.
             let lock = store.processLock
-            _ = lock.publish(segment: lock.segment, end: lock.publishedEnd)
+            _ = lock.publish(segment: lock.segment, end: lock.publishedEnd, durable: true)
             #expect(store.reads.published?.isCurrent(lock) == false)
             #expect(try store.string("k") == "3")
             #expect(store.reads.published?.isCurrent(lock) == true, "current again")

@@ -5,7 +5,9 @@ import CLogbookShims
 ///
 /// The locks are open-file-description locks (F_OFD_SETLK), so the kernel releases them when
 /// their holder dies: a crashed process never blocks the others. Byte 0 is the writer lock,
-/// byte 1 the compaction lock (always taken before the writer lock, never after). The first 4096 bytes are mapped shared:
+/// byte 1 the compaction lock (always taken before the writer lock, never after), byte 2 the
+/// sync turn (taken without the other two, see `takeSyncTurn`). The first 4096 bytes are
+/// mapped shared:
 ///
 ///      0   8  magic "LOGBKLCK"
 ///      8   8  commit counter: bumped after every commit is published (readers poll it, no syscall)
@@ -29,6 +31,12 @@ import CLogbookShims
 ///    160   4  release counter: bumped by a writer that releases the lock while a waiter's
 ///             heartbeat is fresh; waiters sleep on it (futex) between attempts, so a release
 ///             wakes them at once instead of when their back-off runs out
+///    164   4  sync turns ended: bumped by a writer that gives the sync turn back; writers
+///             waiting for the turn sleep on it (futex)
+///    168   8  durable log end: offset before which a sync made the log durable. Differs from
+///             the published end when a `relaxed` writer published records no sync covers
+///             (with the records before them, which a `normal` writer may still be about to
+///             sync: only this word tells it whether a sync covered them)
 ///
 /// The low 32 bits of the acquisition count (56) are a futex word too: a writer stepping aside
 /// for a waiter sleeps on it, and a waiter that got the lock after waiting wakes it.
@@ -40,6 +48,7 @@ final class ProcessLock: @unchecked Sendable {
     static let pageSize = 4096
     static let writerByte: Int64 = 0
     static let compactionByte: Int64 = 1
+    static let syncByte: Int64 = 2
     /// The pending end while a MANIFEST replacement is in flight: forces every writer to re-read it.
     static let manifestChanging = UInt64.max
     static let magic = UInt64(littleEndian: Array("LOGBKLCK".utf8).withUnsafeBytes { $0.load(as: UInt64.self) })
@@ -126,10 +135,14 @@ final class ProcessLock: @unchecked Sendable {
     /// Announces an append that will end at `end` (called under the writer lock).
     func beginAppend(end: UInt64) { lb_atomic_store_u64(word(24), end) }
 
-    /// Publishes the log end (under the writer lock): everything up to `end` is written and, in
-    /// `normal` and `paranoid` mode, durable. Bumps the commit counter.
-    func publish(segment: UInt64, end: UInt64) -> UInt64 {
+    /// Publishes the log end (under the writer lock): everything up to `end` is written, and
+    /// `durable` when a sync covers all of it. Bumps the commit counter. The durable end never
+    /// passes the published one (a page left from before a power cut may claim anything).
+    func publish(segment: UInt64, end: UInt64, durable: Bool) -> UInt64 {
+        let sameSegment = lb_atomic_load_u64(word(32)) == segment
+        let durableEnd = durable ? end : sameSegment ? min(lb_atomic_load_u64(word(168)), end) : 0
         lb_atomic_store_u64(word(32), segment)
+        lb_atomic_store_u64(word(168), durableEnd)
         lb_atomic_store_u64(word(24), end)
         lb_atomic_store_u64(word(152), end)
         lb_atomic_store_u64(word(16), end)
@@ -144,14 +157,82 @@ final class ProcessLock: @unchecked Sendable {
     /// so it only ever raises the published end, and only while `segment` is still the active one.
     func publishDurable(segment: UInt64, end: UInt64) {
         guard lb_atomic_load_u64(word(32)) == segment else { return }
+        _ = lb_atomic_max_u64(word(168), end)
         _ = lb_atomic_max_u64(word(16), end)
         _ = lb_atomic_fetch_add_u64(word(8), 1)
     }
 
-    /// Whether a sync published `end` of `segment` already (someone's sync covered it).
-    func isPublished(segment: UInt64, end: UInt64) -> Bool {
-        lb_atomic_load_u64(word(32)) == segment && lb_atomic_load_u64(word(16)) >= end
+    /// The durable end (see the page layout) of the active segment.
+    var durableEnd: UInt64 { lb_atomic_load_u64(word(168)) }
+
+    /// Whether a sync made `end` of `segment` durable already (someone's sync covered it).
+    func isDurable(segment: UInt64, end: UInt64) -> Bool {
+        lb_atomic_load_u64(word(32)) == segment && lb_atomic_load_u64(word(168)) >= end
     }
+
+    // MARK: the sync turn
+
+    /// How a writer in `normal` or `paranoid` mode gets its appended records synced.
+    enum SyncTurn {
+        /// Someone's sync covered them already: nothing to do.
+        case covered
+        /// This handle holds the sync turn: it syncs, and its sync covers every record appended
+        /// whole before it starts (`syncedThrough`); then `endSyncTurn`.
+        case mine
+        /// The turn's holder did not give it back within the patience (it is stopped, or its
+        /// disk is that slow): sync without the turn, covering only what this writer appended.
+        case alone
+    }
+
+    /// Waits for the sync turn, one writer's sync at a time across every process, so that the
+    /// writers who append during a sync are covered together by the next one, instead of each
+    /// making a sync of its own. Returns `.covered` as soon as a sync made `end` of `segment`
+    /// durable, `.mine` with the turn taken, or `.alone` after `patience` ns without the turn.
+    /// A dead holder's turn is free at once (the kernel drops its lock); its waiters find that
+    /// within `syncTurnPoll`. Called without the writer lock.
+    func takeSyncTurn(segment: UInt64, end: UInt64, patience: UInt64) -> SyncTurn {
+        var deadline: UInt64? = nil
+        while true {
+            if isDurable(segment: segment, end: end) { return .covered }
+            let ended = lb_atomic_load_u32(syncTurnsEnded)
+            // A failing lock call (never seen: the file is open) cannot share a sync: sync alone.
+            guard let got = try? files.tryLock(fd, byte: Self.syncByte) else { return .alone }
+            if got {
+                guard isDurable(segment: segment, end: end) else { return .mine }
+                endSyncTurn()  // covered while the turn was being taken
+                return .covered
+            }
+            let now = System.monotonicNanoseconds()
+            if deadline == nil { deadline = now &+ patience }
+            guard now < deadline! else { return .alone }
+            lb_futex_wait(syncTurnsEnded, ended, min(Self.syncTurnPoll, deadline! - now))
+        }
+    }
+
+    /// The end a sync that starts now covers, as `publishDurable` takes it: every record appended
+    /// whole to `segment` so far (the appended end; a writer raises it only once its write
+    /// returned), and at least `end` (the holder's own). Only the sync turn's holder may claim
+    /// others' records: a writer cuts its record after a failed sync only while it holds the
+    /// turn, so none is cut between this reading and the holder's publication.
+    func syncedThrough(segment: UInt64, end: UInt64) -> UInt64 {
+        guard lb_atomic_load_u64(word(32)) == segment else { return end }
+        let appended = lb_atomic_load_u64(word(152))
+        guard lb_atomic_load_u64(word(32)) == segment else { return end }
+        return max(appended, end)
+    }
+
+    /// Gives the sync turn back and wakes the writers waiting for it.
+    func endSyncTurn() {
+        files.unlock(fd, byte: Self.syncByte)
+        lb_atomic_increment_u32(syncTurnsEnded)
+        lb_futex_wake(syncTurnsEnded, .max)
+    }
+
+    /// How long a writer waiting for the sync turn sleeps before it looks again when no one wakes
+    /// it (the holder died: the kernel released its lock, but nobody bumped the counter).
+    static let syncTurnPoll: UInt64 = 1_000_000
+
+    private var syncTurnsEnded: UnsafeMutablePointer<UInt32> { (page + 164).assumingMemoryBound(to: UInt32.self) }
 
     // MARK: the writer lock
 
