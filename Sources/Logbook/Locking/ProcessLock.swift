@@ -12,7 +12,7 @@ import CLogbookShims
 ///      0   8  magic "LOGBKLCK"
 ///      8   8  commit counter: bumped after every commit is published (readers poll it, no syscall)
 ///     16   8  published log end: offset after the last acknowledged record; readers read up to
-///             it. In `normal` and `paranoid` mode everything before it is durable.
+///             it. Everything before it is durable, unless a `relaxed` writer published it (168).
 ///     24   8  pending log end: set before a writer appends; differs from the appended end only
 ///             while an append is in flight, or after its writer died mid-commit
 ///     32   8  segment number of the log the ends refer to
@@ -37,6 +37,9 @@ import CLogbookShims
 ///             the published end when a `relaxed` writer published records no sync covers
 ///             (with the records before them, which a `normal` writer may still be about to
 ///             sync: only this word tells it whether a sync covered them)
+///    176   8  sync turn sleepers: writers asleep on word 164 now (so that giving the turn back
+///             wakes no one, without a system call, when no one waits; a sleeper killed in its
+///             sleep leaves it one too high, which costs only needless wake-ups)
 ///
 /// The low 32 bits of the acquisition count (56) are a futex word too: a writer stepping aside
 /// for a waiter sleeps on it, and a waiter that got the lock after waiting wakes it.
@@ -205,7 +208,12 @@ final class ProcessLock: @unchecked Sendable {
             let now = System.monotonicNanoseconds()
             if deadline == nil { deadline = now &+ patience }
             guard now < deadline! else { return .alone }
+            // Counted before the sleep: a holder that gives the turn back after this sees the
+            // count and wakes us; one that gave it back before changed the word, and the sleep
+            // returns at once.
+            _ = lb_atomic_fetch_add_u64(word(176), 1)
             lb_futex_wait(syncTurnsEnded, ended, min(Self.syncTurnPoll, deadline! - now))
+            _ = lb_atomic_fetch_add_u64(word(176), UInt64.max)
         }
     }
 
@@ -225,7 +233,7 @@ final class ProcessLock: @unchecked Sendable {
     func endSyncTurn() {
         files.unlock(fd, byte: Self.syncByte)
         lb_atomic_increment_u32(syncTurnsEnded)
-        lb_futex_wake(syncTurnsEnded, .max)
+        if lb_atomic_load_u64(word(176)) != 0 { lb_futex_wake(syncTurnsEnded, .max) }
     }
 
     /// How long a writer waiting for the sync turn sleeps before it looks again when no one wakes
