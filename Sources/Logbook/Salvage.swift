@@ -258,24 +258,19 @@ struct Salvage {
             keptRecords += applied
             sequence = parsed.lastSequence
             lastSequence = max(lastSequence, parsed.lastSequence)
-            switch parsed.end {
-            case .clean where i < segments.count - 1 && parsed.validEnd < UInt64(bytes.count):
-                problems.append(
-                    "\(name) at offset \(parsed.validEnd): "
-                        + Store.sealedZeros(UInt64(bytes.count) - parsed.validEnd)
-                        + "; the segments after it are dropped")
-                stopped = true
+            switch SegmentEnd(parsed, size: UInt64(bytes.count), sealed: i < segments.count - 1) {
             case .clean:
                 break
-            case .torn(let offset) where i == segments.count - 1:
+            case .tornTail(let offset):
                 tornTailBytes = UInt64(bytes.count) - offset
-            case .torn(let offset):
-                problems.append(
-                    "\(name) at offset \(offset): sealed segment ends in a torn record; "
-                        + "the segments after it are dropped")
+            case .damaged(let offset, .sealedZeros, let reason):
+                problems.append("\(name) at offset \(offset): \(reason); the segments after it are dropped")
+                stopped = true
+            case .damaged(let offset, .sealedTorn, let reason):
+                problems.append("\(name) at offset \(offset): \(reason); the segments after it are dropped")
                 stopped = true
                 drop(bytes, from: Int(offset), damaged: true)
-            case .corrupt(let offset, let reason):
+            case .damaged(let offset, .corruptRecord, let reason):
                 let after = droppedRecords
                 stopped = true
                 drop(bytes, from: Int(offset), damaged: true)

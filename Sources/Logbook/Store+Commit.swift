@@ -570,7 +570,7 @@ extension Store {
     /// After `appendBatch`, without the writer lock: sync unless another writer's sync covers
     /// the batch, publish, apply. The syncs of all processes take turns (`ProcessLock.takeSyncTurn`):
     /// while one runs, the writers of every process append; the next covers all their records
-    /// at once, and those writers find their batches published without a sync of their own.
+    /// at once, and those writers find their batches durable without a sync of their own.
     /// A caller that still holds the writer lock (`underLock`) does not wait for the turn: no one
     /// can append after its batch, so its own sync covers as much as any, and a holder of the
     /// turn whose sync failed may be waiting for that lock.

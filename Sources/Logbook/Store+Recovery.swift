@@ -207,16 +207,10 @@ extension Store {
         s.seenGeneration = generation
     }
 
-    /// Why a sealed segment that ends in zeros is damage: the seal cuts the zeros a writer
-    /// allocated ahead off before it syncs (see `LogFormat`), so these are records lost.
-    static func sealedZeros(_ count: UInt64) -> String {
-        "sealed log segment ends in \(count) zero bytes after its last record"
-    }
-
     /// Checks the header of log segment `number` (open at `fd`, `size` bytes) and visits the
-    /// payload and sequence number of each record after `sequence`. Damage throws `corrupted`, and
-    /// so does a torn record at the end of a `sealed` segment; at the end of the last one it is
-    /// where the log ends (`LogParse.validEnd`).
+    /// payload and sequence number of each record after `sequence`. Damage (`SegmentEnd`: also a
+    /// `sealed` segment that does not end at its last record) throws `corrupted`; a torn record at
+    /// the end of the last segment is where the log ends (`LogParse.validEnd`).
     static func readSegment(
         _ number: UInt64, fd: Int32, path: String, size: UInt64, files: any FileLayer, after sequence: UInt64,
         sealed: Bool, visit: (_ payload: UnsafeRawBufferPointer, _ sequence: UInt64) -> Void
@@ -230,16 +224,10 @@ extension Store {
         let parsed = try LogReader.readPayloads(
             files, fd: fd, path: path, from: UInt64(LogFormat.segmentHeaderSize), limit: size, after: sequence
         ) { payload, recordSequence, _ in visit(payload, recordSequence) }
-        switch parsed.end {
-        case .corrupt(let offset, let reason):
+        if case .damaged(let offset, _, let reason) = SegmentEnd(parsed, size: size, sealed: sealed) {
             throw LogbookError.corrupted(reason, path: path, offset: offset)
-        case .torn(let offset) where sealed:
-            throw LogbookError.corrupted("sealed log segment ends in a torn record", path: path, offset: offset)
-        case .clean where sealed && parsed.validEnd < size:
-            throw LogbookError.corrupted(Self.sealedZeros(size - parsed.validEnd), path: path, offset: parsed.validEnd)
-        default:
-            return parsed
         }
+        return parsed
     }
 
     /// Applies the records of the active segment between `appliedEnd` and `limit`. A torn tail

@@ -157,26 +157,20 @@ extension Store {
             ) { _, _ in records += 1 }
             report.records += records
             sequence = parsed.lastSequence
-            switch parsed.end {
-            case .corrupt(let offset, let reason):
+            switch SegmentEnd(parsed, size: size, sealed: number != manifest.lastLog) {
+            case .damaged(let offset, .corruptRecord, let reason):
                 throw LogbookError(
                     .corrupted,
                     "\(reason) in \(logPath) at offset \(offset) (record \(records + 1) of the segment); "
                         + "\(records) records before it are intact; `logbook repair` keeps them",
                     path: logPath, offset: offset)
-            case .torn(let offset):
-                guard number == manifest.lastLog else {
-                    throw LogbookError.corrupted(
-                        "sealed log segment ends in a torn record", path: logPath, offset: offset)
-                }
+            case .damaged(let offset, _, let reason):
+                throw LogbookError.corrupted(reason, path: logPath, offset: offset)
+            case .tornTail(let offset):
                 report.tornTail = (offset: offset, length: size - offset)
                 report.bytes += offset
-            case .clean:
-                guard number == manifest.lastLog || parsed.validEnd == size else {
-                    throw LogbookError.corrupted(
-                        Self.sealedZeros(size - parsed.validEnd), path: logPath, offset: parsed.validEnd)
-                }
-                report.bytes += parsed.validEnd
+            case .clean(let end):
+                report.bytes += end
             }
         }
         return report

@@ -23,6 +23,47 @@
     public var needsMore: Bool
 }
 
+/// How a whole log segment ends, by the rules every reader of whole segments shares (open, the
+/// one-shot get, offline verify, repair): the last segment may end in a torn record (where the log
+/// ends) or in zeros allocated ahead; a sealed one ends exactly at its last record, because its
+/// seal cut the zeros off and synced it, so anything else at its end is records lost.
+enum SegmentEnd: Equatable {
+    /// The records end at `end`: the end of the file, or zeros allocated ahead (last segment).
+    case clean(end: UInt64)
+    /// The last segment ends in a torn record at `offset`: its log ends there.
+    case tornTail(offset: UInt64)
+    /// Damage at `offset`, of `kind`, said by `reason`.
+    case damaged(offset: UInt64, kind: Damage, reason: String)
+
+    enum Damage: Equatable {
+        /// A damaged or unacceptable record (`LogEnd.corrupt`).
+        case corruptRecord
+        /// A sealed segment ends in a torn record.
+        case sealedTorn
+        /// A sealed segment ends in zeros after its last record.
+        case sealedZeros
+    }
+
+    /// The verdict on a segment of `size` bytes parsed to its end as `parsed`.
+    init(_ parsed: LogParse, size: UInt64, sealed: Bool) {
+        switch parsed.end {
+        case .corrupt(let offset, let reason):
+            self = .damaged(offset: offset, kind: .corruptRecord, reason: reason)
+        case .torn(let offset) where sealed:
+            self = .damaged(offset: offset, kind: .sealedTorn, reason: "sealed log segment ends in a torn record")
+        case .torn(let offset):
+            self = .tornTail(offset: offset)
+        case .clean where sealed && parsed.validEnd < size:
+            let zeros = size - parsed.validEnd
+            self = .damaged(
+                offset: parsed.validEnd, kind: .sealedZeros,
+                reason: "sealed log segment ends in \(zeros) zero bytes after its last record")
+        case .clean:
+            self = .clean(end: parsed.validEnd)
+        }
+    }
+}
+
 /// Parses framed records. Never traps and never allocates more than the bytes it is given,
 /// whatever those bytes are: lengths are checked against the bounds and the buffer first.
 @_spi(Testing) public enum LogReader {
