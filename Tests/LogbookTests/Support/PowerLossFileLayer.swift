@@ -16,7 +16,6 @@
 // The LOCK file's shared page is written through mmap, not through the layer: a crash state may
 // hold a copy of the page as it was at that point, or zeros (the page is a notice board only).
 
-import Synchronization
 
 @_spi(Testing) @testable import Logbook
 
@@ -309,7 +308,9 @@ final class PowerLossFileLayer: FileLayer, Sendable {
         var file: String
         var skip: Int
     }
-    private let state: Mutex<State>
+    /// Behind a pthread-backed lock, not `Synchronization.Mutex`: ThreadSanitizer reports false
+    /// races inside the latter, and handles on several threads share this layer.
+    private let state: Locked<State>
 
     /// Simulates the tree under `root`, whose present contents count as durable; the store's
     /// LOCK file is `root/store/LOCK` unless `lockPath` says otherwise.
@@ -320,7 +321,7 @@ final class PowerLossFileLayer: FileLayer, Sendable {
         initial.disk.importTree(root)
         initial.disks = [initial.disk]
         initial.lockPages = [nil]
-        state = Mutex(initial)
+        state = Locked(initial)
     }
 
     /// Operations recorded so far: the operation boundaries are 0...operationCount.
