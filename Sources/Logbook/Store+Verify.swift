@@ -30,6 +30,9 @@ public struct LockStatus: Sendable, Equatable {
     /// The writer lock's holder as recorded when it took the lock (nil when free or not recorded).
     public var writerHolder: HolderInfo?
     public var compactionHeld: Bool
+    /// Whether another handle holds the sync turn: it is syncing the log (held for one sync at
+    /// a time; a holder that keeps it, stopped mid-sync, makes other writers wait 50 ms a commit).
+    public var syncTurnHeld: Bool
 }
 
 /// Figures about a store, from `Store.stats()`.
@@ -201,7 +204,8 @@ extension Store {
             let writerHeld = try processLock.isHeldElsewhere()
             return LockStatus(
                 path: processLock.path, writerHeld: writerHeld, writerHolder: writerHeld ? processLock.holder() : nil,
-                compactionHeld: try processLock.isCompactionHeldElsewhere())
+                compactionHeld: try processLock.isCompactionHeldElsewhere(),
+                syncTurnHeld: try processLock.isSyncTurnHeldElsewhere())
         }
     }
 

@@ -102,6 +102,7 @@ struct SyncSharingTests {
                 while !gate.isInside { usleep(200) }
                 // The slow writer's record is written, not synced: nobody may see it yet.
                 try check(try reader.string("slow") == nil, "a record is visible before any sync covers it")
+                try check(try reader.lockStatus().syncTurnHeld, "the syncing writer does not hold the sync turn")
                 try check(try fast.string("slow") == nil, "a record is visible before any sync covers it")
                 // The writer lock is free: this commit appends at once, waits for the sync turn
                 // for its patience, then syncs without it.
@@ -117,6 +118,7 @@ struct SyncSharingTests {
                 try check(gate.isInside, "the first sync finished early; the test proves nothing")
             }
             #expect(errors.isEmpty, "\(errors)")
+            #expect(try reader.lockStatus().syncTurnHeld == false, "the sync turn was not given back")
             #expect(try slow.string("fast") == "2")
             #expect(try slow.string("slow") == "1")
             let report = try reader.verify()

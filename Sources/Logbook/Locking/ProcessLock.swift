@@ -240,6 +240,11 @@ final class ProcessLock: @unchecked Sendable {
     /// it (the holder died: the kernel released its lock, but nobody bumped the counter).
     static let syncTurnPoll: UInt64 = 1_000_000
 
+    /// Whether another open file description holds the sync turn now (it is syncing the log).
+    func isSyncTurnHeldElsewhere() throws(LogbookError) -> Bool {
+        try io(path) { () throws(SystemError) in try files.isLocked(fd, byte: Self.syncByte) }
+    }
+
     private var syncTurnsEnded: UnsafeMutablePointer<UInt32> { (page + 164).assumingMemoryBound(to: UInt32.self) }
 
     // MARK: the writer lock

@@ -1,11 +1,11 @@
 import Logbook
 
-/// `logbook lock`: whether the writer and compaction locks are held, and by whom (pid,
-/// program, since, alive). Missing store: exit 1.
+/// `logbook lock`: whether the writer lock, the compaction lock and the sync turn are held, and
+/// by whom for the writer lock (pid, program, since, alive). Missing store: exit 1.
 enum LockCommand: Command {
     static let name = "lock"
     static let synopsis = ""
-    static let summary = "show whether the writer and compaction locks are held, and by whom"
+    static let summary = "show whether the writer lock, compaction lock and sync turn are held, and by whom"
     static let positionals = 0...0
 
     static func run(_ invocation: Invocation, _ output: Output) throws {
@@ -32,6 +32,10 @@ enum LockCommand: Command {
             line.raw("{")
             line.field("held", bool: status.compactionHeld)
             line.raw("}")
+            line.key("sync")
+            line.raw("{")
+            line.field("held", bool: status.syncTurnHeld)
+            line.raw("}")
             line.raw("}\n")
             try output.write(line.bytes)
         } else {
@@ -39,7 +43,8 @@ enum LockCommand: Command {
                 status.writerHeld
                 ? "held by " + (status.writerHolder?.summary ?? "another process (holder not recorded)") : "free"
             try output.write(
-                "writer lock      \(writer)\ncompaction lock  \(status.compactionHeld ? "held" : "free")\n")
+                "writer lock      \(writer)\ncompaction lock  \(status.compactionHeld ? "held" : "free")\n"
+                    + "sync turn        \(status.syncTurnHeld ? "held (another writer is syncing the log)" : "free")\n")
         }
     }
 }

@@ -16,7 +16,6 @@
 // The LOCK file's shared page is written through mmap, not through the layer: a crash state may
 // hold a copy of the page as it was at that point, or zeros (the page is a notice board only).
 
-
 @_spi(Testing) @testable import Logbook
 
 /// The durable and not-yet-durable contents of a simulated file system.
