@@ -76,6 +76,50 @@ private final class SyncTurnSpy: ForwardingFileLayer, Sendable {
     }
 }
 
+/// A store directory simulated by the power-loss model (every handle on it shares `model`), and
+/// what a power cut leaves of it when only synced bytes survive.
+private struct Modelled {
+    let dir: TemporaryDirectory
+    let model: PowerLossFileLayer
+    let live: String
+    var store: String { live + "/store" }
+
+    /// Options for a handle on the model that goes through `layer` (the model, or a layer over
+    /// it): no automatic compaction, and a writer that never gives up waiting for the sync turn.
+    func options(_ durability: Durability = .normal, through layer: any FileLayer) -> StoreOptions {
+        var options = StoreOptions(durability: durability, lockTimeout: 30, autoCompactLogBytes: nil)
+        options.syncTurnPatience = 60
+        return options.with(layer)
+    }
+
+    init(_ dir: TemporaryDirectory) {
+        self.dir = dir
+        live = dir.path + "/live"
+        Disk.makeDirectory(live)
+        model = PowerLossFileLayer(root: live)
+    }
+
+    /// Opens the state a power cut after `boundary` operations (all by default) leaves with only
+    /// synced bytes; stops the model's recording.
+    func survivor(after boundary: Int? = nil) throws -> Store {
+        model.freeze()
+        let image = model.disk(after: boundary ?? model.operationCount).disk.crashImage(
+            root: live, policy: .syncedOnly, lockPage: nil)
+        image.materialize(at: dir.path + "/cut")
+        return try Store(path: dir.path + "/cut/store")
+    }
+}
+
+/// Polls `condition` every 200 µs for up to 20 s; whether it became true.
+private func waitUntil(_ condition: () -> Bool) -> Bool {
+    let deadline = System.monotonicNanoseconds() + 20_000_000_000
+    while !condition() {
+        if System.monotonicNanoseconds() >= deadline { return false }
+        usleep(200)
+    }
+    return true
+}
+
 @Suite("Syncs shared across writers")
 struct SyncSharingTests {
     /// A writer appends while another's sync is in flight. That sync stalls here (it holds the
@@ -139,15 +183,14 @@ struct SyncSharingTests {
     @Test(arguments: [Durability.normal, .paranoid])
     func writersWhoAppendDuringASyncShareTheNextOne(_ durability: Durability) throws {
         try withTemporaryDirectory("turns", inMemory: true) { dir in
-            let live = dir.path + "/live"
-            Disk.makeDirectory(live)
-            let model = PowerLossFileLayer(root: live)
+            let modelled = Modelled(dir)
+            let (model, store) = (modelled.model, modelled.store)
             let gate = GatedSyncLayer(base: model, afterSync: true)
             let spy = SyncTurnSpy(base: model)
-            var options = StoreOptions(durability: durability, lockTimeout: 30, autoCompactLogBytes: nil)
-            options.syncTurnPatience = 60  // a waiter never gives up on the turn here
-            let first = try Store(path: live + "/store", options: options.with(gate))
-            let others = try (0..<2).map { _ in try Store(path: live + "/store", options: options.with(spy)) }
+            let first = try Store(path: store, options: modelled.options(durability, through: gate))
+            let others = try (0..<2).map { _ in
+                try Store(path: store, options: modelled.options(durability, through: spy))
+            }
             try first.put("before", "0")
             gate.arm()
             let errors = runOnThreads(4) { index in
@@ -160,9 +203,8 @@ struct SyncSharingTests {
                 default:
                     defer { gate.open() }
                     while !gate.isInside { usleep(200) }
-                    let deadline = System.monotonicNanoseconds() + 20_000_000_000
-                    while spy.refused.count < 2 && System.monotonicNanoseconds() < deadline { usleep(200) }
-                    try check(spy.refused.count == 2, "the two writers did not both wait for the sync turn")
+                    try check(
+                        waitUntil { spy.refused.count == 2 }, "the two writers did not both wait for the sync turn")
                     try check(spy.taken.isEmpty, "a writer took the turn while the first sync held it")
                 }
             }
@@ -171,12 +213,7 @@ struct SyncSharingTests {
             #expect(try first.stats().syncs == 2)
             #expect(try others.map { try $0.stats().syncs }.reduce(0, +) == 1, "each writer made a sync of its own")
             #expect(spy.taken.count == 1)
-            model.freeze()
-            let scratch = dir.path + "/cut"
-            let image = model.disk(after: model.operationCount).disk.crashImage(
-                root: live, policy: .syncedOnly, lockPage: nil)
-            image.materialize(at: scratch)
-            let survivor = try Store(path: scratch + "/store", options: StoreOptions(durability: durability))
+            let survivor = try modelled.survivor()
             let values = try survivor.scan().map { String(decoding: $0.value, as: UTF8.self) }
             #expect(values == ["1", "2", "0", "3"], "an acknowledged commit was not durable")
             survivor.close()
@@ -189,18 +226,13 @@ struct SyncSharingTests {
     /// published while it waited for the sync turn still syncs it.
     @Test func aRelaxedCommitDoesNotStandInForASync() throws {
         try withTemporaryDirectory("mixed", inMemory: true) { dir in
-            let live = dir.path + "/live"
-            Disk.makeDirectory(live)
-            let model = PowerLossFileLayer(root: live)
+            let modelled = Modelled(dir)
+            let (model, store) = (modelled.model, modelled.store)
             let gate = GatedSyncLayer(base: model, afterSync: true)
             let spy = SyncTurnSpy(base: model)
-            var options = StoreOptions(durability: .normal, lockTimeout: 30, autoCompactLogBytes: nil)
-            options.syncTurnPatience = 60
-            let holder = try Store(path: live + "/store", options: options.with(gate))
-            let writer = try Store(path: live + "/store", options: options.with(spy))
-            var relaxedOptions = options.with(model)
-            relaxedOptions.durability = .relaxed
-            let relaxed = try Store(path: live + "/store", options: relaxedOptions)
+            let holder = try Store(path: store, options: modelled.options(through: gate))
+            let writer = try Store(path: store, options: modelled.options(through: spy))
+            let relaxed = try Store(path: store, options: modelled.options(.relaxed, through: model))
             gate.arm()
             let errors = runOnThreads(3) { index in
                 switch index {
@@ -211,9 +243,7 @@ struct SyncSharingTests {
                     try writer.put("n", "2")  // waits for the turn
                 default:
                     defer { gate.open() }
-                    let deadline = System.monotonicNanoseconds() + 20_000_000_000
-                    while spy.refused.isEmpty && System.monotonicNanoseconds() < deadline { usleep(200) }
-                    try check(!spy.refused.isEmpty, "the writer did not wait for the sync turn")
+                    try check(waitUntil { !spy.refused.isEmpty }, "the writer did not wait for the sync turn")
                     try relaxed.put("r", "3")  // published at once, after the writer's record
                     try check(try relaxed.string("n") == "2", "the relaxed commit did not build on the record")
                     usleep(5000)  // the waiting writer looks at the published end meanwhile
@@ -221,12 +251,7 @@ struct SyncSharingTests {
             }
             #expect(errors.isEmpty, "\(errors)")
             #expect(try writer.stats().syncs == 1, "the writer took a relaxed commit for a sync")
-            model.freeze()
-            let scratch = dir.path + "/cut"
-            let image = model.disk(after: model.operationCount).disk.crashImage(
-                root: live, policy: .syncedOnly, lockPage: nil)
-            image.materialize(at: scratch)
-            let survivor = try Store(path: scratch + "/store")
+            let survivor = try modelled.survivor()
             #expect(try survivor.string("h") == "1")
             #expect(try survivor.string("n") == "2", "an acknowledged normal commit was not durable")
             survivor.close()
@@ -239,22 +264,17 @@ struct SyncSharingTests {
     /// calls them durable: a waiting writer whose record is among them stops waiting then.
     @Test func aHandleThatReadsTheFilesSyncsWhatARelaxedCommitPublished() throws {
         try withTemporaryDirectory("slow", inMemory: true) { dir in
-            let live = dir.path + "/live"
-            Disk.makeDirectory(live)
-            let model = PowerLossFileLayer(root: live)
+            let modelled = Modelled(dir)
+            let (model, store) = (modelled.model, modelled.store)
             let gate = GatedSyncLayer(base: model, afterSync: true)
             let spy = SyncTurnSpy(base: model)
             let readerGate = GatedSyncLayer(base: model)
-            var options = StoreOptions(durability: .normal, lockTimeout: 30, autoCompactLogBytes: nil)
-            options.syncTurnPatience = 60
-            let holder = try Store(path: live + "/store", options: options.with(gate))
-            let writer = try Store(path: live + "/store", options: options.with(spy))
-            var impatient = options.with(readerGate)
+            let holder = try Store(path: store, options: modelled.options(through: gate))
+            let writer = try Store(path: store, options: modelled.options(through: spy))
+            var impatient = modelled.options(through: readerGate)
             impatient.syncTurnPatience = 0  // syncs its own commit at once, without the turn
-            let reader = try Store(path: live + "/store", options: impatient)
-            var relaxedOptions = options.with(model)
-            relaxedOptions.durability = .relaxed
-            let relaxed = try Store(path: live + "/store", options: relaxedOptions)
+            let reader = try Store(path: store, options: impatient)
+            let relaxed = try Store(path: store, options: modelled.options(.relaxed, through: model))
             gate.arm()
             let acknowledged = Mutex(0)
             let errors = runOnThreads(4) { index in
@@ -266,12 +286,10 @@ struct SyncSharingTests {
                     try writer.put("n", "2")  // waits for the turn
                     acknowledged.withLock { $0 = model.operationCount }
                 case 2:
-                    let deadline = System.monotonicNanoseconds() + 20_000_000_000
-                    while spy.refused.isEmpty && System.monotonicNanoseconds() < deadline { usleep(200) }
-                    try check(!spy.refused.isEmpty, "the writer did not wait for the sync turn")
+                    try check(waitUntil { !spy.refused.isEmpty }, "the writer did not wait for the sync turn")
                     try relaxed.put("r", "3")  // published at once, after the writer's record
                     // The page now claims an append in flight: the next writer reads the files.
-                    try Self.setPageWord(live + "/store", 24, try Self.pageWord(live + "/store", 152) + 1)
+                    try Self.setPageWord(store, 24, try Self.pageWord(store, 152) + 1)
                     readerGate.arm(afterAWrite: true)  // holds the sync of its own commit only
                     try reader.put("c", "4")
                 default:
@@ -281,20 +299,12 @@ struct SyncSharingTests {
                     }
                     // The writer returns once someone's sync covers its record: only the reader's
                     // first sync, made when it read the files, can (the others are held).
-                    let deadline = System.monotonicNanoseconds() + 20_000_000_000
-                    while acknowledged.withLock({ $0 }) == 0 && System.monotonicNanoseconds() < deadline {
-                        usleep(200)
-                    }
+                    _ = waitUntil { acknowledged.withLock { $0 } != 0 }
                 }
             }
             #expect(errors.isEmpty, "\(errors)")
             #expect(try reader.stats().syncs == 2, "the handle did not sync what it read")
-            model.freeze()
-            let boundary = acknowledged.withLock { $0 }
-            let scratch = dir.path + "/cut"
-            let image = model.disk(after: boundary).disk.crashImage(root: live, policy: .syncedOnly, lockPage: nil)
-            image.materialize(at: scratch)
-            let survivor = try Store(path: scratch + "/store")
+            let survivor = try modelled.survivor(after: acknowledged.withLock { $0 })
             #expect(try survivor.string("n") == "2", "a normal commit was acknowledged before it was durable")
             survivor.close()
             for store in [holder, writer, reader, relaxed] { store.close() }
@@ -306,13 +316,10 @@ struct SyncSharingTests {
     /// every unsynced write lost holds every acknowledged commit.
     @Test func concurrentWritersOnManyHandlesLoseNoAcknowledgedCommit() throws {
         try withTemporaryDirectory("turns", inMemory: true) { dir in
-            let live = dir.path + "/live"
-            Disk.makeDirectory(live)
-            let model = PowerLossFileLayer(root: live)
+            let modelled = Modelled(dir)
+            let (model, store) = (modelled.model, modelled.store)
             let slow = SlowSyncLayer(base: model)
-            var options = StoreOptions(durability: .normal, lockTimeout: 30, autoCompactLogBytes: nil)
-            options.syncTurnPatience = 60
-            let stores = try (0..<4).map { _ in try Store(path: live + "/store", options: options.with(slow)) }
+            let stores = try (0..<4).map { _ in try Store(path: store, options: modelled.options(through: slow)) }
             let commits = 40
             let errors = runOnThreads(stores.count) { index in
                 for i in 0..<commits { try stores[index].put("w\(index)/\(i)", "\(i)") }
@@ -321,12 +328,7 @@ struct SyncSharingTests {
             let syncs = try stores.map { try $0.stats().syncs }.reduce(0, +)
             // (About half here: each sync covers the appends made while the one before it ran.)
             #expect(syncs < UInt64(stores.count * commits), "no sync was shared")
-            model.freeze()
-            let scratch = dir.path + "/cut"
-            let image = model.disk(after: model.operationCount).disk.crashImage(
-                root: live, policy: .syncedOnly, lockPage: nil)
-            image.materialize(at: scratch)
-            let survivor = try Store(path: scratch + "/store")
+            let survivor = try modelled.survivor()
             #expect(try survivor.scan().count == stores.count * commits, "an acknowledged commit was not durable")
             survivor.close()
             for store in stores { store.close() }
