@@ -20,9 +20,10 @@
 //                                                       SIGKILL self when that commit syncs the log
 //     logbook-test-helper hang-in-sync DIR              the same, but report `syncing` when that commit is about
 //                                                       to sync (holding the sync turn) and hang there until killed
-//     logbook-test-helper wait-for-sync-turn DIR        commit `after` (normal) patiently: report `waiting` when
-//                                                       it first finds the sync turn taken, then whether it
-//                                                       `took the turn` or `synced alone`
+//     logbook-test-helper wait-for-sync-turn DIR SECONDS  commit `after` (normal), waiting up to SECONDS for the
+//                                                       sync turn: report `waiting` when it first finds the
+//                                                       turn taken, then whether it `took the turn` or
+//                                                       `synced alone`
 //
 // Exit status: 0 done, 2 bad arguments, 1 an engine error (message on stderr).
 
@@ -51,7 +52,7 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 func usage() -> Never {
     fail(
         "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | auto-compact-loop DIR START | background-compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
-            + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES | (die|hang)-in-sync DIR | wait-for-sync-turn DIR)",
+            + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES | (die|hang)-in-sync DIR | wait-for-sync-turn DIR SECONDS)",
         status: 2)
 }
 
@@ -126,12 +127,12 @@ final class SyncTurnWatcher: ForwardingFileLayer, @unchecked Sendable {  // one 
     }
 }
 
-/// `wait-for-sync-turn`: see the usage at the top. Waits up to two minutes for the turn.
-func waitForSyncTurn(directory: String) throws {
+/// `wait-for-sync-turn`: see the usage at the top.
+func waitForSyncTurn(directory: String, patience: Double) throws {
     let layer = SyncTurnWatcher()
     var options = StoreOptions(durability: .normal, lockTimeout: 120)
     options.fileLayer = layer
-    options.syncTurnPatience = 120
+    options.syncTurnPatience = patience
     let store = try Store(path: directory, options: options)
     try store.put("after", "3")
     report(layer.refused && layer.taken ? "took the turn" : "synced alone")
@@ -281,7 +282,7 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 guard
     arguments.count
         == (arguments.first == "commit-loop"
-            ? 4 : ["die-in-sync", "hang-in-sync", "wait-for-sync-turn"].contains(arguments.first) ? 2 : 3)
+            ? 4 : ["die-in-sync", "hang-in-sync"].contains(arguments.first) ? 2 : 3)
 else {
     usage()
 }
@@ -324,7 +325,8 @@ do {
     case "hang-in-sync":
         try dieInSync(directory: directory, hang: true)
     case "wait-for-sync-turn":
-        try waitForSyncTurn(directory: directory)
+        guard let seconds = Double(arguments[2]), seconds >= 0 else { usage() }
+        try waitForSyncTurn(directory: directory, patience: seconds)
     case "big-loop":
         guard let bytes = Int(arguments[2]), bytes > 0 else { usage() }
         try bigLoop(directory: directory, bytes: bytes)
