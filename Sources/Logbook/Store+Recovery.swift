@@ -32,7 +32,7 @@ extension Store {
                 .notFound, "no store at \(directory) (the directory holds no Logbook files)", path: directory)
         }
 
-        let lock = try ProcessLock(directory: directory, files: files)
+        let lock = try ProcessLock(directory: directory, files: files, program: options.programName)
         do throws(LogbookError) {
             let context = Context(directory: directory, files: files, lock: lock, options: options)
             if needsFirstLog(context) { try createFirstLog(context) }

@@ -80,7 +80,7 @@ extension Store {
             throw LogbookError(
                 .notFound, "no store at \(path) (the directory holds no Logbook files)", path: path)
         }
-        let lock = try ProcessLock(directory: path, files: files)
+        let lock = try ProcessLock(directory: path, files: files, program: options.programName)
         defer { lock.close() }
         _ = try lock.acquireCompaction(timeout: options.lockTimeout)
         defer { lock.releaseCompaction() }

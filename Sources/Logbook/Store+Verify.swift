@@ -30,9 +30,13 @@ public struct LockStatus: Sendable, Equatable {
     /// The writer lock's holder as recorded when it took the lock (nil when free or not recorded).
     public var writerHolder: HolderInfo?
     public var compactionHeld: Bool
+    /// The compaction lock's holder as recorded when it took the lock (nil when free or not recorded).
+    public var compactionHolder: HolderInfo?
     /// Whether another handle holds the sync turn: it is syncing the log (held for one sync at
     /// a time; a holder that keeps it, stopped mid-sync, makes other writers wait 50 ms a commit).
     public var syncTurnHeld: Bool
+    /// The sync turn's holder as recorded when it took the turn (nil when free or not recorded).
+    public var syncTurnHolder: HolderInfo?
 }
 
 /// Figures about a store, from `Store.stats()`.
@@ -196,16 +200,19 @@ extension Store {
         }
     }
 
-    /// Whether the writer and compaction locks are held by another process (or handle) now, and
-    /// who holds the writer lock, as recorded on the shared page.
+    /// Whether the writer lock, the compaction lock and the sync turn are held by another process
+    /// (or handle) now, and who holds them, as recorded on the shared page.
     public func lockStatus() throws -> LockStatus {
         try state.withLock { (s) throws(LogbookError) -> LockStatus in
             if case .closed = s.lifecycle { throw LogbookError(.closed, "the store at \(path) is closed") }
             let writerHeld = try processLock.isHeldElsewhere()
+            let compactionHeld = try processLock.isCompactionHeldElsewhere()
+            let syncTurnHeld = try processLock.isSyncTurnHeldElsewhere()
             return LockStatus(
                 path: processLock.path, writerHeld: writerHeld, writerHolder: writerHeld ? processLock.holder() : nil,
-                compactionHeld: try processLock.isCompactionHeldElsewhere(),
-                syncTurnHeld: try processLock.isSyncTurnHeldElsewhere())
+                compactionHeld: compactionHeld,
+                compactionHolder: compactionHeld ? processLock.compactionHolderInfo() : nil,
+                syncTurnHeld: syncTurnHeld, syncTurnHolder: syncTurnHeld ? processLock.syncTurnHolderInfo() : nil)
         }
     }
 

@@ -290,7 +290,10 @@ struct TornTailTests {
         try waiter.expectLine("synced alone")
         #expect(waiter.wait() == .exited(0), "\(waiter.stderrText)")
         let store = try Store(path: directory.store)
-        #expect(try store.lockStatus().syncTurnHeld, "the stuck writer no longer holds the turn")
+        let status = try store.lockStatus()
+        #expect(status.syncTurnHeld, "the stuck writer no longer holds the turn")
+        #expect(status.syncTurnHolder?.pid == holder.pid && status.syncTurnHolder?.isAlive == true)
+        #expect(status.syncTurnHolder?.program == "logbook-test-helper")
         #expect(try store.string("after") == "3")
         // The waiter built on the stuck writer's record, so its sync covered that one too.
         #expect(try store.string("unsynced") == "2")

@@ -132,6 +132,34 @@ import Testing
         return (store, number, compaction.wait())
     }
 
+    /// While a compaction runs, another handle's `lockStatus()` says the compaction lock is held
+    /// and by whom; once it is done, that it is free and by no one.
+    @Test func lockStatusNamesTheCompactionsHolder() throws {
+        try withTemporaryDirectory("holder") { dir in
+            let layer = ProbeFileLayer()
+            let options = StoreOptions(durability: .relaxed, programName: "the-compactor", autoCompactLogBytes: nil)
+            let store = try Store(path: dir.store, options: options.with(layer))
+            defer { store.close() }
+            try store.put("a", "1")
+            let gate = layer.probe.hold(.open, of: SnapshotFormat.dataName(1) + ".tmp")
+            defer { gate.open() }
+            let compaction = BackgroundCompaction(store)
+            try #require(gate.waitForArrival(), "the compaction reached its merge")
+            let other = try Store(path: dir.store, options: relaxed())
+            defer { other.close() }
+            let held = try other.lockStatus()
+            #expect(held.compactionHeld)
+            #expect(held.compactionHolder?.pid == getpid())
+            #expect(held.compactionHolder?.program == "the-compactor")
+            #expect(held.compactionHolder?.isAlive == true)
+            #expect(held.writerHeld == false && held.syncTurnHeld == false)
+            gate.open()
+            _ = try compaction.wait().get()
+            let free = try other.lockStatus()
+            #expect(free.compactionHeld == false && free.compactionHolder == nil)
+        }
+    }
+
     @Test(arguments: [false, true])
     func readsAndWritesDuringTheMergeSeeEveryLayer(snapshotBelow: Bool) throws {
         try withTemporaryDirectory("merge") { dir in

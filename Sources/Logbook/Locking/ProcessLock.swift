@@ -40,6 +40,9 @@ import CLogbookShims
 ///    176   8  sync turn sleepers: writers asleep on word 164 now (so that giving the turn back
 ///             wakes no one, without a system call, when no one waits; a sleeper killed in its
 ///             sleep leaves it one too high, which costs only needless wake-ups)
+///    256  80  compaction lock holder: pid (0 when free), since (ns since the Unix epoch),
+///             program name (64 bytes, NUL-padded)
+///    336  80  sync turn holder, the same way
 ///
 /// The low 32 bits of the acquisition count (56) are a futex word too: a writer stepping aside
 /// for a waiter sleeps on it, and a waiter that got the lock after waiting wakes it.
@@ -83,6 +86,8 @@ final class ProcessLock: @unchecked Sendable {
     private var holderName: (program: String, bytes: [UInt8])?
     /// This process's pid as a shared-page word.
     private let pid = UInt64(UInt32(bitPattern: System.processID))
+    /// The program name as the holder records of the compaction lock and the sync turn take it.
+    private let programName: [UInt8]
 
     /// A waiter's heartbeat younger than this means someone is waiting for the lock now.
     static let waiterFreshness: UInt64 = 2_000_000
@@ -95,10 +100,14 @@ final class ProcessLock: @unchecked Sendable {
     /// commits; a kept lock goes back once the handle has been idle this long (`LockKeeper`).
     static let idleRelease: UInt64 = 1_000_000
 
-    init(directory: String, files: any FileLayer) throws(LogbookError) {
+    /// Opens (creating if needed) the `LOCK` file of the store in `directory`; `program` names
+    /// this handle in the holder records of the compaction lock and the sync turn.
+    init(directory: String, files: any FileLayer, program: String = System.programName) throws(LogbookError) {
         let path = directory + "/" + Self.fileName
         self.path = path
         self.files = files
+        let name = Array(program.utf8.prefix(63))
+        programName = name + [UInt8](repeating: 0, count: 64 - name.count)
         fd = try io(path) { () throws(SystemError) in try files.open(path, .createReadWrite) }
         do {
             if try files.size(fd) < UInt64(Self.pageSize) {
@@ -201,8 +210,12 @@ final class ProcessLock: @unchecked Sendable {
             // A failing lock call (never seen: the file is open) cannot share a sync: sync alone.
             guard let got = try? files.tryLock(fd, byte: Self.syncByte) else { return .alone }
             if got {
-                guard isDurable(segment: segment, end: end) else { return .mine }
-                endSyncTurn()  // covered while the turn was being taken
+                guard isDurable(segment: segment, end: end) else {
+                    recordHolder(at: Self.syncTurnHolder)
+                    return .mine
+                }
+                files.unlock(fd, byte: Self.syncByte)  // covered while the turn was being taken
+                wakeSyncTurnSleepers()
                 return .covered
             }
             let now = System.monotonicNanoseconds()
@@ -231,10 +244,18 @@ final class ProcessLock: @unchecked Sendable {
 
     /// Gives the sync turn back and wakes the writers waiting for it.
     func endSyncTurn() {
+        lb_atomic_store_u64(word(Self.syncTurnHolder), 0)  // before the unlock: never a next holder's
         files.unlock(fd, byte: Self.syncByte)
+        wakeSyncTurnSleepers()
+    }
+
+    private func wakeSyncTurnSleepers() {
         lb_atomic_increment_u32(syncTurnsEnded)
         if lb_atomic_load_u64(word(176)) != 0 { lb_futex_wake(syncTurnsEnded, .max) }
     }
+
+    /// The recorded holder of the sync turn, if one is recorded.
+    func syncTurnHolderInfo() -> HolderInfo? { holder(at: Self.syncTurnHolder) }
 
     /// How long a writer waiting for the sync turn sleeps before it looks again when no one wakes
     /// it (the holder died: the kernel released its lock, but nobody bumped the counter).
@@ -340,7 +361,10 @@ final class ProcessLock: @unchecked Sendable {
         var backoff: UInt64 = 1_000_000
         while true {
             let got = try io(path) { () throws(SystemError) in try files.tryLock(fd, byte: Self.compactionByte) }
-            if got { return true }
+            if got {
+                recordHolder(at: Self.compactionHolder)
+                return true
+            }
             guard timeout != nil else { return false }
             let now = System.monotonicNanoseconds()
             if now >= deadline {
@@ -353,7 +377,33 @@ final class ProcessLock: @unchecked Sendable {
         }
     }
 
-    func releaseCompaction() { files.unlock(fd, byte: Self.compactionByte) }
+    func releaseCompaction() {
+        lb_atomic_store_u64(word(Self.compactionHolder), 0)  // before the unlock: never a next holder's
+        files.unlock(fd, byte: Self.compactionByte)
+    }
+
+    /// The recorded holder of the compaction lock, if one is recorded.
+    func compactionHolderInfo() -> HolderInfo? { holder(at: Self.compactionHolder) }
+
+    /// Where the holder records of the compaction lock and the sync turn start on the page: the
+    /// pid word, the since word, then the 64-byte program name.
+    private static let compactionHolder = 256
+    private static let syncTurnHolder = 336
+
+    /// Records this handle as the holder of the lock whose record starts at `base` (the pid
+    /// last, so that a reader that sees it sees the rest).
+    private func recordHolder(at base: Int) {
+        lb_atomic_store_u64(word(base), 0)
+        programName.withUnsafeBytes { (page + base + 16).copyMemory(from: $0.baseAddress!, byteCount: 64) }
+        lb_atomic_store_u64(word(base + 8), System.wallClockNanoseconds())
+        lb_atomic_store_u64(word(base), pid)
+    }
+
+    private func holder(at base: Int) -> HolderInfo? {
+        HolderInfo.decode(
+            pidWord: lb_atomic_load_u64(word(base)), since: lb_atomic_load_u64(word(base + 8)),
+            name: UnsafeRawBufferPointer(start: page + base + 16, count: 64), isAlive: System.isAlive)
+    }
 
     /// Whether another open file description holds the compaction lock now.
     func isCompactionHeldElsewhere() throws(LogbookError) -> Bool {

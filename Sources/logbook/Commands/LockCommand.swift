@@ -1,7 +1,7 @@
 import Logbook
 
 /// `logbook lock`: whether the writer lock, the compaction lock and the sync turn are held, and
-/// by whom for the writer lock (pid, program, since, alive). Missing store: exit 1.
+/// by whom (pid, program, since, alive). Missing store: exit 1.
 enum LockCommand: Command {
     static let name = "lock"
     static let synopsis = ""
@@ -14,37 +14,36 @@ enum LockCommand: Command {
         }
         defer { store.close() }
         let status = try store.lockStatus()
+        let locks = [
+            ("writer", "writer lock", status.writerHeld, status.writerHolder),
+            ("compaction", "compaction lock", status.compactionHeld, status.compactionHolder),
+            ("sync", "sync turn", status.syncTurnHeld, status.syncTurnHolder),
+        ]
         if invocation.json {
             var line = JSONLine()
             line.raw("{")
             line.field("path", string: status.path)
-            line.key("writer")
-            line.raw("{")
-            line.field("held", bool: status.writerHeld)
-            if let holder = status.writerHolder {
-                line.field("pid", number: Int(holder.pid))
-                line.field("program", string: holder.program)
-                line.field("held_seconds", decimal: holder.heldSeconds, digits: 3)
-                line.field("alive", bool: holder.isAlive)
+            for (key, _, held, holder) in locks {
+                line.key(key)
+                line.raw("{")
+                line.field("held", bool: held)
+                if let holder {
+                    line.field("pid", number: Int(holder.pid))
+                    line.field("program", string: holder.program)
+                    line.field("held_seconds", decimal: holder.heldSeconds, digits: 3)
+                    line.field("alive", bool: holder.isAlive)
+                }
+                line.raw("}")
             }
-            line.raw("}")
-            line.key("compaction")
-            line.raw("{")
-            line.field("held", bool: status.compactionHeld)
-            line.raw("}")
-            line.key("sync")
-            line.raw("{")
-            line.field("held", bool: status.syncTurnHeld)
-            line.raw("}")
             line.raw("}\n")
             try output.write(line.bytes)
         } else {
-            let writer =
-                status.writerHeld
-                ? "held by " + (status.writerHolder?.summary ?? "another process (holder not recorded)") : "free"
-            try output.write(
-                "writer lock      \(writer)\ncompaction lock  \(status.compactionHeld ? "held" : "free")\n"
-                    + "sync turn        \(status.syncTurnHeld ? "held (another writer is syncing the log)" : "free")\n")
+            var text = ""
+            for (_, name, held, holder) in locks {
+                let state = held ? "held by " + (holder?.summary ?? "another process (holder not recorded)") : "free"
+                text += name + String(repeating: " ", count: 17 - name.count) + state + "\n"
+            }
+            try output.write(text)
         }
     }
 }
