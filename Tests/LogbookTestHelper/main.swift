@@ -23,7 +23,8 @@
 //     logbook-test-helper wait-for-sync-turn DIR SECONDS  commit `after` (normal), waiting up to SECONDS for the
 //                                                       sync turn: report `waiting` when it first finds the
 //                                                       turn taken, then whether it `took the turn` or
-//                                                       `synced alone`
+//                                                       `synced alone`; then commit `again` and report
+//                                                       `again: refused N times` (the turn's refusals)
 //
 // Exit status: 0 done, 2 bad arguments, 1 an engine error (message on stderr).
 
@@ -105,22 +106,24 @@ final class DieInSyncFileLayer: ForwardingFileLayer, @unchecked Sendable {  // o
     }
 }
 
-/// Passes every call on, and tells whether the sync turn (byte 2 of LOCK, Docs/Format.md) was
-/// refused, reporting `waiting` the first time, and whether it was taken.
+/// Passes every call on, and counts how often the sync turn (byte 2 of LOCK, Docs/Format.md)
+/// was refused, reporting `waiting` the first time, and whether it was taken.
 final class SyncTurnWatcher: ForwardingFileLayer, @unchecked Sendable {  // one thread uses it
     let real = PosixFileLayer()
     var base: any FileLayer { real }
-    var refused = false
+    var refusals = 0
     var taken = false
+    private var reported = false
 
     func tryLock(_ fd: Int32, byte: Int64) throws(SystemError) -> Bool {
         let got = try real.tryLock(fd, byte: byte)
         if byte == 2 {
             if got {
                 taken = true
-            } else if !refused {
-                refused = true
-                report("waiting")
+            } else {
+                refusals += 1
+                if !reported { report("waiting") }
+                reported = true
             }
         }
         return got
@@ -135,7 +138,10 @@ func waitForSyncTurn(directory: String, patience: Double) throws {
     options.syncTurnPatience = patience
     let store = try Store(path: directory, options: options)
     try store.put("after", "3")
-    report(layer.refused && layer.taken ? "took the turn" : "synced alone")
+    report(layer.refusals > 0 && layer.taken ? "took the turn" : "synced alone")
+    (layer.refusals, layer.taken) = (0, false)
+    try store.put("again", "4")
+    report("again: refused \(layer.refusals) times")
 }
 
 /// `die-in-sync`: see the usage at the top. Reports "synced" once the first commit returned.

@@ -82,6 +82,10 @@ final class ProcessLock: @unchecked Sendable {
     /// State of the back-off jitter (SplitMix64; a system random number per wait would be a
     /// system call); same access rule as `depth`.
     private var jitterState = System.monotonicNanoseconds()
+    /// The holder record (pid and since words) of a sync turn this handle gave up waiting for:
+    /// while that same holder keeps the turn (it is stopped, or stuck in its sync), later syncs
+    /// do not wait for it again. Same access rule as `depth` (syncs run under the leader mutex).
+    private var stuckTurn: (pid: UInt64, since: UInt64)? = nil
     /// The holder name as written to the page, built once; same access rule as `depth`.
     private var holderName: (program: String, bytes: [UInt8])?
     /// This process's pid as a shared-page word.
@@ -201,7 +205,8 @@ final class ProcessLock: @unchecked Sendable {
     /// making a sync of its own. Returns `.covered` as soon as a sync made `end` of `segment`
     /// durable, `.mine` with the turn taken, or `.alone` after `patience` ns without the turn.
     /// A dead holder's turn is free at once (the kernel drops its lock); its waiters find that
-    /// within `syncTurnPoll`. Called without the writer lock.
+    /// within `syncTurnPoll`. A holder waited for in vain is not waited for again while it keeps
+    /// the turn (`stuckTurn`). Called without the writer lock, under the handle's leader mutex.
     func takeSyncTurn(segment: UInt64, end: UInt64, patience: UInt64) -> SyncTurn {
         var deadline: UInt64? = nil
         while true {
@@ -218,9 +223,20 @@ final class ProcessLock: @unchecked Sendable {
                 wakeSyncTurnSleepers()
                 return .covered
             }
+            let holder = (
+                pid: lb_atomic_load_u64(word(Self.syncTurnHolder)),
+                since: lb_atomic_load_u64(word(Self.syncTurnHolder + 8))
+            )
+            if let stuck = stuckTurn {
+                if stuck == holder { return .alone }
+                stuckTurn = nil  // that holder is gone: wait for the turn again
+            }
             let now = System.monotonicNanoseconds()
             if deadline == nil { deadline = now &+ patience }
-            guard now < deadline! else { return .alone }
+            guard now < deadline! else {
+                if holder.pid != 0 { stuckTurn = holder }
+                return .alone
+            }
             // Counted before the sleep: a holder that gives the turn back after this sees the
             // count and wakes us; one that gave it back before changed the word, and the sleep
             // returns at once.
