@@ -234,7 +234,8 @@ final class ProcessLock: @unchecked Sendable {
             let now = System.monotonicNanoseconds()
             if deadline == nil { deadline = now &+ patience }
             guard now < deadline! else {
-                if holder.pid != 0 { stuckTurn = holder }
+                // Waited its patience for this holder (a caller that may not wait, 0, did not).
+                if holder.pid != 0 && patience > 0 { stuckTurn = holder }
                 return .alone
             }
             // Counted before the sleep: a holder that gives the turn back after this sees the
