@@ -710,8 +710,7 @@ extension Store {
         }
         s.fileEnd = s.appliedEnd
         // (A segment header holds no commit: a header-only segment has nothing to sync.)
-        let durable = max(
-            processLock.segment == log.number ? processLock.durableEnd : 0, UInt64(LogFormat.segmentHeaderSize))
+        let durable = max(processLock.durableEnd(segment: log.number), UInt64(LogFormat.segmentHeaderSize))
         if options.durability != .relaxed && s.appliedEnd > durable {
             // Records a writer appended and did not sync (it is syncing now, or it died), or that
             // a `relaxed` writer published: this state will show them and builds on them, so

@@ -1,6 +1,7 @@
 // In `normal` and `paranoid` mode a writer releases the writer lock before it syncs: the next
 // writer appends meanwhile and its sync covers both. Nothing is visible before a sync covers it.
 
+import CLogbookShims
 import Glibc
 import Synchronization
 import Testing
@@ -332,6 +333,33 @@ struct SyncSharingTests {
             #expect(try survivor.scan().count == stores.count * commits, "an acknowledged commit was not durable")
             survivor.close()
             for store in stores { store.close() }
+        }
+    }
+
+    /// The durable end carries its segment: a sync of a sealed segment that raises it late,
+    /// after a seal moved the page on, leaves the new segment's alone (one atomic step).
+    @Test func theDurableEndBelongsToItsSegment() throws {
+        var word = ProcessLock.durableWord(segment: 5, end: 100)
+        lb_atomic_max_tagged_u64(&word, ProcessLock.durableWord(segment: 4, end: 1000), 44)
+        #expect(word == ProcessLock.durableWord(segment: 5, end: 100), "another segment's end was taken")
+        lb_atomic_max_tagged_u64(&word, ProcessLock.durableWord(segment: 5, end: 50), 44)
+        #expect(word == ProcessLock.durableWord(segment: 5, end: 100), "the end went down")
+        lb_atomic_max_tagged_u64(&word, ProcessLock.durableWord(segment: 5, end: 200), 44)
+        #expect(word == ProcessLock.durableWord(segment: 5, end: 200))
+        try withTemporaryDirectory("tagged") { dir in
+            let store = try Store(path: dir.store)
+            defer { store.close() }
+            let lock = store.processLock
+            let segment = lock.segment
+            _ = lock.publish(segment: segment, end: 500, durable: true)
+            #expect(lock.isDurable(segment: segment, end: 500) && !lock.isDurable(segment: segment, end: 501))
+            _ = lock.publish(segment: segment, end: 600, durable: false)  // a relaxed commit
+            #expect(lock.isDurable(segment: segment, end: 500) && !lock.isDurable(segment: segment, end: 600))
+            _ = lock.publish(segment: segment + 1, end: 32, durable: true)  // a seal
+            #expect(lock.durableEnd(segment: segment) == 0)
+            lock.publishDurable(segment: segment, end: 700)  // a late sync of the sealed segment
+            #expect(!lock.isDurable(segment: segment + 1, end: 33), "a sealed segment's sync covered the new one")
+            #expect(!lock.isDurable(segment: segment, end: 1), "the page still says the old segment")
         }
     }
 

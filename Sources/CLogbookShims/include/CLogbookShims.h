@@ -108,6 +108,17 @@ static inline uint64_t lb_atomic_max_u64(uint64_t *address, uint64_t value) {
     return current;
 }
 
+/// Raises the word to `value` if it is smaller and its bits from `shift` up (a tag) equal those
+/// of `value`: one atomic step, so that a word retagged meanwhile is left alone.
+static inline void lb_atomic_max_tagged_u64(uint64_t *address, uint64_t value, unsigned shift) {
+    uint64_t current = __atomic_load_n(address, __ATOMIC_ACQUIRE);
+    while ((current >> shift) == (value >> shift) && current < value &&
+           !__atomic_compare_exchange_n(address, &current, value, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    }
+}
+/// A full memory barrier (store-load ordering between two words).
+static inline void lb_atomic_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
 /// Lexicographic comparison of two byte strings (memcmp, then length).
 static inline int lb_compare_bytes(const void *a, size_t aLength, const void *b, size_t bLength) {
     size_t n = aLength < bLength ? aLength : bLength;

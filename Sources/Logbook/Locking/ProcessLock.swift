@@ -33,10 +33,12 @@ import CLogbookShims
 ///             wakes them at once instead of when their back-off runs out
 ///    164   4  sync turns ended: bumped by a writer that gives the sync turn back; writers
 ///             waiting for the turn sleep on it (futex)
-///    168   8  durable log end: offset before which a sync made the log durable. Differs from
-///             the published end when a `relaxed` writer published records no sync covers
-///             (with the records before them, which a `normal` writer may still be about to
-///             sync: only this word tells it whether a sync covered them)
+///    168   8  durable log end: offset before which a sync made the log durable, in the low 44
+///             bits, under the low 20 bits of its segment's number (so that a sync of a sealed
+///             segment that raises it late, after a seal moved on, cannot claim the new one).
+///             Behind the published end when a `relaxed` writer published records no sync
+///             covers (with the records before them, which a `normal` writer may still be about
+///             to sync: only this word tells it whether a sync covered them)
 ///    176   8  sync turn sleepers: writers asleep on word 164 now (so that giving the turn back
 ///             wakes no one, without a system call, when no one waits; a sleeper killed in its
 ///             sleep leaves it one too high, which costs only needless wake-ups)
@@ -155,14 +157,19 @@ final class ProcessLock: @unchecked Sendable {
     /// `durable` when a sync covers all of it. Bumps the commit counter. The durable end never
     /// passes the published one (a page left from before a power cut may claim anything).
     func publish(segment: UInt64, end: UInt64, durable: Bool) -> UInt64 {
-        let sameSegment = lb_atomic_load_u64(word(32)) == segment
-        let durableEnd = durable ? end : sameSegment ? min(lb_atomic_load_u64(word(168)), end) : 0
+        let known = durableEnd(segment: segment)
+        let newDurable = durable ? end : min(known, end)
+        // The durable end tells a waiting writer that its commit is done: it goes down first and
+        // up only once the end is published and the counter bumped, so that a read that starts
+        // after such a commit returned sees it.
+        lb_atomic_store_u64(word(168), Self.durableWord(segment: segment, end: min(known, newDurable)))
         lb_atomic_store_u64(word(32), segment)
-        lb_atomic_store_u64(word(168), durableEnd)
         lb_atomic_store_u64(word(24), end)
         lb_atomic_store_u64(word(152), end)
         lb_atomic_store_u64(word(16), end)
-        return lb_atomic_fetch_add_u64(word(8), 1) &+ 1
+        let counter = lb_atomic_fetch_add_u64(word(8), 1) &+ 1
+        lb_atomic_store_u64(word(168), Self.durableWord(segment: segment, end: newDurable))
+        return counter
     }
 
     /// Records that an append ending at `end` is whole (under the writer lock, before the lock
@@ -173,18 +180,34 @@ final class ProcessLock: @unchecked Sendable {
     /// so it only ever raises the published end, and only while `segment` is still the active one.
     func publishDurable(segment: UInt64, end: UInt64) {
         guard lb_atomic_load_u64(word(32)) == segment else { return }
-        _ = lb_atomic_max_u64(word(168), end)
         _ = lb_atomic_max_u64(word(16), end)
         _ = lb_atomic_fetch_add_u64(word(8), 1)
+        // Last (see `publish`), and only while the word is still `segment`'s: a seal may have
+        // moved on since the check above (the published end is only a hint; this one is not).
+        lb_atomic_max_tagged_u64(
+            word(168), Self.durableWord(segment: segment, end: end), UInt32(Self.durableOffsetBits))
     }
 
-    /// The durable end (see the page layout) of the active segment.
-    var durableEnd: UInt64 { lb_atomic_load_u64(word(168)) }
+    /// The durable end (see the page layout) of `segment`: 0 unless the word is that segment's.
+    func durableEnd(segment: UInt64) -> UInt64 {
+        let word = lb_atomic_load_u64(word(168))
+        guard word >> Self.durableOffsetBits == segment & Self.durableSegmentMask else { return 0 }
+        return word & Self.durableOffsetMask
+    }
 
     /// Whether a sync made `end` of `segment` durable already (someone's sync covered it).
     func isDurable(segment: UInt64, end: UInt64) -> Bool {
-        lb_atomic_load_u64(word(32)) == segment && lb_atomic_load_u64(word(168)) >= end
+        lb_atomic_load_u64(word(32)) == segment && durableEnd(segment: segment) >= end
     }
+
+    /// The durable end word: `end` (at most 16 TiB: a sync claims no more) under `segment`'s tag.
+    static func durableWord(segment: UInt64, end: UInt64) -> UInt64 {
+        (segment & durableSegmentMask) << durableOffsetBits | min(end, durableOffsetMask)
+    }
+
+    static let durableOffsetBits: UInt64 = 44
+    static let durableOffsetMask: UInt64 = (1 << durableOffsetBits) - 1
+    static let durableSegmentMask: UInt64 = (1 << (64 - durableOffsetBits)) - 1
 
     // MARK: the sync turn
 
@@ -268,6 +291,9 @@ final class ProcessLock: @unchecked Sendable {
 
     private func wakeSyncTurnSleepers() {
         lb_atomic_increment_u32(syncTurnsEnded)
+        // The bump before the count is read (a sleeper counts itself, then the kernel reads the
+        // word: either it sees the bump and does not sleep, or this sees its count and wakes it).
+        lb_atomic_fence()
         if lb_atomic_load_u64(word(176)) != 0 { lb_futex_wake(syncTurnsEnded, .max) }
     }
 
