@@ -1,5 +1,7 @@
 // In `normal` and `paranoid` mode a writer releases the writer lock before it syncs: the next
-// writer appends meanwhile and its sync covers both. Nothing is visible before a sync covers it.
+// writers append meanwhile, wait for the sync turn, and the next sync covers them all. Nothing is
+// visible before a sync covers it (unless a `relaxed` handle publishes it), and nothing but a
+// sync tells a writer its commit is durable (the page's durable end).
 
 import CLogbookShims
 import Glibc
