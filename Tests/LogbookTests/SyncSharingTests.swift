@@ -113,6 +113,44 @@ private struct Modelled {
     }
 }
 
+/// The opening both mixed-mode tests share: on the model, a `normal` `holder` whose next sync is
+/// held in its turn once made, a `normal` `writer` that then waits for the turn, and a `relaxed`
+/// handle that commits while it waits. Each role runs on a thread of its own.
+private struct MixedScene {
+    let gate: GatedSyncLayer
+    let spy: SyncTurnSpy
+    let holder: Store
+    let writer: Store
+    let relaxed: Store
+
+    init(_ modelled: Modelled) throws {
+        gate = GatedSyncLayer(base: modelled.model, afterSync: true)
+        spy = SyncTurnSpy(base: modelled.model)
+        holder = try Store(path: modelled.store, options: modelled.options(through: gate))
+        writer = try Store(path: modelled.store, options: modelled.options(through: spy))
+        relaxed = try Store(path: modelled.store, options: modelled.options(.relaxed, through: modelled.model))
+        gate.arm()
+    }
+
+    /// Commits `h`: synced, then held in its turn until the gate opens.
+    func holdTheTurn() throws { try holder.put("h", "1") }
+
+    /// Once the holder is held, commits `n`, which waits for the turn.
+    func commitWaitingForTheTurn() throws {
+        while !gate.isInside { usleep(200) }
+        try writer.put("n", "2")
+    }
+
+    /// Once the writer waits for the turn, commits `r` with the relaxed handle: published at
+    /// once, after the writer's record.
+    func commitRelaxedMeanwhile() throws {
+        try check(waitUntil { !spy.refused.isEmpty }, "the writer did not wait for the sync turn")
+        try relaxed.put("r", "3")
+    }
+
+    func close() { for store in [holder, writer, relaxed] { store.close() } }
+}
+
 /// Polls `condition` every 200 µs for up to 20 s; whether it became true.
 private func waitUntil(_ condition: () -> Bool) -> Bool {
     let deadline = System.monotonicNanoseconds() + 20_000_000_000
@@ -230,35 +268,27 @@ struct SyncSharingTests {
     @Test func aRelaxedCommitDoesNotStandInForASync() throws {
         try withTemporaryDirectory("mixed", inMemory: true) { dir in
             let modelled = Modelled(dir)
-            let (model, store) = (modelled.model, modelled.store)
-            let gate = GatedSyncLayer(base: model, afterSync: true)
-            let spy = SyncTurnSpy(base: model)
-            let holder = try Store(path: store, options: modelled.options(through: gate))
-            let writer = try Store(path: store, options: modelled.options(through: spy))
-            let relaxed = try Store(path: store, options: modelled.options(.relaxed, through: model))
-            gate.arm()
+            let scene = try MixedScene(modelled)
+            defer { scene.close() }
             let errors = runOnThreads(3) { index in
                 switch index {
                 case 0:
-                    try holder.put("h", "1")  // synced, then held in its turn until the gate opens
+                    try scene.holdTheTurn()
                 case 1:
-                    while !gate.isInside { usleep(200) }
-                    try writer.put("n", "2")  // waits for the turn
+                    try scene.commitWaitingForTheTurn()
                 default:
-                    defer { gate.open() }
-                    try check(waitUntil { !spy.refused.isEmpty }, "the writer did not wait for the sync turn")
-                    try relaxed.put("r", "3")  // published at once, after the writer's record
-                    try check(try relaxed.string("n") == "2", "the relaxed commit did not build on the record")
+                    defer { scene.gate.open() }
+                    try scene.commitRelaxedMeanwhile()
+                    try check(try scene.relaxed.string("n") == "2", "the relaxed commit did not build on the record")
                     usleep(5000)  // the waiting writer looks at the published end meanwhile
                 }
             }
             #expect(errors.isEmpty, "\(errors)")
-            #expect(try writer.stats().syncs == 1, "the writer took a relaxed commit for a sync")
+            #expect(try scene.writer.stats().syncs == 1, "the writer took a relaxed commit for a sync")
             let survivor = try modelled.survivor()
             #expect(try survivor.string("h") == "1")
             #expect(try survivor.string("n") == "2", "an acknowledged normal commit was not durable")
             survivor.close()
-            for store in [holder, writer, relaxed] { store.close() }
         }
     }
 
@@ -269,28 +299,23 @@ struct SyncSharingTests {
         try withTemporaryDirectory("slow", inMemory: true) { dir in
             let modelled = Modelled(dir)
             let (model, store) = (modelled.model, modelled.store)
-            let gate = GatedSyncLayer(base: model, afterSync: true)
-            let spy = SyncTurnSpy(base: model)
             let readerGate = GatedSyncLayer(base: model)
-            let holder = try Store(path: store, options: modelled.options(through: gate))
-            let writer = try Store(path: store, options: modelled.options(through: spy))
             var impatient = modelled.options(through: readerGate)
             impatient.syncTurnPatience = 0  // syncs its own commit at once, without the turn
             let reader = try Store(path: store, options: impatient)
-            let relaxed = try Store(path: store, options: modelled.options(.relaxed, through: model))
-            gate.arm()
+            defer { reader.close() }
+            let scene = try MixedScene(modelled)
+            defer { scene.close() }
             let acknowledged = Mutex(0)
             let errors = runOnThreads(4) { index in
                 switch index {
                 case 0:
-                    try holder.put("h", "1")  // synced, then held in its turn until the gate opens
+                    try scene.holdTheTurn()
                 case 1:
-                    while !gate.isInside { usleep(200) }
-                    try writer.put("n", "2")  // waits for the turn
+                    try scene.commitWaitingForTheTurn()
                     acknowledged.withLock { $0 = model.operationCount }
                 case 2:
-                    try check(waitUntil { !spy.refused.isEmpty }, "the writer did not wait for the sync turn")
-                    try relaxed.put("r", "3")  // published at once, after the writer's record
+                    try scene.commitRelaxedMeanwhile()
                     // The page now claims an append in flight: the next writer reads the files.
                     try Self.setPageWord(store, 24, try Self.pageWord(store, 152) + 1)
                     readerGate.arm(afterAWrite: true)  // holds the sync of its own commit only
@@ -298,7 +323,7 @@ struct SyncSharingTests {
                 default:
                     defer {
                         readerGate.open()
-                        gate.open()
+                        scene.gate.open()
                     }
                     // The writer returns once someone's sync covers its record: only the reader's
                     // first sync, made when it read the files, can (the others are held).
@@ -310,7 +335,6 @@ struct SyncSharingTests {
             let survivor = try modelled.survivor(after: acknowledged.withLock { $0 })
             #expect(try survivor.string("n") == "2", "a normal commit was acknowledged before it was durable")
             survivor.close()
-            for store in [holder, writer, reader, relaxed] { store.close() }
         }
     }
 
