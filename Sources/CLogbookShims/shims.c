@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
@@ -145,6 +146,34 @@ int lb_start_writeback(int fd, int64_t offset, int64_t count) {
     (void)count;
     return 0;
 #endif
+}
+
+int lb_allocate(int fd, int64_t offset, int64_t count) {
+#if defined(__linux__)
+    return fallocate(fd, 0, offset, count);
+#else
+    (void)fd;
+    (void)offset;
+    (void)count;
+    errno = EOPNOTSUPP;
+    return -1;
+#endif
+}
+
+void lb_release_mapped(void *address, size_t length) { (void)madvise(address, length, MADV_DONTNEED); }
+
+typedef uint64_t lb_unaligned_u64 __attribute__((aligned(1)));
+
+void lb_copy_forward(void *destination, const void *source, size_t count) {
+    volatile unsigned char *to = destination;
+    const unsigned char *from = source;
+    size_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        uint64_t word;
+        memcpy(&word, from + i, 8);
+        *(volatile lb_unaligned_u64 *)(to + i) = word;
+    }
+    for (; i < count; i++) to[i] = from[i];
 }
 
 static void futex_wait(uint32_t *address, uint32_t expected, uint64_t timeout_ns, int operation) {

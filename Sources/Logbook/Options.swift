@@ -2,7 +2,7 @@
 ///
 /// | mode | commit returns after | kill -9 | power loss |
 /// | --- | --- | --- | --- |
-/// | `relaxed` | write(2) of the log record, never a log sync | all commits survive | a prefix survives |
+/// | `relaxed` | the log record is in the page cache (copied into a shared mapping of the log, or written with write(2)), never a log sync | all commits survive | a prefix survives |
 /// | `normal` | fdatasync of the log | all | all acknowledged |
 /// | `paranoid` | fsync of the log; every new file's directory synced; everything re-verified | all | all acknowledged |
 public enum Durability: String, Sendable, CaseIterable {
@@ -49,6 +49,15 @@ public struct StoreOptions: Sendable {
     /// Seconds a cached value may be served before it is read from the snapshot again; nil: no
     /// expiry (the default: snapshot files never change, so a cached value is never stale).
     public var cacheTimeToLive: Double?
+    /// In `relaxed` mode, copy the log records into a shared writable mapping of the log
+    /// instead of making a write(2) of each batch: the same page cache, so the same promise (a
+    /// commit survives the death of its process, a power cut leaves a prefix), at a fraction
+    /// of the cost. Default true. The price: should the file system fail under it (an I/O error
+    /// reading a page back, a file system gone read-only), the process dies of SIGBUS instead
+    /// of getting an error (nothing acknowledged is lost either way). False: a write(2) per
+    /// batch, which fails the commit instead (the handle then refuses writes). Where the file
+    /// system cannot allocate ahead or map, writes are used anyway. See Docs/Durability.md.
+    public var mapsRelaxedAppends: Bool
 
     /// The file layer every system call goes through; tests replace it to count or inject faults.
     @_spi(Testing) public var fileLayer: any FileLayer
@@ -61,8 +70,9 @@ public struct StoreOptions: Sendable {
         durability: Durability = .normal, lockTimeout: Double = 10, createIfMissing: Bool = true,
         maxConflictRetries: Int = 64, programName: String? = nil, autoCompactLogBytes: UInt64? = 16 << 20,
         autoCompactSnapshotDivisor: UInt64 = 1, compactInBackground: Bool = true, cacheBytes: Int = 8 << 20,
-        cacheTimeToLive: Double? = nil
+        cacheTimeToLive: Double? = nil, mapsRelaxedAppends: Bool = true
     ) {
+        self.mapsRelaxedAppends = mapsRelaxedAppends
         self.compactInBackground = compactInBackground
         self.cacheBytes = cacheBytes
         self.cacheTimeToLive = cacheTimeToLive

@@ -157,6 +157,8 @@ struct Leader {
     var keeper: LockKeeper?
     /// Where a batch's records are encoded before they are written.
     let records = RecordBuffer()
+    /// Where a `relaxed` batch's records are copied to instead (when the log can be mapped).
+    let appends = LogMapping()
     /// How long the last batch's sync (and install) took, in ns (0 in `relaxed` mode).
     var lastSync: UInt64 = 0
 }
@@ -382,7 +384,9 @@ extension Store {
             // `appendBatch`, which checks the state under its mutex anyway.
             try processLock.acquire(timeout: options.lockTimeout, program: options.programName)
             let appended: AppendedBatch?
-            do throws(LogbookError) { appended = try appendBatch(&batch, into: leader.records) } catch {
+            do throws(LogbookError) {
+                appended = try appendBatch(&batch, into: leader.records, through: leader.appends)
+            } catch {
                 keepOrRelease(&leader)
                 throw error
             }
@@ -441,11 +445,12 @@ extension Store {
     }
 
     /// Under the writer lock: catch up, prepare every transaction of `batch`, encode their
-    /// records into `buffer` and append them. A transaction whose `prepare` fails, whose record is
+    /// records into `buffer` and append them (in `relaxed` mode by copying them into `mapping`,
+    /// see `LogMapping`, when the options and the file system allow). A transaction whose `prepare` fails, whose record is
     /// too large or that writes nothing is decided here; the others are written. In `relaxed`
     /// mode also apply and publish, and return nil; otherwise return the batch for `finishBatch`.
     /// The caller decides the written transactions by the outcome.
-    func appendBatch<Batch: CommitBatch>(_ batch: inout Batch, into buffer: RecordBuffer)
+    func appendBatch<Batch: CommitBatch>(_ batch: inout Batch, into buffer: RecordBuffer, through mapping: LogMapping)
         throws(LogbookError) -> AppendedBatch?
     {
         buffer.reset()
@@ -529,7 +534,14 @@ extension Store {
         guard let prepared else { return nil }
         processLock.beginAppend(end: prepared.end)
         do throws(SystemError) {
-            try files.writeAll(prepared.log.fd, buffer.bytes, at: prepared.start, path: prepared.log.path)
+            var copied = false
+            if options.durability == .relaxed && options.mapsRelaxedAppends {
+                copied = try mapping.write(
+                    buffer.bytes, at: prepared.start, of: prepared.log, cuts: processLock.logCuts, files: files)
+            }
+            if !copied {
+                try files.writeAll(prepared.log.fd, buffer.bytes, at: prepared.start, path: prepared.log.path)
+            }
         } catch {
             throw failedAppend(error, log: prepared.log, start: prepared.start)
         }
@@ -555,11 +567,12 @@ extension Store {
         buffer.giveBack(prepared.records)
         // Nothing syncs the log in this mode until a compaction seals it; then the sync would
         // write every byte since the last seal, with the committing thread waiting. Start the
-        // write-back of each mebibyte once it is complete instead.
+        // write-back of each mebibyte once it is complete instead (and unmap its pages).
         let unit = Self.writebackUnit
         if prepared.start / unit != prepared.end / unit {
             let from = prepared.start / unit * unit
             files.startWriteback(prepared.log.fd, from: from, count: prepared.end / unit * unit - from)
+            mapping.release(before: prepared.end / unit * unit, of: prepared.log, files: files)
         }
         return nil
     }
@@ -703,7 +716,7 @@ extension Store {
         }
         if case .torn = try Self.catchUp(&s, files: files, limit: size) {
             // The remains of a writer that died mid-append. Cut them off.
-            try io(log.path) { () throws(SystemError) in try files.truncate(log.fd, to: s.appliedEnd) }
+            try io(log.path) { () throws(SystemError) in try cutLog(log.fd, to: s.appliedEnd) }
             s.allocatedEnd = s.appliedEnd
         } else {
             s.allocatedEnd = size  // zeros after the records, if any, were allocated ahead
@@ -726,10 +739,17 @@ extension Store {
             segment: log.number, end: s.appliedEnd, durable: options.durability != .relaxed)
     }
 
+    /// Cuts the active log segment back to `size` (under the writer lock), telling writers that
+    /// map it first (`ProcessLock.logCuts`).
+    func cutLog(_ fd: Int32, to size: UInt64) throws(SystemError) {
+        processLock.noteCut()
+        try files.truncate(fd, to: size)
+    }
+
     /// A failed append: cut the partial record off. ENOSPC with a clean cut leaves the handle
     /// usable; anything else makes it fail-stop. Returns the error to throw.
     private func failedAppend(_ error: SystemError, log: ActiveLog, start: UInt64) -> LogbookError {
-        let cut = (try? files.truncate(log.fd, to: start)) != nil
+        let cut = (try? cutLog(log.fd, to: start)) != nil
         let cause = LogbookError(error, path: log.path)
         if cut && error.errno == SystemError.enospc {
             state.withLock { s in s.allocatedEnd = min(s.allocatedEnd, start) }
@@ -755,7 +775,7 @@ extension Store {
         if (try? processLock.acquire(timeout: options.lockTimeout, program: options.programName)) != nil {
             if processLock.segment == batch.log.number && processLock.appendedEnd == batch.end
                 && processLock.pendingEnd == batch.end && processLock.publishedEnd <= batch.start
-                && (try? files.truncate(batch.log.fd, to: batch.start)) != nil
+                && (try? cutLog(batch.log.fd, to: batch.start)) != nil
             {
                 processLock.beginAppend(end: batch.start)
                 processLock.appended(end: batch.start)

@@ -112,7 +112,7 @@ extension Store {
             // A sealed segment ends at its last record: zeros allocated ahead go (see `LogFormat`;
             // whatever this handle knows, another may have allocated them). The sync below makes
             // the size durable before any MANIFEST names a later segment.
-            try io(log.path) { () throws(SystemError) in try files.truncate(log.fd, to: s.appliedEnd) }
+            try io(log.path) { () throws(SystemError) in try cutLog(log.fd, to: s.appliedEnd) }
             // The sealed segment must be durable before any later one can be: sync it in every mode.
             // A failed sync is never retried (the kernel may have dropped the pages): fail-stop.
             do throws(SystemError) { try files.sync(log.fd, dataOnly: false) } catch {

@@ -76,6 +76,7 @@ public final class Store: Sendable {
         writer.withLock { leader in
             leader.keeper?.stop()
             leader.keeper = nil
+            leader.appends.close(files)
             state.withLock { s in
                 if case .closed = s.lifecycle { return }
                 s.lifecycle = .closed
@@ -225,7 +226,7 @@ public final class Store: Sendable {
                         return (valid ? mutations : [], ())
                     }, slot: slot, isBlind: false)
                 // Still under the lock: nothing can have changed what `body` read.
-                if let appended = try appendBatch(&solo, into: leader.records) {
+                if let appended = try appendBatch(&solo, into: leader.records, through: leader.appends) {
                     try finishBatch(appended, underLock: true)
                     leader.records.giveBack(appended.records)
                 }

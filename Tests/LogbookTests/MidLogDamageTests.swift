@@ -67,7 +67,7 @@ import Testing
             var starts: [Int] = []
             var states: [[KeyValue]] = []
             do {
-                let store = try Store(path: dir.store, options: relaxed())
+                let store = try Store(path: dir.store, options: relaxedWrites())
                 for i in 0..<8 {
                     starts.append(Int(try store.stats().logBytes))
                     let size = (1...6).contains(i) ? 1_500_000 : 10

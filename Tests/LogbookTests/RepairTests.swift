@@ -21,7 +21,7 @@ import Testing
 
     @Test func aHealthyStoreIsLeftAlone() throws {
         try withTemporaryDirectory("repairok") { dir in
-            let store = try Store(path: dir.store, options: relaxed())
+            let store = try Store(path: dir.store, options: relaxedWrites())
             let history = try SampleHistory.commit(to: store)
             store.close()
             Disk.write(dir.log, Disk.read(dir.log) + [1, 2, 3])  // a torn tail is not damage

@@ -10,7 +10,7 @@ import Testing
         try withTemporaryDirectory("torn") { dir in
             let history: SampleHistory
             do {
-                let store = try Store(path: dir.store, options: relaxed())
+                let store = try Store(path: dir.store, options: relaxedWrites())
                 history = try SampleHistory.commit(to: store)
                 store.close()
             }
@@ -38,7 +38,7 @@ import Testing
                 #expect(Disk.size(dir.log) == cut, "opening and reading never changes the log")
 
                 // The next writer (another handle) truncates the tail and appends record n.
-                let writer = try Store(path: dir.store, options: relaxed())
+                let writer = try Store(path: dir.store, options: relaxedWrites())
                 try writer.put("new", "v")
                 let log = Disk.read(dir.log)
                 #expect(log.count == last + newRecord.count, "cut at \(cut)")
@@ -74,14 +74,14 @@ import Testing
             value += value[0..<(256 << 10)]
             let last: Int
             do {
-                let store = try Store(path: dir.store, options: relaxed())
+                let store = try Store(path: dir.store, options: relaxedWrites())
                 try store.put("a", "1")
                 last = Int(try store.stats().logBytes)
                 try store.put(b("big"), value)
                 store.close()
             }
             Disk.truncate(dir.log, to: Disk.size(dir.log) - 10)
-            let store = try Store(path: dir.store, options: relaxed())
+            let store = try Store(path: dir.store, options: relaxedWrites())
             #expect(try store.scan() == [KeyValue(key: b("a"), value: b("1"))])
             #expect(try store.verify().tornTail?.offset == UInt64(last))
             try store.put("b", "2")

@@ -47,6 +47,16 @@ void lb_futex_wake_private(uint32_t *address, int32_t count);
 /// (sync_file_range with SYNC_FILE_RANGE_WRITE): no durability, only less left for a later
 /// fsync. 0, or -1 with errno.
 int lb_start_writeback(int fd, int64_t offset, int64_t count);
+/// Extends the file to at least `offset + count` bytes, allocating the blocks (fallocate, mode 0):
+/// 0, or -1 with errno (EOPNOTSUPP where the file system cannot; then nothing changed).
+int lb_allocate(int fd, int64_t offset, int64_t count);
+/// Drops this process's page-table entries of a shared file mapping (madvise MADV_DONTNEED):
+/// the pages stay in the page cache, dirty ones are written back as usual.
+void lb_release_mapped(void *address, size_t length);
+/// Copies `count` bytes front to back, eight at a time, with stores the compiler may neither
+/// reorder nor merge into a `memcpy` (which may store the end first): a process killed during
+/// the copy leaves a prefix of the bytes written, as a cut-short write(2) would.
+void lb_copy_forward(void *destination, const void *source, size_t count);
 
 /// The pthread mutex type that spins briefly before sleeping (glibc), or the default type.
 int lb_mutex_type_adaptive(void);

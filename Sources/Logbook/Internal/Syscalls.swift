@@ -83,11 +83,30 @@ import CLogbookShims
     /// Starts writing `count` bytes at `offset` back to the disk without waiting (a hint: it
     /// makes nothing durable, it only leaves less for a later sync to write).
     func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64)
+    /// Whether `relaxed` appends may be copied into a shared writable mapping of the log
+    /// (`LogMapping`, with `mapShared`, `allocate` and `releaseMapped`) instead of written with
+    /// `write`. Only the real layer says yes: what the test layers count, fail or keep for a
+    /// simulated power cut are `write` calls, not stores into memory.
+    var mapsAppends: Bool { get }
+    /// Extends the file to at least `offset + count` bytes with its blocks allocated
+    /// (fallocate): a full disk fails here, not when the mapped pages are written. EOPNOTSUPP
+    /// where the file system cannot.
+    func allocate(_ fd: Int32, from offset: UInt64, count: UInt64) throws(SystemError)
+    /// Unmaps this process's pages of `length` bytes at `address` of a shared file mapping, which
+    /// stays usable: the pages stay in the page cache (dirty ones are written back as usual),
+    /// and count no longer in this process's resident memory.
+    func releaseMapped(_ address: UnsafeMutableRawPointer, length: Int)
 }
 
 extension FileLayer {
     /// Simulated layers need not write anything back early.
     public func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64) {}
+    /// Simulated layers see every append as a `write`.
+    public var mapsAppends: Bool { false }
+    public func allocate(_ fd: Int32, from offset: UInt64, count: UInt64) throws(SystemError) {
+        throw SystemError(operation: "fallocate", errno: EOPNOTSUPP)
+    }
+    public func releaseMapped(_ address: UnsafeMutableRawPointer, length: Int) {}
 }
 
 extension FileLayer {
@@ -201,6 +220,13 @@ extension ForwardingFileLayer {
     public func unmap(_ address: UnsafeMutableRawPointer, length: Int) { base.unmap(address, length: length) }
     public func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64) {
         base.startWriteback(fd, from: offset, count: count)
+    }
+    // Not `mapsAppends`: a layer that forwards it to the real one lets appends bypass it.
+    public func allocate(_ fd: Int32, from offset: UInt64, count: UInt64) throws(SystemError) {
+        try base.allocate(fd, from: offset, count: count)
+    }
+    public func releaseMapped(_ address: UnsafeMutableRawPointer, length: Int) {
+        base.releaseMapped(address, length: length)
     }
 }
 
@@ -337,6 +363,14 @@ private func retrying<T: BinaryInteger>(_ operation: String, _ path: String? = n
     public func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64) {
         _ = lb_start_writeback(fd, Int64(offset), Int64(count))  // a hint: a failure changes nothing
     }
+
+    public var mapsAppends: Bool { true }
+
+    public func allocate(_ fd: Int32, from offset: UInt64, count: UInt64) throws(SystemError) {
+        _ = try retrying("fallocate") { lb_allocate(fd, Int64(offset), Int64(count)) }
+    }
+
+    public func releaseMapped(_ address: UnsafeMutableRawPointer, length: Int) { lb_release_mapped(address, length) }
 }
 
 /// Process-level facts and clocks; not file operations, so not part of the fault seam.

@@ -150,6 +150,15 @@ final class ProcessLock: @unchecked Sendable {
     /// Announces a new MANIFEST generation (under the writer lock, once the MANIFEST is durable).
     func announce(generation: UInt64) { lb_atomic_store_u64(word(128), generation) }
 
+    /// Changes whenever a log segment may have become shorter (word 184). Writers that copy
+    /// their appends into a mapping of the log (`LogMapping`) read the file's size again when
+    /// it changed: writing a page past the end of the file would kill them (SIGBUS), or lose the
+    /// bytes after the end within its last page.
+    var logCuts: UInt64 { lb_atomic_load_u64(word(184)) }
+
+    /// Called under the writer lock before a log segment is cut shorter (see `logCuts`).
+    func noteCut() { _ = lb_atomic_fetch_add_u64(word(184), 1) }
+
     /// Announces an append that will end at `end` (called under the writer lock).
     func beginAppend(end: UInt64) { lb_atomic_store_u64(word(24), end) }
 

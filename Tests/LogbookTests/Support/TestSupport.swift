@@ -155,3 +155,8 @@ func relaxed(_ configure: (inout StoreOptions) -> Void = { _ in }) -> StoreOptio
     configure(&options)
     return options
 }
+
+/// `relaxed()` appending with a write(2) per batch (`mapsRelaxedAppends` off): the log file
+/// then ends at its last record, as tests that cut the file or add to it at its end expect (a
+/// writer that maps the log allocates zeros ahead of its records: the file goes on past them).
+func relaxedWrites() -> StoreOptions { relaxed { $0.mapsRelaxedAppends = false } }
