@@ -31,7 +31,8 @@
 //
 // The active segment may end in zero bytes after its last record: space a `normal` or
 // `paranoid` writer allocated ahead (`preallocation` bytes at a time) so that its syncs need not
-// also make a new file size durable. A record boundary from which every byte to the end of the
+// also make a new file size durable, or that a `relaxed` writer allocated for the records it
+// copies into a mapping of the segment (`LogMapping`). A record boundary from which every byte to the end of the
 // file is zero is the end of the log (a zero length is never a valid record). Sealed segments end
 // at their last record: the seal cuts the zeros off before it syncs.
 
