@@ -7,8 +7,9 @@
 //     logbook-test-helper auto-compact-loop DIR START   the same with automatic compactions (16 KiB threshold)
 //     logbook-test-helper background-compact-loop DIR START   the same, compactions on the handle's compactor thread
 //     logbook-test-helper incr DIR N                    N read-modify-write increments of `counter`
-//     logbook-test-helper incr-report DIR N             the same, reporting each new value
-//     logbook-test-helper incr-until DIR STOPFILE       incr-report until the file STOPFILE exists
+//     logbook-test-helper incr-report DIR N [relaxed]   the same, reporting each new value (relaxed:
+//                                                       in relaxed mode, compacting every 16 KiB of log)
+//     logbook-test-helper incr-until DIR STOPFILE [relaxed]  incr-report until the file STOPFILE exists
 //     logbook-test-helper hold-lock DIR SECONDS         hold the writer lock for SECONDS
 //     logbook-test-helper die-mid-append DIR CUT        commit one transaction, SIGKILL self after
 //                                                       CUT bytes of its log record are written
@@ -52,7 +53,7 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
 
 func usage() -> Never {
     fail(
-        "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | auto-compact-loop DIR START | background-compact-loop DIR START | incr[-report] DIR N | incr-until DIR STOPFILE | hold-lock DIR SECONDS"
+        "usage: logbook-test-helper (commit-loop DIR MODE START | compact-loop DIR START | auto-compact-loop DIR START | background-compact-loop DIR START | incr DIR N | incr-report DIR N [relaxed] | incr-until DIR STOPFILE [relaxed] | hold-lock DIR SECONDS"
             + " | die-mid-append[-embedding] DIR CUT | big-loop DIR BYTES | (die|hang)-in-sync DIR | wait-for-sync-turn DIR SECONDS)",
         status: 2)
 }
@@ -210,9 +211,14 @@ func compactLoop(directory: String, start: Int, automatic: Bool = false, backgro
 
 /// `incr`: `count` increments of the decimal counter `counter`, each its own transaction;
 /// reports "done" at the end, and with `eachValue` every new value once its commit returned.
-/// With `stopFile`, increments until that file exists instead.
-func increment(directory: String, count: Int, eachValue: Bool, stopFile: String? = nil) throws {
-    let store = try Store(path: directory, options: StoreOptions(lockTimeout: 60))
+/// With `stopFile`, increments until that file exists instead. `relaxed`: in relaxed mode (the
+/// log mapped), with automatic compactions every 16 KiB of log.
+func increment(directory: String, count: Int, eachValue: Bool, stopFile: String? = nil, relaxed: Bool = false)
+    throws
+{
+    var options = StoreOptions(lockTimeout: 60)
+    if relaxed { (options.durability, options.autoCompactLogBytes) = (.relaxed, 16 << 10) }
+    let store = try Store(path: directory, options: options)
     var done = 0
     while stopFile.map({ access($0, F_OK) != 0 }) ?? (done < count) {
         done += 1
@@ -285,10 +291,14 @@ func bigLoop(directory: String, bytes: Int) throws {
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
-guard
-    arguments.count
-        == (arguments.first == "commit-loop"
-            ? 4 : ["die-in-sync", "hang-in-sync"].contains(arguments.first) ? 2 : 3)
+let expected =
+    arguments.first == "commit-loop"
+    ? [4]
+    : ["die-in-sync", "hang-in-sync"].contains(arguments.first)
+        ? [2]
+        : ["incr-report", "incr-until"].contains(arguments.first) ? [3, 4] : [3]
+guard expected.contains(arguments.count),
+    arguments.count < 4 || arguments.first == "commit-loop" || arguments[3] == "relaxed"
 else {
     usage()
 }
@@ -314,9 +324,10 @@ do {
         try increment(directory: directory, count: count, eachValue: false)
     case "incr-report":
         guard let count = Int(arguments[2]) else { usage() }
-        try increment(directory: directory, count: count, eachValue: true)
+        try increment(directory: directory, count: count, eachValue: true, relaxed: arguments.count > 3)
     case "incr-until":
-        try increment(directory: directory, count: 0, eachValue: true, stopFile: arguments[2])
+        try increment(
+            directory: directory, count: 0, eachValue: true, stopFile: arguments[2], relaxed: arguments.count > 3)
     case "hold-lock":
         guard let seconds = Double(arguments[2]) else { usage() }
         try holdLock(directory: directory, seconds: seconds)
