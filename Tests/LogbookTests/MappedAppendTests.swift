@@ -5,71 +5,9 @@
 // writer killed in the middle of its copy) opens as a torn tail.
 
 import Glibc
-import Synchronization
 import Testing
 
 @_spi(Testing) @testable import Logbook
-
-/// The real file layer, mapping appends as the real one does (other forwarding layers do not),
-/// counting writes and allocations, and failing the next `allocate` with `failAllocate` when set.
-private final class MappingProbe: ForwardingFileLayer, Sendable {
-    let base: any FileLayer = PosixFileLayer()
-    private let state = Mutex((writes: 0, allocations: 0, failAllocate: Int32?.none, failEveryAllocate: false))
-
-    var mapsAppends: Bool { true }
-    var writes: Int { state.withLock { $0.writes } }
-    var allocations: Int { state.withLock { $0.allocations } }
-
-    /// The next `allocate` fails with `errno` (every one, when `always`).
-    func failAllocate(_ errno: Int32, always: Bool = false) {
-        state.withLock { ($0.failAllocate, $0.failEveryAllocate) = (errno, always) }
-    }
-
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
-        state.withLock { $0.writes += 1 }
-        return try base.write(fd, from: buffer, at: offset)
-    }
-
-    func allocate(_ fd: Int32, from offset: UInt64, count: UInt64) throws(SystemError) {
-        let failure = state.withLock { s -> Int32? in
-            s.allocations += 1
-            defer { if !s.failEveryAllocate { s.failAllocate = nil } }
-            return s.failAllocate
-        }
-        if let failure { throw SystemError(operation: "fallocate", errno: failure) }
-        try base.allocate(fd, from: offset, count: count)
-    }
-}
-
-/// The real file layer, failing the next write with ENOSPC, or the next sync with EIO, once
-/// armed (never mapping appends).
-private final class FailsOnce: ForwardingFileLayer, Sendable {
-    let base: any FileLayer = PosixFileLayer()
-    private let armed = Mutex((write: false, sync: false))
-
-    func armWrite() { armed.withLock { $0.write = true } }
-    func armSync() { armed.withLock { $0.sync = true } }
-
-    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at offset: UInt64) throws(SystemError) -> Int {
-        if armed.withLock({ a in
-            defer { a.write = false }
-            return a.write
-        }) {
-            throw SystemError(operation: "pwrite", errno: SystemError.enospc)
-        }
-        return try base.write(fd, from: buffer, at: offset)
-    }
-
-    func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) {
-        if armed.withLock({ a in
-            defer { a.sync = false }
-            return a.sync
-        }) {
-            throw SystemError(operation: "fdatasync", errno: SystemError.eio)
-        }
-        try base.sync(fd, dataOnly: dataOnly)
-    }
-}
 
 /// How another handle cuts the log shorter than a mapping writer allocated it.
 enum LogCut: CaseIterable {
@@ -85,6 +23,11 @@ enum LogCut: CaseIterable {
 struct MappedAppendTests {
     private func keys(_ range: Range<Int>) -> [[UInt8]] { range.map { b("key-\($0)") } }
 
+    /// Writes and allocations of the first log segment recorded by `layer`.
+    private func logCalls(_ layer: ProbeFileLayer, _ operation: ProbeFileLayer.Operation) -> Int {
+        layer.probe.calls.filter { $0.operation == operation && $0.file == "log-1.wal" }.count
+    }
+
     /// Everything a fresh handle on `dir` reads, after `verify()` passed.
     private func reopened(_ dir: TemporaryDirectory) throws -> [KeyValue] {
         let store = try Store(path: dir.store, options: relaxedWrites())
@@ -96,15 +39,15 @@ struct MappedAppendTests {
 
     @Test func relaxedCommitsReachTheLogWithoutAWrite() throws {
         try withTemporaryDirectory("mapped") { dir in
-            let probe = MappingProbe()
-            let store = try Store(path: dir.store, options: relaxed().with(probe))
-            let writesAtOpen = probe.writes
+            let layer = ProbeFileLayer(mapsAppends: true)
+            let store = try Store(path: dir.store, options: relaxed().with(layer))
+            let writesAtOpen = logCalls(layer, .write)
             let other = try Store(path: dir.store, options: relaxedWrites())
             for (i, key) in keys(0..<500).enumerated() {
                 try store.put(key, [UInt8](repeating: UInt8(i % 251), count: 100))
             }
-            #expect(probe.writes == writesAtOpen, "500 commits, no write")
-            #expect(probe.allocations == 1, "allocated ahead, 256 KiB at a time")
+            #expect(logCalls(layer, .write) == writesAtOpen, "500 commits, no write")
+            #expect(logCalls(layer, .allocate) == 1, "allocated ahead, 256 KiB at a time")
             #expect(try other.scan().count == 500, "another handle reads them from the file")
             let end = Int(try store.stats().logBytes)
             let file = Disk.read(dir.log)
@@ -119,12 +62,12 @@ struct MappedAppendTests {
     @Test func withoutTheOptionOrInNormalModeEachBatchIsAWrite() throws {
         for options in [relaxed { $0.mapsRelaxedAppends = false }, StoreOptions(durability: .normal)] {
             try withTemporaryDirectory("written") { dir in
-                let probe = MappingProbe()
-                let store = try Store(path: dir.store, options: options.with(probe))
-                let writesAtOpen = probe.writes
+                let layer = ProbeFileLayer(mapsAppends: true)
+                let store = try Store(path: dir.store, options: options.with(layer))
+                let writesAtOpen = logCalls(layer, .write)
                 for key in keys(0..<20) { try store.put(key, b("v")) }
-                #expect(probe.writes >= writesAtOpen + 20, "\(options.durability)")
-                #expect(probe.allocations == 0)
+                #expect(logCalls(layer, .write) >= writesAtOpen + 20, "\(options.durability)")
+                #expect(logCalls(layer, .allocate) == 0)
                 store.close()
                 #expect(try reopened(dir).count == 20)
             }
@@ -142,13 +85,17 @@ struct MappedAppendTests {
             let end = Int(try mapped.stats().logBytes)
             #expect(Disk.size(dir.log) == 256 << 10)
 
-            let failing = FailsOnce()
+            let layer = ProbeFileLayer()
             let durability: Durability = cut == .failedSync ? .normal : .relaxed
-            let options = StoreOptions(durability: durability, mapsRelaxedAppends: false).with(failing)
+            let options = StoreOptions(durability: durability).with(layer)
             switch cut {
             case .failedAppend, .failedSync:
                 let other = try Store(path: dir.store, options: options)
-                cut == .failedAppend ? failing.armWrite() : failing.armSync()
+                if cut == .failedAppend {
+                    layer.probe.fail(.write, of: "log-1.wal", errno: SystemError.enospc)
+                } else {
+                    layer.probe.fail(.sync, of: "log-1.wal", errno: SystemError.eio)
+                }
                 #expect(throws: LogbookError.self) { try other.put("refused", "2") }
                 other.close()
             case .tornTail:
@@ -190,14 +137,14 @@ struct MappedAppendTests {
 
     @Test func aFullDiskFailsOnlyTheCommitThatNeededTheSpace() throws {
         try withTemporaryDirectory("full") { dir in
-            let probe = MappingProbe()
-            let store = try Store(path: dir.store, options: relaxed().with(probe))
-            let writesAtOpen = probe.writes
-            probe.failAllocate(SystemError.enospc)
+            let layer = ProbeFileLayer(mapsAppends: true)
+            let store = try Store(path: dir.store, options: relaxed().with(layer))
+            let writesAtOpen = logCalls(layer, .write)
+            layer.probe.fail(.allocate, of: "log-1.wal", errno: SystemError.enospc)
             let error = #expect(throws: LogbookError.self) { try store.put("refused", "1") }
             #expect(error?.code == .io && error?.errno == SystemError.enospc)
             try store.put("kept", "2")  // the handle goes on, and allocates again
-            #expect(probe.allocations == 2 && probe.writes == writesAtOpen)
+            #expect(logCalls(layer, .allocate) == 2 && logCalls(layer, .write) == writesAtOpen)
             store.close()
             #expect(try reopened(dir) == [KeyValue(key: b("kept"), value: b("2"))])
         }
@@ -205,13 +152,13 @@ struct MappedAppendTests {
 
     @Test func whereTheFileSystemCannotAllocateRecordsAreWritten() throws {
         try withTemporaryDirectory("noalloc") { dir in
-            let probe = MappingProbe()
-            probe.failAllocate(EOPNOTSUPP, always: true)
-            let store = try Store(path: dir.store, options: relaxed().with(probe))
-            let writesAtOpen = probe.writes
+            let layer = ProbeFileLayer(mapsAppends: true)
+            layer.probe.fail(.allocate, of: "log-1.wal", errno: EOPNOTSUPP, times: .max)
+            let store = try Store(path: dir.store, options: relaxed().with(layer))
+            let writesAtOpen = logCalls(layer, .write)
             for key in keys(0..<50) { try store.put(key, b("v")) }
-            #expect(probe.allocations == 1, "tried once, then never again")
-            #expect(probe.writes == writesAtOpen + 50)
+            #expect(logCalls(layer, .allocate) == 1, "tried once, then never again")
+            #expect(logCalls(layer, .write) == writesAtOpen + 50)
             store.close()
             #expect(try reopened(dir).count == 50)
         }

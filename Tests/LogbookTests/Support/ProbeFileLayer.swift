@@ -1,6 +1,6 @@
 // A FileLayer that wraps the real PosixFileLayer, records every call that reads, changes or
 // syncs a file (with the file's name), and injects the faults a test arms: an errno for the next
-// matching calls, or short writes.
+// matching calls, or short writes. It maps `relaxed` appends only when told to.
 
 import Glibc
 
@@ -11,10 +11,15 @@ struct ProbeFileLayer: FileLayer {
     /// What the probe recorded or will inject; shared by every copy of the layer.
     let probe = Probe()
     private let base = PosixFileLayer()
+    /// Whether `relaxed` appends may bypass the probe through a mapping of the log, as with the
+    /// real layer (`FileLayer.mapsAppends`); off unless a test asks, so that writes are seen.
+    let mapsAppends: Bool
+
+    init(mapsAppends: Bool = false) { self.mapsAppends = mapsAppends }
 
     /// The kinds of call the probe records and can fail (every call that touches a file).
     enum Operation: Sendable, Equatable {
-        case open, read, size, write, sync, truncate, rename, unlink, makeDirectory, syncDirectory
+        case open, read, size, write, sync, truncate, rename, unlink, makeDirectory, syncDirectory, allocate
         /// `startWriteback` (recorded with its range; never failed: it is a hint).
         case writeback
     }
@@ -252,6 +257,15 @@ struct ProbeFileLayer: FileLayer {
         try base.mapShared(fd, length: length)
     }
     func unmap(_ address: UnsafeMutableRawPointer, length: Int) { base.unmap(address, length: length) }
+
+    func allocate(_ fd: Int32, from offset: UInt64, count: UInt64) throws(SystemError) {
+        try probe.enter(.allocate, probe.name(of: fd), range: offset..<offset + count)
+        try base.allocate(fd, from: offset, count: count)
+    }
+
+    func releaseMapped(_ address: UnsafeMutableRawPointer, length: Int) {
+        base.releaseMapped(address, length: length)
+    }
 
     func startWriteback(_ fd: Int32, from offset: UInt64, count: UInt64) {
         probe.record(Call(operation: .writeback, file: probe.name(of: fd), range: offset..<offset + count))
