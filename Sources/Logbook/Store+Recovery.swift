@@ -172,7 +172,7 @@ extension Store {
                 paranoid: context.options.durability == .paranoid)
         }
         // The whole log goes into an empty view: collected, then built sorted in one pass.
-        var loader = BulkLoader(hasSnapshot: snapshot != nil, donor: s.view.memtable)
+        var loader = BulkLoader(hasSnapshot: snapshot != nil)
         var sequence = manifest.snapshotSequence
         var sealedBytes: UInt64 = 0
         for number in manifest.firstLog...manifest.lastLog {

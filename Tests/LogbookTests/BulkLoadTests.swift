@@ -111,14 +111,14 @@ import Testing
 
     /// Builds the view both ways and compares everything.
     static func expectSameAsSequential(
-        _ records: [LogRecord], snapshot: SnapshotReader?, dedupeThreshold: Int, donor: KeyMap = KeyMap(),
+        _ records: [LogRecord], snapshot: SnapshotReader?, dedupeThreshold: Int,
         _ context: String
     ) throws {
         var sequential = View()
         sequential.snapshot = snapshot
         for record in records { sequential.apply(record) }
 
-        var loader = BulkLoader(hasSnapshot: snapshot != nil, donor: donor, dedupeThreshold: dedupeThreshold)
+        var loader = BulkLoader(hasSnapshot: snapshot != nil, dedupeThreshold: dedupeThreshold)
         add(records, to: &loader)
         let bulk = loader.makeView(snapshot: snapshot)
 
@@ -145,59 +145,14 @@ import Testing
             var random = SeededRandom(seed: 4000 + UInt64(family))
             for count in [0, 1, 2, 7, 60, 2500] {
                 let records = Self.randomRecords(count, family: family, first: 1 + UInt64(count), &random)
-                // Donors (the memtable a reload replaces): none; one that applied the first half
-                // of the records; one whose values differ from the records' (never taken).
-                var half = View()
-                for record in records.prefix(count / 2) { half.apply(record) }
-                var different = View()
-                for record in records {
-                    different.apply(
-                        LogRecord(
-                            sequence: record.sequence,
-                            mutations: record.mutations.map { .put(key: $0.key, value: b("other")) }))
-                }
-                for (name, donor) in [("none", KeyMap()), ("half", half.memtable), ("different", different.memtable)] {
-                    for withSnapshot in [false, true] {
-                        for threshold in [1 << 20, 5, 64] {
-                            try Self.expectSameAsSequential(
-                                records, snapshot: withSnapshot ? snapshot : nil, dedupeThreshold: threshold,
-                                donor: donor,
-                                "family \(family), \(count) records, snapshot \(withSnapshot), threshold \(threshold), "
-                                    + "donor \(name)")
-                        }
+                for withSnapshot in [false, true] {
+                    for threshold in [1 << 20, 5, 64] {
+                        try Self.expectSameAsSequential(
+                            records, snapshot: withSnapshot ? snapshot : nil, dedupeThreshold: threshold,
+                            "family \(family), \(count) records, snapshot \(withSnapshot), threshold \(threshold)")
                     }
                 }
             }
-        }
-    }
-
-    /// A key and value the donor holds equal are shared with it, not allocated again.
-    @Test func aDonorsEqualEntriesAreShared() {
-        var donor = View()
-        var records: [LogRecord] = []
-        for i in 0..<300 {
-            let record = LogRecord(
-                sequence: UInt64(i + 1), mutations: [.put(key: b("key\(i)"), value: b("value \(i)"))])
-            records.append(record)
-            if i % 2 == 0 { donor.apply(record) }
-        }
-        var loader = BulkLoader(hasSnapshot: false, donor: donor.memtable)
-        Self.add(records, to: &loader)
-        let view = loader.makeView(snapshot: nil)
-        #expect(view.memtable.count == 300)
-        for i in 0..<300 {
-            guard let built = view.memtable.get(b("key\(i)")) else {
-                Issue.record("key\(i) missing")
-                continue
-            }
-            #expect(built.value == b("value \(i)"))
-            let shared = donor.memtable.get(b("key\(i)")).map { d in
-                d.value.withUnsafeBufferPointer { $0.baseAddress }
-                    == built.value.withUnsafeBufferPointer { $0.baseAddress }
-                    && d.key.withUnsafeBufferPointer { $0.baseAddress }
-                        == built.key.withUnsafeBufferPointer { $0.baseAddress }
-            }
-            #expect(shared == (i % 2 == 0 ? true : nil), "key\(i)")
         }
     }
 

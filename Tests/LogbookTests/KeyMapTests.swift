@@ -42,6 +42,46 @@ import Testing
         #expect(largest > 8 * KeyMap.maxChunk, "the map should have split into many chunks")
     }
 
+    /// Values on both sides of the inline limit (bytes in the chunk's arena, or arrays of their
+    /// own), replaced by longer and shorter ones and removed, with copies of the map taken along
+    /// the way: the map agrees with the model through `get`, `forEach` and `forEachInPlace`, each
+    /// copy keeps what it held when taken, and each arena's accounting holds.
+    @Test func valuesAcrossTheInlineLimitAndCopiesKeepTheirBytes() {
+        var random = SeededRandom(seed: 99)
+        var map = KeyMap(chunkLimit: 16)
+        var model = ReferenceModel()
+        var copies: [(map: KeyMap, model: ReferenceModel)] = []
+        let limit = KeyMapChunk.Record.inlineValueLimit
+        let sizes = [0, 1, 7, 8, 100, limit - 1, limit, limit + 1, 3 * limit]
+        for op in 0..<6000 {
+            let key = Self.randomKey(&random)
+            if Int.random(in: 0..<100, using: &random) < 70 {
+                let value = random.bytes(sizes[Int.random(in: 0..<sizes.count, using: &random)])
+                map.put(key, value, sequence: UInt64(op))
+                model.put(key, value)
+            } else {
+                #expect(map.remove(key) == (model[key] != nil))
+                model.delete(key)
+            }
+            if op % 400 == 0 { copies.append((map, model)) }
+            if op % 1000 == 999 {
+                expectMap(map, matches: model, "op \(op)")
+                var inPlace: [KeyValue] = []
+                _ = map.forEachInPlace { key, value, _ in
+                    inPlace.append(KeyValue(key: [UInt8](key), value: [UInt8](value)))
+                    return true
+                }
+                #expect(inPlace == model.all, "op \(op): forEachInPlace")
+                for _ in 0..<200 {
+                    let probe = Self.randomKey(&random)
+                    #expect(map.value(probe) == model[probe], "op \(op)")
+                }
+            }
+        }
+        #expect(map.count > 1000, "the map should hold many chunks")
+        for (i, copy) in copies.enumerated() { expectMap(copy.map, matches: copy.model, "copy \(i)") }
+    }
+
     @Test func boundedAndReverseVisitsMatchTheReference() {
         var random = SeededRandom(seed: 77)
         var map = KeyMap()

@@ -14,19 +14,12 @@ import CLogbookShims
 /// many times does not hold every old value until the end.
 ///
 /// The mutations live in a buffer this type owns (noncopyable): the winners are moved out of it
-/// into the map, the overwritten ones destroyed, with no reference counting in between.
-///
-/// A reload (after a compaction, mostly another process's) builds the new view while the old
-/// one is still alive, and the records it reads are mostly in the old memtable already (those
-/// committed after the compaction sealed the log, which this handle applied as they came): a
-/// key and value equal to the `donor`'s are taken from it, shared instead of allocated again,
-/// so the reload does not hold two copies of them.
+/// and their bytes copied into the map's chunks, the overwritten ones destroyed, with no
+/// reference counting in between.
 struct BulkLoader: ~Copyable {
     /// Whether the view has a snapshot under it (then a last write that deletes is a tombstone).
     let hasSnapshot: Bool
     let dedupeThreshold: Int
-    /// The memtable being replaced (empty at open).
-    let donor: KeyMap
 
     /// One collected mutation (`value` is empty for a delete).
     private struct Pending {
@@ -47,9 +40,8 @@ struct BulkLoader: ~Copyable {
     /// Mutations collected at which the next dedupe happens.
     private var nextDedupe: Int
 
-    init(hasSnapshot: Bool, donor: KeyMap = KeyMap(), dedupeThreshold: Int = 1 << 20) {
+    init(hasSnapshot: Bool, dedupeThreshold: Int = 1 << 20) {
         self.hasSnapshot = hasSnapshot
-        self.donor = donor
         self.dedupeThreshold = max(1, dedupeThreshold)
         nextDedupe = self.dedupeThreshold
         capacity = 64
@@ -72,19 +64,10 @@ struct BulkLoader: ~Copyable {
             mutation: { isPut, key, value in
                 if count == capacity { grow() }
                 let hash = KeyFilter.hash(key.baseAddress, key.count)
-                let pending: Pending
-                if donor.count > 0, let entry = donor.entry(key),
-                    !isPut || entry.value.withUnsafeBytes({ equalBytes($0, value) })
-                {
-                    pending = Pending(
-                        key: entry.key, value: isPut ? entry.value : [], sequence: sequence, isDelete: !isPut,
-                        hash: hash)
-                } else {
-                    pending = Pending(
+                (items + count).initialize(
+                    to: Pending(
                         key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut,
-                        hash: hash)
-                }
-                (items + count).initialize(to: pending)
+                        hash: hash))
                 count += 1
             })
         if count >= nextDedupe { dedupe() }

@@ -93,7 +93,9 @@ struct KeyMap: Sendable {
                     if let below = separators.last { full.rebase(Self.commonPrefix(below, last)) }
                     separators.append(last)
                 }
-                chunk = KeyMapChunk.make(capacity: chunkLimit, prefixLength: KeyMapChunk.noWords)
+                let size = KeyMapChunk.Record.size(keyCount: entry.key.count, valueCount: entry.value.count)
+                chunk = KeyMapChunk.make(
+                    capacity: chunkLimit, prefixLength: KeyMapChunk.noWords, arenaBytes: fill * size)
                 chunks.append(chunk.unsafelyUnwrapped)
             }
             count += 1
@@ -228,36 +230,11 @@ struct KeyMap: Sendable {
         filter.mayContain(key.baseAddress, key.count) && locate(key.baseAddress, key.count).found
     }
 
-    /// How many entries ahead `forEachInPlace` prefetches.
-    static let prefetchDistance = 6
-
-    /// Prefetches the bytes of an entry's key and value: an array is one reference to a heap
-    /// object whose elements follow a 32-byte header (a prefetch never faults, whatever the
-    /// address).
-    @inline(__always)
-    static func prefetchBytes(of entry: UnsafePointer<Entry>) {
-        let raw = UnsafeRawPointer(entry)
-        lb_prefetch(raw.load(fromByteOffset: MemoryLayout<Entry>.offset(of: \.key)!, as: UnsafeRawPointer.self) + 32)
-        lb_prefetch(raw.load(fromByteOffset: MemoryLayout<Entry>.offset(of: \.value)!, as: UnsafeRawPointer.self) + 32)
-    }
-
-    /// Calls `body` with each entry in key order, read where it is (no copy, no reference
-    /// counting), until it returns false; returns whether it went through all of them.
-    func forEachInPlace<E: Error>(_ body: (borrowing Entry) throws(E) -> Bool) throws(E) -> Bool {
-        for chunk in chunks {
-            let finished = try chunk.withEntries { (entries) throws(E) -> Bool in
-                for i in 0..<entries.count {
-                    // The keys and values live apart, each in a heap object of its own: start
-                    // loading those of a few entries ahead, so that their cache misses overlap.
-                    if i &+ Self.prefetchDistance < entries.count {
-                        Self.prefetchBytes(of: entries.pointer(i &+ Self.prefetchDistance))
-                    }
-                    if try !body(entries.pointer(i).pointee) { return false }
-                }
-                return true
-            }
-            if !finished { return false }
-        }
+    /// Calls `body` with the key, value and sequence number of each entry in key order, read
+    /// where they are (valid during the call), until it returns false; returns whether it went
+    /// through all of them.
+    func forEachInPlace(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) -> Bool) -> Bool {
+        for chunk in chunks where !chunk.forEachInPlace(body) { return false }
         return true
     }
 
@@ -266,14 +243,10 @@ struct KeyMap: Sendable {
         key.withUnsafeBufferPointer { locate(UnsafeRawPointer($0.baseAddress), $0.count) }
     }
 
-    /// Copies chunk `c` unless this map is its only owner (with room for `capacity` entries).
+    /// Copies chunk `c` unless this map is its only owner.
     @inline(__always)
-    private mutating func makeUnique(_ c: Int, capacity: Int? = nil) {
-        if let capacity {
-            chunks[c] = chunks[c].copy(capacity: capacity)
-        } else if !isKnownUniquelyReferenced(&chunks[c]) {
-            chunks[c] = chunks[c].copy(capacity: chunks[c].entryCapacity)
-        }
+    private mutating func makeUnique(_ c: Int) {
+        if !isKnownUniquelyReferenced(&chunks[c]) { chunks[c] = chunks[c].copy() }
     }
 
     /// Makes chunk `c` take its words after `rangePrefix(c)`.
@@ -284,17 +257,18 @@ struct KeyMap: Sendable {
         chunks[c].rebase(wanted)
     }
 
-    /// Inserts or replaces the entry for `key`.
-    /// (`key` and `value` are consumed: moved into the entry, not copied, on their last use.)
-    mutating func put(_ key: consuming [UInt8], _ value: consuming [UInt8], sequence: UInt64) {
+    /// Inserts or replaces the entry for `key` (its bytes are copied into the chunk's arena; a
+    /// value longer than `KeyMapChunk.Record.inlineValueLimit` is kept as it is, shared).
+    mutating func put(_ key: [UInt8], _ value: [UInt8], sequence: UInt64) {
         guard !chunks.isEmpty else {
-            let chunk = KeyMapChunk.make(capacity: min(8, chunkLimit), prefixLength: key.count)
+            let size = KeyMapChunk.Record.size(keyCount: key.count, valueCount: value.count)
+            let chunk = KeyMapChunk.make(capacity: chunkLimit, prefixLength: key.count, arenaBytes: 4 * size)
             let filter = KeyFilter(capacity: Self.minimumFilterCapacity)
             filter.add(key)
             count = 1
             liveBytes = key.count + value.count
             let prefix = key
-            chunk.insert(Entry(key: key, value: value, sequence: sequence), at: 0)
+            chunk.insert(key: key, value: value, sequence: sequence, at: 0)
             chunks = [chunk]
             changeDirectory {
                 $0.prefix = prefix
@@ -311,15 +285,10 @@ struct KeyMap: Sendable {
             liveBytes += added - chunks[c].replaceValue(at: i, value, sequence: sequence)
             return
         }
-        let capacity = chunks[c].entryCapacity
-        if chunks[c].count == capacity && capacity < chunkLimit {
-            makeUnique(c, capacity: min(2 * capacity, chunkLimit))
-        } else {
-            makeUnique(c)
-            if chunks[c].count == chunkLimit {
-                let half = split(c)
-                if i >= half { (c, i) = (c + 1, i - half) }
-            }
+        makeUnique(c)
+        if chunks[c].count == chunkLimit {
+            let half = split(c)
+            if i >= half { (c, i) = (c + 1, i - half) }
         }
         // A full filter is rebuilt from the map's keys, this one's included; else the key goes
         // in now (a copy of the map sharing the filter then sees an extra key: harmless).
@@ -327,7 +296,7 @@ struct KeyMap: Sendable {
         if !rebuild { filter.add(key) }
         count += 1
         liveBytes += key.count + value.count
-        chunks[c].insert(Entry(key: key, value: value, sequence: sequence), at: i)
+        chunks[c].insert(key: key, value: value, sequence: sequence, at: i)
         if rebuild { rebuildFilter() }
     }
 
@@ -367,7 +336,7 @@ struct KeyMap: Sendable {
         makeUnique(c)
         let old = chunks[c].remove(at: i)
         count -= 1
-        liveBytes -= old.key.count + old.value.count
+        liveBytes -= old.keyCount + old.valueCount
         if count == 0 {
             self = KeyMap(chunkLimit: chunkLimit)
         } else if chunks.count > 1 {
@@ -390,12 +359,7 @@ struct KeyMap: Sendable {
         } else if chunks[c + 1].count == 0 {
             chunks.remove(at: c + 1)
         } else {
-            let total = chunks[c].count + chunks[c + 1].count
-            if total > chunks[c].entryCapacity {
-                makeUnique(c, capacity: min(max(total, 2 * chunks[c].entryCapacity), chunkLimit))
-            } else {
-                makeUnique(c)
-            }
+            makeUnique(c)
             chunks[c].append(contentsOf: chunks[c + 1])
             chunks.remove(at: c + 1)
         }
@@ -558,7 +522,7 @@ struct KeyMap: Sendable {
             if c > 0 && chunks[c - 1].count + chunk.count <= chunkLimit / 2 {
                 return "chunks \(c - 1), \(c) together hold only \(chunks[c - 1].count + chunk.count)"
             }
-            if !chunk._orderIsPermutation() { return "chunk \(c): slot numbers are not a permutation" }
+            if let violation = chunk._arenaViolation() { return "chunk \(c): \(violation)" }
             if chunk.prefixLength != rangePrefix(c) {
                 return "chunk \(c): words after \(chunk.prefixLength) bytes, range shares \(rangePrefix(c))"
             }

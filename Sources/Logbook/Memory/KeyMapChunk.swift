@@ -1,16 +1,18 @@
 import CLogbookShims
 
-/// One chunk of a `KeyMap`: up to `capacity` (at most 256) entries in one allocation. The
-/// entries sit in slots in no particular order; two packed arrays in key order give each
-/// position's search word (see `KeyMapChunk.word`) and slot, so that a binary search reads words
-/// from one small array and dereferences a key only to break a tie, and an insert shifts nine
-/// bytes a position (the word and the slot number), not the 24 of an entry as well: a chunk
-/// of the memtable is seldom in cache, and the shift was a tenth of a put.
+/// One chunk of a `KeyMap`: up to `capacity` (at most 256) entries, each one record in the
+/// chunk's arena (a buffer of its own, see `Record`): the sequence number, the lengths, the key
+/// and the value side by side. Two packed arrays in key order give each position's search word
+/// (see `KeyMapChunk.word`) and its record's offset in the arena, so that a binary search reads
+/// words from one small array and dereferences a key only to break a tie, an insert shifts
+/// twelve bytes a position, and a get finds the value in the record it found the key in.
 ///
-/// Layout of the tail allocation: `capacity` words, `capacity` slot numbers (one byte each,
-/// padded to 8 bytes), then `capacity` entries, of which slots `0..<count` are in use. A chunk
-/// is shared by the copies of a map and is written only when uniquely referenced (`KeyMap`
-/// copies it first otherwise), so that readers holding a copy never see it change.
+/// Layout of the tail allocation: `capacity` words, then `capacity` offsets (4 bytes each,
+/// padded to 8 bytes). Records are handed out from the arena's start; one removed, or moved by
+/// a larger value, leaves its bytes behind as garbage, which the next growth of the arena drops
+/// (the live records are copied, in key order, into a new one). A chunk is shared by the copies
+/// of a map and is written only when uniquely referenced (`KeyMap` copies it first otherwise),
+/// so that readers holding a copy never see it change.
 final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     struct Header {
         /// Entries in use.
@@ -20,60 +22,179 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         var prefixLength: Int
         /// Entries the allocation has room for.
         let capacity: Int
+        /// The records (nil while there is no room for any).
+        var arena: UnsafeMutableRawPointer?
+        var arenaCapacity: Int
+        /// Bytes of the arena handed out, from its start: the records and the garbage among them.
+        var arenaUsed: Int
+        /// Bytes of `arenaUsed` that no entry uses.
+        var garbage: Int
+        /// Records whose value is an array of its own.
+        var boxed: Int
     }
 
     /// `Header.prefixLength` of a chunk whose words are stale.
     static let noWords = -1
 
-    /// An empty chunk with room for `capacity` entries.
-    static func make(capacity: Int, prefixLength: Int) -> KeyMapChunk {
-        precondition(MemoryLayout<KeyMap.Entry>.stride % 8 == 0 && MemoryLayout<KeyMap.Entry>.alignment <= 8)
+    /// Most entries a chunk holds.
+    static let maxCapacity = 256
+
+    /// One entry in the arena, 8-byte aligned: the sequence number (8 bytes), the key's length
+    /// (4), the value's length or `boxedMark` (4), the key, then the value. A value longer than
+    /// `inlineValueLimit` stays an array of its own, held by the record (after the key, aligned):
+    /// a chunk is copied when a writer finds it shared, and moved when it grows, so large values
+    /// are referenced, not carried.
+    enum Record {
+        static let headerSize = 16
+        static let inlineValueLimit = 512
+        static let boxedMark = UInt32.max
+
+        @inline(__always)
+        static func aligned(_ n: Int) -> Int { (n &+ 7) & ~7 }
+
+        /// Bytes a record of a key and value of these lengths takes.
+        @inline(__always)
+        static func size(keyCount: Int, valueCount: Int) -> Int {
+            valueCount > inlineValueLimit
+                ? aligned(headerSize &+ keyCount) &+ MemoryLayout<[UInt8]>.stride
+                : aligned(headerSize &+ keyCount &+ valueCount)
+        }
+
+        @inline(__always)
+        static func sequence(_ r: UnsafeRawPointer) -> UInt64 { r.load(as: UInt64.self) }
+
+        @inline(__always)
+        static func keyCount(_ r: UnsafeRawPointer) -> Int { Int(r.load(fromByteOffset: 8, as: UInt32.self)) }
+
+        @inline(__always)
+        static func isBoxed(_ r: UnsafeRawPointer) -> Bool { r.load(fromByteOffset: 12, as: UInt32.self) == boxedMark }
+
+        @inline(__always)
+        static func key(_ r: UnsafeRawPointer) -> UnsafeRawBufferPointer {
+            UnsafeRawBufferPointer(start: r + headerSize, count: keyCount(r))
+        }
+
+        /// The array a boxed record holds.
+        @inline(__always)
+        static func box(_ r: UnsafeRawPointer) -> UnsafeMutablePointer<[UInt8]> {
+            UnsafeMutableRawPointer(mutating: r + aligned(headerSize &+ keyCount(r))).assumingMemoryBound(
+                to: [UInt8].self)
+        }
+
+        @inline(__always)
+        static func valueCount(_ r: UnsafeRawPointer) -> Int {
+            isBoxed(r) ? box(r).pointee.count : Int(r.load(fromByteOffset: 12, as: UInt32.self))
+        }
+
+        @inline(__always)
+        static func size(_ r: UnsafeRawPointer) -> Int {
+            isBoxed(r)
+                ? aligned(headerSize &+ keyCount(r)) &+ MemoryLayout<[UInt8]>.stride
+                : aligned(headerSize &+ keyCount(r) &+ Int(r.load(fromByteOffset: 12, as: UInt32.self)))
+        }
+
+        /// The value, as an array (a copy unless boxed).
+        @inline(__always)
+        static func value(_ r: UnsafeRawPointer) -> [UInt8] {
+            if isBoxed(r) { return box(r).pointee }
+            // Built from a buffer, not with `unsafeUninitializedCapacity`: that one allocates
+            // through an unspecialized library call (see `SnapshotReader.find`).
+            return [UInt8](
+                UnsafeRawBufferPointer(
+                    start: r + (headerSize &+ keyCount(r)), count: Int(r.load(fromByteOffset: 12, as: UInt32.self))))
+        }
+
+        /// `body` on the value's bytes, read in place.
+        @inline(__always)
+        static func withValue<R>(_ r: UnsafeRawPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+            if isBoxed(r) { return box(r).pointee.withUnsafeBytes(body) }
+            return body(
+                UnsafeRawBufferPointer(
+                    start: r + (headerSize &+ keyCount(r)), count: Int(r.load(fromByteOffset: 12, as: UInt32.self))))
+        }
+
+        /// Writes a record at `r` (room for `size(keyCount:valueCount:)` bytes).
+        @inline(__always)
+        static func write(_ r: UnsafeMutableRawPointer, key: UnsafeRawBufferPointer, value: [UInt8], sequence: UInt64) {
+            r.storeBytes(of: sequence, as: UInt64.self)
+            r.storeBytes(of: UInt32(truncatingIfNeeded: key.count), toByteOffset: 8, as: UInt32.self)
+            if let source = key.baseAddress, key.count > 0 {
+                (r + headerSize).copyMemory(from: source, byteCount: key.count)
+            }
+            if value.count > inlineValueLimit {
+                r.storeBytes(of: boxedMark, toByteOffset: 12, as: UInt32.self)
+                (r + aligned(headerSize &+ key.count)).initializeMemory(as: [UInt8].self, repeating: value, count: 1)
+            } else {
+                r.storeBytes(of: UInt32(truncatingIfNeeded: value.count), toByteOffset: 12, as: UInt32.self)
+                value.withUnsafeBytes {
+                    if let source = $0.baseAddress, $0.count > 0 {
+                        (r + (headerSize &+ key.count)).copyMemory(from: source, byteCount: $0.count)
+                    }
+                }
+            }
+        }
+
+        /// Copies the record at `source` to `destination`; a boxed value is shared (retained).
+        @inline(__always)
+        static func copy(_ source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer) -> Int {
+            let size = size(source)
+            if isBoxed(source) {
+                let head = aligned(headerSize &+ keyCount(source))
+                destination.copyMemory(from: source, byteCount: head)
+                (destination + head).initializeMemory(as: [UInt8].self, repeating: box(source).pointee, count: 1)
+            } else {
+                destination.copyMemory(from: source, byteCount: size)
+            }
+            return size
+        }
+    }
+
+    /// An empty chunk with room for `capacity` entries and `arenaBytes` bytes of records.
+    static func make(capacity: Int, prefixLength: Int, arenaBytes: Int) -> KeyMapChunk {
         precondition(capacity > 0 && capacity <= Self.maxCapacity)
-        let words = capacity + orderWords(capacity) + capacity * (MemoryLayout<KeyMap.Entry>.stride / 8)
-        let buffer = create(minimumCapacity: words) { _ in
-            Header(count: 0, prefixLength: prefixLength, capacity: capacity)
+        let buffer = create(minimumCapacity: capacity + offsetWords(capacity)) { _ in
+            Header(
+                count: 0, prefixLength: prefixLength, capacity: capacity,
+                arena: arenaBytes > 0 ? .allocate(byteCount: arenaBytes, alignment: 8) : nil,
+                arenaCapacity: arenaBytes, arenaUsed: 0, garbage: 0, boxed: 0)
         }
         let chunk = unsafeDowncast(buffer, to: KeyMapChunk.self)
         chunk.withUnsafeMutablePointerToElements { words in
-            _ = UnsafeMutableRawPointer(words + capacity).bindMemory(to: UInt8.self, capacity: capacity)
-            _ = UnsafeMutableRawPointer(words + capacity + orderWords(capacity)).bindMemory(
-                to: KeyMap.Entry.self, capacity: capacity)
+            _ = UnsafeMutableRawPointer(words + capacity).bindMemory(to: UInt32.self, capacity: capacity)
         }
         return chunk
     }
 
-    /// Most entries a chunk holds: a slot number is one byte.
-    static let maxCapacity = 256
-
-    /// 8-byte words the slot numbers of a chunk of `capacity` take.
+    /// 8-byte words the offsets of a chunk of `capacity` take.
     @inline(__always)
-    static func orderWords(_ capacity: Int) -> Int { (capacity &+ 7) &>> 3 }
+    static func offsetWords(_ capacity: Int) -> Int { (capacity &+ 1) &>> 1 }
 
     deinit {
-        _ = withUnsafeMutablePointers { header, words in
-            Self.entries(words, header.pointee.capacity).deinitialize(count: header.pointee.count)
+        withUnsafeMutablePointers { header, words in
+            guard let arena = header.pointee.arena else { return }
+            if header.pointee.boxed > 0 {
+                let offsets = Self.offsets(words, header.pointee.capacity)
+                for i in 0..<header.pointee.count {
+                    let r = arena + Int(offsets[i])
+                    if Record.isBoxed(r) { Record.box(r).deinitialize(count: 1) }
+                }
+            }
+            arena.deallocate()
         }
     }
 
-    /// Where an entry is.
-    typealias EntryPointer = UnsafeMutablePointer<KeyMap.Entry>
-
-    /// The entries' slots (`0..<count` in use, in no order).
+    /// `offsets[i]`: where the record of the entry at position `i` in key order starts.
     @inline(__always)
-    static func entries(_ words: UnsafeMutablePointer<UInt64>, _ capacity: Int) -> EntryPointer {
-        UnsafeMutableRawPointer(words + (capacity &+ orderWords(capacity))).assumingMemoryBound(to: KeyMap.Entry.self)
+    static func offsets(_ words: UnsafeMutablePointer<UInt64>, _ capacity: Int) -> UnsafeMutablePointer<UInt32> {
+        UnsafeMutableRawPointer(words + capacity).assumingMemoryBound(to: UInt32.self)
     }
 
-    /// `order[i]`: the slot of the entry at position `i` in key order.
+    /// The record of the entry at position `i` in key order.
     @inline(__always)
-    static func order(_ words: UnsafeMutablePointer<UInt64>, _ capacity: Int) -> UnsafeMutablePointer<UInt8> {
-        UnsafeMutableRawPointer(words + capacity).assumingMemoryBound(to: UInt8.self)
-    }
-
-    /// The entry at position `i` in key order.
-    @inline(__always)
-    static func entry(_ words: UnsafeMutablePointer<UInt64>, _ capacity: Int, _ i: Int) -> EntryPointer {
-        entries(words, capacity) + Int(order(words, capacity)[i])
+    static func record(_ header: UnsafeMutablePointer<Header>, _ words: UnsafeMutablePointer<UInt64>, _ i: Int)
+        -> UnsafeMutableRawPointer
+    {
+        header.pointee.arena.unsafelyUnwrapped + Int(offsets(words, header.pointee.capacity)[i])
     }
 
     // Through the header pointer: `header` itself is a class property, and each access to it
@@ -88,53 +209,57 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     @inline(__always)
     var entryCapacity: Int { withUnsafeMutablePointerToHeader { $0.pointee.capacity } }
 
-    /// Entry `i` (< count) in key order.
-    @inline(__always)
+    /// Entry `i` (< count) in key order, copied out.
     subscript(i: Int) -> KeyMap.Entry {
-        withUnsafeMutablePointers { header, words in Self.entry(words, header.pointee.capacity, i).pointee }
+        withUnsafeMutablePointers { header, words in
+            let r = Self.record(header, words, i)
+            return KeyMap.Entry(key: [UInt8](Record.key(r)), value: Record.value(r), sequence: Record.sequence(r))
+        }
     }
 
     /// Value of entry `i` (< count) in key order.
     @inline(__always)
     func value(_ i: Int) -> [UInt8] {
-        withUnsafeMutablePointers { header, words in Self.entry(words, header.pointee.capacity, i).pointee.value }
+        withUnsafeMutablePointers { header, words in Record.value(Self.record(header, words, i)) }
     }
 
     /// Key of entry `i` (< count) in key order.
     @inline(__always)
     func key(_ i: Int) -> [UInt8] {
-        withUnsafeMutablePointers { header, words in Self.entry(words, header.pointee.capacity, i).pointee.key }
+        withUnsafeMutablePointers { header, words in [UInt8](Record.key(Self.record(header, words, i))) }
     }
 
-    /// The entries in use, in key order, read where they are.
-    struct Ordered {
-        let entries: UnsafeMutablePointer<KeyMap.Entry>
-        let order: UnsafeMutablePointer<UInt8>
-        let count: Int
-
-        /// The entry at position `i` (< count).
-        @inline(__always)
-        func pointer(_ i: Int) -> UnsafePointer<KeyMap.Entry> { UnsafePointer(entries + Int(order[i])) }
-    }
-
-    /// Runs `body` on the entries in use, in key order.
+    /// Calls `body` with the key, value and sequence number of each entry from position `start`
+    /// on, read in place, until it returns false; returns whether it went through all of them.
     @inline(__always)
-    func withEntries<R, E: Error>(_ body: (Ordered) throws(E) -> R) throws(E) -> R {
-        try withUnsafeMutablePointers { (header, words) throws(E) -> R in
-            let capacity = header.pointee.capacity
-            return try body(
-                Ordered(
-                    entries: Self.entries(words, capacity), order: Self.order(words, capacity),
-                    count: header.pointee.count))
+    func forEachInPlace(
+        from start: Int = 0, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) -> Bool
+    ) -> Bool {
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            guard start < count else { return true }
+            let arena = header.pointee.arena.unsafelyUnwrapped
+            let offsets = Self.offsets(words, header.pointee.capacity)
+            // Records are in key order after a growth of the arena, in insertion order in between:
+            // ask for a few ahead, so that their cache misses overlap.
+            let ahead = 4
+            for i in start..<min(count, start &+ ahead) { lb_prefetch(arena + Int(offsets[i])) }
+            for i in start..<count {
+                if i &+ ahead < count { lb_prefetch(arena + Int(offsets[i &+ ahead])) }
+                let r = arena + Int(offsets[i])
+                let more = Record.withValue(r) { value in body(Record.key(r), value, Record.sequence(r)) }
+                if !more { return false }
+            }
+            return true
         }
     }
 
-    /// Appends the `KeyFilter.hash` of each key, reading the keys in place (in slot order).
+    /// Appends the `KeyFilter.hash` of each key, reading the keys in place (in arena order).
     func appendKeyHashes(to hashes: inout [UInt64]) {
         withUnsafeMutablePointers { header, words in
-            let entries = Self.entries(words, header.pointee.capacity)
             for i in 0..<header.pointee.count {
-                entries[i].key.withUnsafeBytes { hashes.append(KeyFilter.hash($0.baseAddress, $0.count)) }
+                let key = Record.key(Self.record(header, words, i))
+                hashes.append(KeyFilter.hash(key.baseAddress, key.count))
             }
         }
     }
@@ -175,6 +300,12 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         key.withUnsafeBufferPointer { word(UnsafeRawPointer($0.baseAddress), $0.count, from: start) }
     }
 
+    /// `word` of a key read in place.
+    @inline(__always)
+    static func word(_ key: UnsafeRawBufferPointer, from start: Int) -> UInt64 {
+        word(key.baseAddress, key.count, from: start)
+    }
+
     /// The first position whose key is >= `key` (`count` when none), and whether it is equal.
     /// `key` must start with the chunk's prefix (it lies in the chunk's range).
     @inline(__always)
@@ -187,10 +318,10 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
                 lb_prefetch(words + line)
                 line &+= 8
             }
-            // And the slot numbers, read once the position is known.
+            // And the offsets, read once the position is known.
             let capacity = header.pointee.capacity
             line = 0
-            while line < Self.orderWords(capacity) {
+            while line < Self.offsetWords(capacity) {
                 lb_prefetch(words + (capacity &+ line))
                 line &+= 8
             }
@@ -206,11 +337,10 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
             var high = firstWord(atLeast: target &+ 1, count: count) { words[$0] }
             while low < high {
                 let mid = (low &+ high) &>> 1
-                let order = Self.entry(words, capacity, mid).pointee.key.withUnsafeBufferPointer { probe in
-                    compareRaw(
-                        UnsafeRawPointer(probe.baseAddress.unsafelyUnwrapped) + skip, probe.count &- skip,
-                        key.unsafelyUnwrapped + skip, keyCount &- skip)
-                }
+                let probe = Record.key(Self.record(header, words, mid))
+                let order = compareRaw(
+                    probe.baseAddress.unsafelyUnwrapped + skip, probe.count &- skip, key.unsafelyUnwrapped + skip,
+                    keyCount &- skip)
                 if order < 0 {
                     low = mid &+ 1
                 } else if order > 0 {
@@ -226,156 +356,260 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     // MARK: changes (only on a uniquely referenced chunk)
 
     /// Moves `count` values from `source` to `destination` (the ranges may overlap) with one
-    /// memmove; the source slots are then uninitialized. Words, slot numbers and entries are
-    /// bitwise-movable (an entry is two array references and an integer), and `moveInitialize`
-    /// would move an overlapping range one element at a time.
+    /// memmove.
     @inline(__always)
-    private static func moveBytes<T>(
+    private static func moveBytes<T: BitwiseCopyable>(
         _ source: UnsafeMutablePointer<T>, to destination: UnsafeMutablePointer<T>, count: Int
     ) {
         UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * MemoryLayout<T>.stride)
     }
 
-    /// A copy with room for `capacity` (>= count) entries, its slots in key order.
-    func copy(capacity: Int) -> KeyMapChunk {
-        let copy = Self.make(capacity: capacity, prefixLength: prefixLength)
-        withUnsafeMutablePointers { header, words in
-            let count = header.pointee.count
-            let (entries, order) = (
-                Self.entries(words, header.pointee.capacity), Self.order(words, header.pointee.capacity)
-            )
-            copy.withUnsafeMutablePointers { newHeader, newWords in
-                newWords.initialize(from: words, count: count)
-                let (newEntries, newOrder) = (Self.entries(newWords, capacity), Self.order(newWords, capacity))
-                for i in 0..<count {
-                    (newEntries + i).initialize(to: entries[Int(order[i])])
-                    newOrder[i] = UInt8(truncatingIfNeeded: i)
-                }
-                newHeader.pointee.count = count
-            }
-        }
-        return copy
+    /// Bytes the live records take.
+    @inline(__always)
+    private static func liveBytes(_ header: UnsafeMutablePointer<Header>) -> Int {
+        header.pointee.arenaUsed &- header.pointee.garbage
     }
 
-    /// Inserts `entry` at position `index` (<= count < capacity), in slot `count`. (Consumed:
-    /// moved into its slot, where a borrowed entry would be copied, two retains and releases.)
-    func insert(_ entry: consuming KeyMap.Entry, at index: Int) {
-        let slot = withUnsafeMutablePointers { header, words -> EntryPointer in
+    /// Moves the live records, in key order, into a new arena of `arenaBytes` (>= their bytes),
+    /// dropping the garbage. A boxed value moves with its record (no reference counting).
+    private static func rebuild(
+        _ header: UnsafeMutablePointer<Header>, _ words: UnsafeMutablePointer<UInt64>, arenaBytes: Int
+    ) {
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: max(arenaBytes, 8), alignment: 8)
+        let offsets = Self.offsets(words, header.pointee.capacity)
+        var used = 0
+        if let old = header.pointee.arena {
+            for i in 0..<header.pointee.count {
+                let r = old + Int(offsets[i])
+                let size = Record.size(r)
+                (arena + used).copyMemory(from: r, byteCount: size)
+                offsets[i] = UInt32(truncatingIfNeeded: used)
+                used &+= size
+            }
+            old.deallocate()
+        }
+        precondition(used <= arenaBytes)
+        header.pointee.arena = arena
+        header.pointee.arenaCapacity = max(arenaBytes, 8)
+        header.pointee.arenaUsed = used
+        header.pointee.garbage = 0
+    }
+
+    /// Makes room for `bytes` more at the arena's end: when there is not, moves the live records
+    /// into a new arena with room for them, the new bytes and a third more.
+    @inline(__always)
+    private static func reserve(
+        _ header: UnsafeMutablePointer<Header>, _ words: UnsafeMutablePointer<UInt64>, _ bytes: Int
+    ) {
+        if header.pointee.arenaCapacity &- header.pointee.arenaUsed >= bytes { return }
+        let needed = liveBytes(header) &+ bytes
+        rebuild(header, words, arenaBytes: needed &+ needed / 3)
+    }
+
+    /// A copy of this chunk (its records in key order, boxed values shared), with a little room
+    /// to grow: a chunk is copied when a writer finds it shared, to write into it.
+    func copy() -> KeyMapChunk {
+        withUnsafeMutablePointers { header, words in
+            let count = header.pointee.count
+            let capacity = header.pointee.capacity
+            let live = Self.liveBytes(header)
+            let copy = Self.make(
+                capacity: capacity, prefixLength: header.pointee.prefixLength, arenaBytes: live + live / 8 + 64)
+            copy.withUnsafeMutablePointers { newHeader, newWords in
+                newWords.initialize(from: words, count: count)
+                let (offsets, newOffsets) = (Self.offsets(words, capacity), Self.offsets(newWords, capacity))
+                let (arena, newArena) = (header.pointee.arena, newHeader.pointee.arena.unsafelyUnwrapped)
+                var used = 0
+                for i in 0..<count {
+                    newOffsets[i] = UInt32(truncatingIfNeeded: used)
+                    used &+= Record.copy(arena.unsafelyUnwrapped + Int(offsets[i]), to: newArena + used)
+                }
+                newHeader.pointee.count = count
+                newHeader.pointee.arenaUsed = used
+                newHeader.pointee.boxed = header.pointee.boxed
+            }
+            return copy
+        }
+    }
+
+    /// Inserts an entry at position `index` (<= count < capacity); its record goes at the end of
+    /// the arena.
+    func insert(key: [UInt8], value: [UInt8], sequence: UInt64, at index: Int) {
+        withUnsafeMutablePointers { header, words in
             let count = header.pointee.count
             let capacity = header.pointee.capacity
             precondition(count < capacity && index <= count)
-            let order = Self.order(words, capacity)
-            let word = entry.key.withUnsafeBufferPointer {
-                Self.word(UnsafeRawPointer($0.baseAddress), $0.count, from: header.pointee.prefixLength)
+            let size = Record.size(keyCount: key.count, valueCount: value.count)
+            Self.reserve(header, words, size)
+            let offset = header.pointee.arenaUsed
+            let word = key.withUnsafeBytes { key in
+                Record.write(
+                    header.pointee.arena.unsafelyUnwrapped + offset, key: key, value: value, sequence: sequence)
+                return Self.word(key, from: header.pointee.prefixLength)
             }
+            if value.count > Record.inlineValueLimit { header.pointee.boxed &+= 1 }
+            header.pointee.arenaUsed = offset &+ size
+            let offsets = Self.offsets(words, capacity)
             if index < count {
                 Self.moveBytes(words + index, to: words + index + 1, count: count - index)
-                Self.moveBytes(order + index, to: order + index + 1, count: count - index)
+                Self.moveBytes(offsets + index, to: offsets + index + 1, count: count - index)
             }
             words[index] = word
-            order[index] = UInt8(truncatingIfNeeded: count)
+            offsets[index] = UInt32(truncatingIfNeeded: offset)
             header.pointee.count = count + 1
-            return Self.entries(words, capacity) + count
         }
-        slot.initialize(to: entry)
     }
 
     /// Replaces the value and sequence number of entry `index`; returns the old value's size.
-    func replaceValue(at index: Int, _ value: consuming [UInt8], sequence: UInt64) -> Int {
+    /// In place when the new value fits where the old one was, else in a new record at the end
+    /// of the arena.
+    func replaceValue(at index: Int, _ value: [UInt8], sequence: UInt64) -> Int {
         withUnsafeMutablePointers { header, words in
-            let entry = Self.entry(words, header.pointee.capacity, index)
-            let old = entry.pointee.value.count
-            entry.pointee.value = value
-            entry.pointee.sequence = sequence
+            var r = Self.record(header, words, index)
+            let old = Record.valueCount(r)
+            let keyCount = Record.keyCount(r)
+            let oldSize = Record.size(r)
+            let newSize = Record.size(keyCount: keyCount, valueCount: value.count)
+            let boxes = value.count > Record.inlineValueLimit
+            if Record.isBoxed(r) && boxes {
+                Record.box(r).pointee = value
+                r.storeBytes(of: sequence, as: UInt64.self)
+                return old
+            }
+            if !Record.isBoxed(r) && !boxes && newSize <= oldSize {
+                value.withUnsafeBytes {
+                    if let source = $0.baseAddress, $0.count > 0 {
+                        (r + (Record.headerSize &+ keyCount)).copyMemory(from: source, byteCount: $0.count)
+                    }
+                }
+                r.storeBytes(of: UInt32(truncatingIfNeeded: value.count), toByteOffset: 12, as: UInt32.self)
+                r.storeBytes(of: sequence, as: UInt64.self)
+                header.pointee.garbage &+= oldSize &- newSize
+                return old
+            }
+            Self.reserve(header, words, newSize)  // may move the records
+            r = Self.record(header, words, index)
+            let offset = header.pointee.arenaUsed
+            Record.write(
+                header.pointee.arena.unsafelyUnwrapped + offset, key: Record.key(r), value: value, sequence: sequence)
+            if Record.isBoxed(r) {
+                Record.box(r).deinitialize(count: 1)
+                header.pointee.boxed &-= 1
+            }
+            if boxes { header.pointee.boxed &+= 1 }
+            header.pointee.garbage &+= oldSize
+            header.pointee.arenaUsed = offset &+ newSize
+            Self.offsets(words, header.pointee.capacity)[index] = UInt32(truncatingIfNeeded: offset)
             return old
         }
     }
 
-    /// Removes entry `index` and returns it. The entry of the last slot moves into its slot.
-    func remove(at index: Int) -> KeyMap.Entry {
+    /// Removes entry `index`; returns its key's and value's sizes. When garbage fills more than
+    /// half the arena, the live records move into a smaller one.
+    func remove(at index: Int) -> (keyCount: Int, valueCount: Int) {
         withUnsafeMutablePointers { header, words in
             let count = header.pointee.count
-            let capacity = header.pointee.capacity
             precondition(index < count)
-            let (entries, order) = (Self.entries(words, capacity), Self.order(words, capacity))
-            let slot = Int(order[index])
-            let entry = (entries + slot).move()
-            let last = count - 1
-            if slot != last {
-                Self.moveBytes(entries + last, to: entries + slot, count: 1)
-                var i = 0
-                while Int(order[i]) != last { i += 1 }
-                order[i] = UInt8(truncatingIfNeeded: slot)
+            let r = Self.record(header, words, index)
+            let sizes = (Record.keyCount(r), Record.valueCount(r))
+            header.pointee.garbage &+= Record.size(r)
+            if Record.isBoxed(r) {
+                Record.box(r).deinitialize(count: 1)
+                header.pointee.boxed &-= 1
             }
+            let offsets = Self.offsets(words, header.pointee.capacity)
             if index + 1 < count {
                 Self.moveBytes(words + index + 1, to: words + index, count: count - index - 1)
-                Self.moveBytes(order + index + 1, to: order + index, count: count - index - 1)
+                Self.moveBytes(offsets + index + 1, to: offsets + index, count: count - index - 1)
             }
-            header.pointee.count = last
-            return entry
+            header.pointee.count = count - 1
+            if header.pointee.garbage > 1024 && 2 * header.pointee.garbage > header.pointee.arenaCapacity {
+                let live = Self.liveBytes(header)
+                Self.rebuild(header, words, arenaBytes: live + live / 3)
+            }
+            return sizes
         }
     }
 
     /// Moves the entries from position `start` on into a new chunk with room for `capacity`
-    /// entries, without words (`rebase` computes them). The entries that stay keep their
-    /// words; those in slots from `start` on move into the slots the others left.
+    /// entries, without words (`rebase` computes them). The entries that stay keep their words
+    /// and move into an arena their size (plus a third, to grow).
     func splitOff(from start: Int, capacity: Int) -> KeyMapChunk {
-        let upper = Self.make(capacity: capacity, prefixLength: Self.noWords)
         withUnsafeMutablePointers { header, words in
             let count = header.pointee.count
-            let (entries, order) = (
-                Self.entries(words, header.pointee.capacity), Self.order(words, header.pointee.capacity)
-            )
+            let offsets = Self.offsets(words, header.pointee.capacity)
+            let arena = header.pointee.arena.unsafelyUnwrapped
+            var moving = 0
+            for i in start..<count { moving &+= Record.size(arena + Int(offsets[i])) }
+            let upper = Self.make(capacity: capacity, prefixLength: Self.noWords, arenaBytes: moving + moving / 3)
+            var boxed = 0
             upper.withUnsafeMutablePointers { newHeader, newWords in
-                let (newEntries, newOrder) = (Self.entries(newWords, capacity), Self.order(newWords, capacity))
+                let (newOffsets, newArena) = (
+                    Self.offsets(newWords, capacity), newHeader.pointee.arena.unsafelyUnwrapped
+                )
+                var used = 0
                 for i in start..<count {
-                    Self.moveBytes(entries + Int(order[i]), to: newEntries + (i - start), count: 1)
-                    newOrder[i - start] = UInt8(truncatingIfNeeded: i - start)
+                    let r = arena + Int(offsets[i])
+                    let size = Record.size(r)
+                    if Record.isBoxed(r) { boxed &+= 1 }
+                    (newArena + used).copyMemory(from: r, byteCount: size)  // moved: the old bytes become garbage
+                    newOffsets[i - start] = UInt32(truncatingIfNeeded: used)
+                    used &+= size
                 }
                 newHeader.pointee.count = count - start
-            }
-            // As many entries below `start` sit in slots from `start` on as slots below `start`
-            // were emptied: pair them up.
-            var hole = start
-            for i in 0..<start where Int(order[i]) >= start {
-                while Int(order[hole]) >= start { hole += 1 }
-                Self.moveBytes(entries + Int(order[i]), to: entries + Int(order[hole]), count: 1)
-                order[i] = order[hole]
-                hole += 1
+                newHeader.pointee.arenaUsed = used
+                newHeader.pointee.boxed = boxed
             }
             header.pointee.count = start
+            header.pointee.boxed &-= boxed
+            header.pointee.garbage &+= moving
+            let live = Self.liveBytes(header)
+            Self.rebuild(header, words, arenaBytes: live + live / 3)
+            return upper
         }
-        return upper
     }
 
-    /// Appends `entry` without its word (the bulk load computes the words once the chunk's
+    /// Appends an entry without its word (the bulk load computes the words once the chunk's
     /// prefix is known); count < capacity. Leaves the chunk without words.
     func appendWithoutWord(_ entry: KeyMap.Entry) {
         withUnsafeMutablePointers { header, words in
             let count = header.pointee.count
-            let capacity = header.pointee.capacity
-            precondition(count < capacity)
-            (Self.entries(words, capacity) + count).initialize(to: entry)
-            Self.order(words, capacity)[count] = UInt8(truncatingIfNeeded: count)
+            precondition(count < header.pointee.capacity)
+            let size = Record.size(keyCount: entry.key.count, valueCount: entry.value.count)
+            Self.reserve(header, words, size)
+            let offset = header.pointee.arenaUsed
+            entry.key.withUnsafeBytes { key in
+                Record.write(
+                    header.pointee.arena.unsafelyUnwrapped + offset, key: key, value: entry.value,
+                    sequence: entry.sequence)
+            }
+            if entry.value.count > Record.inlineValueLimit { header.pointee.boxed &+= 1 }
+            header.pointee.arenaUsed = offset &+ size
+            Self.offsets(words, header.pointee.capacity)[count] = UInt32(truncatingIfNeeded: offset)
             header.pointee.count = count + 1
             header.pointee.prefixLength = Self.noWords
         }
     }
 
-    /// Appends copies of `other`'s entries (count + other.count <= capacity). Leaves the chunk
-    /// without words.
+    /// Appends copies of `other`'s entries (count + other.count <= capacity; boxed values
+    /// shared). Leaves the chunk without words.
     func append(contentsOf other: KeyMapChunk) {
         withUnsafeMutablePointers { header, words in
-            let count = header.pointee.count
-            let capacity = header.pointee.capacity
-            let (entries, order) = (Self.entries(words, capacity), Self.order(words, capacity))
-            other.withEntries { others in
-                precondition(count + others.count <= capacity)
-                for i in 0..<others.count {
-                    (entries + count + i).initialize(to: others.pointer(i).pointee)
-                    order[count + i] = UInt8(truncatingIfNeeded: count + i)
+            other.withUnsafeMutablePointers { otherHeader, otherWords in
+                let count = header.pointee.count
+                let others = otherHeader.pointee.count
+                precondition(count + others <= header.pointee.capacity)
+                Self.reserve(header, words, Self.liveBytes(otherHeader))
+                let offsets = Self.offsets(words, header.pointee.capacity)
+                let arena = header.pointee.arena.unsafelyUnwrapped
+                var used = header.pointee.arenaUsed
+                for i in 0..<others {
+                    offsets[count + i] = UInt32(truncatingIfNeeded: used)
+                    used &+= Record.copy(Self.record(otherHeader, otherWords, i), to: arena + used)
                 }
-                header.pointee.count = count + others.count
+                header.pointee.arenaUsed = used
+                header.pointee.boxed &+= otherHeader.pointee.boxed
+                header.pointee.count = count + others
                 header.pointee.prefixLength = Self.noWords
             }
         }
@@ -387,23 +621,8 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         withUnsafeMutablePointers { header, words in
             guard header.pointee.prefixLength != prefixLength else { return }
             header.pointee.prefixLength = prefixLength
-            let capacity = header.pointee.capacity
-            let count = header.pointee.count
-            // The keys are separate allocations, cold after a bulk load: ask for a few ahead,
-            // so that their misses overlap. (An array is one reference to its storage, whose
-            // header and first bytes share a cache line; a prefetch never faults.)
-            let ahead = 8
-            for i in 0..<min(ahead, count) {
-                lb_prefetch(unsafeBitCast(Self.entry(words, capacity, i).pointee.key, to: UnsafeRawPointer.self))
-            }
-            for i in 0..<count {
-                if i &+ ahead < count {
-                    lb_prefetch(
-                        unsafeBitCast(Self.entry(words, capacity, i &+ ahead).pointee.key, to: UnsafeRawPointer.self))
-                }
-                words[i] = Self.entry(words, capacity, i).pointee.key.withUnsafeBufferPointer {
-                    Self.word(UnsafeRawPointer($0.baseAddress), $0.count, from: prefixLength)
-                }
+            for i in 0..<header.pointee.count {
+                words[i] = Self.word(Record.key(Self.record(header, words, i)), from: prefixLength)
             }
         }
     }
@@ -411,18 +630,41 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     /// Whether word `i` is the word of key `i` (for `KeyMap._checkInvariants`).
     func _wordMatches(_ i: Int) -> Bool {
         withUnsafeMutablePointers { header, words in
-            words[i]
-                == Self.word(
-                    Self.entry(words, header.pointee.capacity, i).pointee.key, from: header.pointee.prefixLength)
+            words[i] == Self.word(Record.key(Self.record(header, words, i)), from: header.pointee.prefixLength)
         }
     }
 
-    /// Whether the positions name each slot in use once (for `KeyMap._checkInvariants`).
-    func _orderIsPermutation() -> Bool {
+    /// The first broken invariant of the arena, described, or nil: each record within the bytes
+    /// handed out, no two overlapping, the garbage and boxed counts right (for
+    /// `KeyMap._checkInvariants`).
+    func _arenaViolation() -> String? {
         withUnsafeMutablePointers { header, words in
-            let order = Self.order(words, header.pointee.capacity)
-            let count = header.pointee.count
-            return Set((0..<count).map { Int(order[$0]) }) == Set(0..<count)
+            let h = header.pointee
+            guard h.arenaUsed <= h.arenaCapacity else { return "arena used \(h.arenaUsed) of \(h.arenaCapacity)" }
+            let offsets = Self.offsets(words, h.capacity)
+            var spans: [(Int, Int)] = []
+            var boxed = 0
+            for i in 0..<h.count {
+                let offset = Int(offsets[i])
+                guard offset % 8 == 0, offset + Record.headerSize <= h.arenaUsed else {
+                    return "record \(i) at \(offset)"
+                }
+                let r = h.arena.unsafelyUnwrapped + offset
+                guard offset + Record.size(r) <= h.arenaUsed else { return "record \(i) runs past the arena" }
+                spans.append((offset, offset + Record.size(r)))
+                if Record.isBoxed(r) {
+                    boxed += 1
+                    if Record.box(r).pointee.count <= Record.inlineValueLimit {
+                        return "record \(i) boxes a short value"
+                    }
+                }
+            }
+            spans.sort { $0.0 < $1.0 }
+            for k in spans.indices.dropFirst() where spans[k].0 < spans[k - 1].1 { return "records overlap" }
+            let live = spans.reduce(0) { $0 + $1.1 - $1.0 }
+            if live + h.garbage != h.arenaUsed { return "\(live) live bytes + \(h.garbage) garbage != \(h.arenaUsed)" }
+            if boxed != h.boxed { return "\(boxed) boxed values, counted \(h.boxed)" }
+            return nil
         }
     }
 }

@@ -82,14 +82,16 @@ struct View: Sendable {
         var merged = frozen.memtable
         var deleted = frozen.tombstones
         // The memtable and tombstones above are disjoint: each key's latest change is in one.
-        _ = memtable.forEachInPlace { entry in
-            merged.put(entry.key, entry.value, sequence: entry.sequence)
-            deleted.remove(entry.key)
+        _ = memtable.forEachInPlace { key, value, sequence in
+            let key = [UInt8](key)
+            merged.put(key, [UInt8](value), sequence: sequence)
+            deleted.remove(key)
             return true
         }
-        _ = tombstones.forEachInPlace { entry in
-            merged.remove(entry.key)
-            if snapshot != nil { deleted.put(entry.key, [], sequence: entry.sequence) }
+        _ = tombstones.forEachInPlace { key, _, sequence in
+            let key = [UInt8](key)
+            merged.remove(key)
+            if snapshot != nil { deleted.put(key, [], sequence: sequence) }
             return true
         }
         self.frozen = nil
@@ -167,20 +169,19 @@ struct View: Sendable {
                 next = try cursor!.nextPosition()
             }
         }
-        _ = try memtable.forEachInPlace { (entry) throws(LogbookError) -> Bool in
-            // Array's closures do not carry a typed error: the failure is carried out by hand.
-            var failure: LogbookError? = nil
-            entry.key.withUnsafeBytes { key in
-                entry.value.withUnsafeBytes { value in
-                    do throws(LogbookError) {
-                        try older(below: key)
-                        try body(key, value, entry.sequence)
-                    } catch { failure = error }
-                }
+        // The memtable's walk does not carry a typed error: the failure is carried out by hand.
+        var failure: LogbookError? = nil
+        _ = memtable.forEachInPlace { key, value, sequence in
+            do throws(LogbookError) {
+                try older(below: key)
+                try body(key, value, sequence)
+                return true
+            } catch {
+                failure = error
+                return false
             }
-            if let failure { throw failure }
-            return true
         }
+        if let failure { throw failure }
         try older(below: nil)
     }
 
