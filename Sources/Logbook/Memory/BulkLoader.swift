@@ -13,26 +13,64 @@ import CLogbookShims
 /// last time, they are sorted and deduplicated on the spot, so a log that overwrites a few keys
 /// many times does not hold every old value until the end.
 ///
-/// The mutations live in a buffer this type owns (noncopyable): the winners are moved out of it
-/// and their bytes copied into the map's chunks, the overwritten ones destroyed, with no
-/// reference counting in between.
+/// The mutations live in buffers this type owns (noncopyable): each one's key and value are
+/// copied once, back to back, into blocks of a mebibyte (`Bytes`), and the winners once more,
+/// into the map's chunks; no allocation per mutation, nothing freed one by one.
 struct BulkLoader: ~Copyable {
     /// Whether the view has a snapshot under it (then a last write that deletes is a tombstone).
     let hasSnapshot: Bool
     let dedupeThreshold: Int
 
-    /// One collected mutation (`value` is empty for a delete).
+    /// One collected mutation: its key, then its value (none for a delete), in `bytes`.
     private struct Pending {
-        var key: [UInt8]
-        var value: [UInt8]
+        var bytes: UnsafeRawPointer
+        var keyCount: Int
+        var valueCount: Int
         var sequence: UInt64
         var isDelete: Bool
         /// `KeyFilter.hash` of the key, taken while its bytes are in cache (the memtable's filter
         /// is built from these: reading each key again in key order would miss the cache).
         var hash: UInt64
+
+        @inline(__always)
+        var key: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: bytes, count: keyCount) }
+
+        @inline(__always)
+        var value: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: bytes + keyCount, count: valueCount) }
     }
 
-    /// The collected mutations, `count` of them initialized, in log order (after a dedupe: a
+    /// Where the collected keys and values live: blocks of `blockSize` bytes (a larger mutation
+    /// gets one of its own), filled in turn and freed together.
+    private struct Bytes: ~Copyable {
+        static let blockSize = 1 << 20
+        private var blocks: [UnsafeMutableRawPointer] = []
+        private var next: UnsafeMutableRawPointer? = nil
+        private var room = 0
+
+        deinit { for block in blocks { block.deallocate() } }
+
+        /// A copy of `key` followed by `value`.
+        mutating func store(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> UnsafeRawPointer {
+            let size = key.count + value.count
+            if size > room {
+                let block = UnsafeMutableRawPointer.allocate(byteCount: max(size, Self.blockSize), alignment: 8)
+                blocks.append(block)
+                (next, room) = (block, max(size, Self.blockSize))
+            }
+            let at = next.unsafelyUnwrapped
+            if let source = key.baseAddress, key.count > 0 { at.copyMemory(from: source, byteCount: key.count) }
+            if let source = value.baseAddress, value.count > 0 {
+                (at + key.count).copyMemory(from: source, byteCount: value.count)
+            }
+            next = at + size
+            room -= size
+            return UnsafeRawPointer(at)
+        }
+    }
+
+    private var bytes = Bytes()
+
+    /// The collected mutations, `count` of them, in log order (after a dedupe: a
     /// sorted run of survivors, then log order).
     private var items: UnsafeMutablePointer<Pending>
     private var capacity: Int
@@ -49,8 +87,7 @@ struct BulkLoader: ~Copyable {
     }
 
     deinit {
-        items.deinitialize(count: count)
-        items.deallocate()
+        items.deallocate()  // `Pending` is plain data: its bytes go with `bytes`
     }
 
     /// Mutations held (for tests: shows the dedupes).
@@ -64,10 +101,11 @@ struct BulkLoader: ~Copyable {
             mutation: { isPut, key, value in
                 if count == capacity { grow() }
                 let hash = KeyFilter.hash(key.baseAddress, key.count)
+                let stored = bytes.store(key, isPut ? value : UnsafeRawBufferPointer(start: nil, count: 0))
                 (items + count).initialize(
                     to: Pending(
-                        key: [UInt8](key), value: isPut ? [UInt8](value) : [], sequence: sequence, isDelete: !isPut,
-                        hash: hash))
+                        bytes: stored, keyCount: key.count, valueCount: isPut ? value.count : 0, sequence: sequence,
+                        isDelete: !isPut, hash: hash))
                 count += 1
             })
         if count >= nextDedupe { dedupe() }
@@ -104,13 +142,13 @@ struct BulkLoader: ~Copyable {
         var view = View()
         view.snapshot = snapshot
         let items = self.items
-        // Every winner is moved out exactly once; the losers are gone already.
+        // The maps copy the winners' bytes: `bytes` is freed after.
         view.memtable = puts.withUnsafeBufferPointer { puts in
             KeyMap(
                 sortedUnique: puts.indices.lazy.map { k in
                     Self.prefetch(items, puts, k)
-                    let pending = (items + puts[k]).move()
-                    return KeyMap.Entry(key: pending.key, value: pending.value, sequence: pending.sequence)
+                    let pending = items[puts[k]]
+                    return KeyMap.RawEntry(key: pending.key, value: pending.value, sequence: pending.sequence)
                 }, hashes: putHashes)
         }
         if hasSnapshot {
@@ -118,43 +156,27 @@ struct BulkLoader: ~Copyable {
                 KeyMap(
                     sortedUnique: deletes.indices.lazy.map { k in
                         Self.prefetch(items, deletes, k)
-                        let pending = (items + deletes[k]).move()
-                        return KeyMap.Entry(key: pending.key, value: [], sequence: pending.sequence)
+                        let pending = items[deletes[k]]
+                        return KeyMap.RawEntry(key: pending.key, value: pending.value, sequence: pending.sequence)
                     }, hashes: deleteHashes)
             }
-        } else {
-            for i in deletes { (items + i).deinitialize(count: 1) }
         }
-        count = 0  // all moved out or destroyed: deinit frees the buffer only
         return view
     }
 
-    /// Where the storage of the item's key array starts (its header, then its bytes from 32 on),
-    /// read without retaining it.
-    @inline(__always)
-    private static func keyStorage(_ item: UnsafePointer<Pending>) -> UnsafeRawPointer {
-        UnsafeRawPointer(item).load(fromByteOffset: MemoryLayout<Pending>.offset(of: \.key)!, as: UnsafeRawPointer.self)
-    }
-
-    /// Before the `k`-th winner of `order` is moved out: asks for the item `itemsAhead` further
-    /// on, and for the heads of the key and value arrays of the one `arraysAhead` further on
-    /// (its item asked for earlier). The winners are scattered over the items in key order, and
-    /// the map reads each key's and value's count: without this, each entry costs a miss or
-    /// three in a row. (An array is one reference to its storage, whose header holds the count
-    /// and is followed by the elements; a prefetch never faults.)
+    /// Before the `k`-th winner of `order` is copied into the map: asks for the item
+    /// `itemsAhead` further on, and for the key and value bytes of the one `bytesAhead` further
+    /// on (its item asked for earlier). The winners are scattered over the items in key order:
+    /// without this, each entry costs a miss or two in a row. (A prefetch never faults.)
     @inline(__always)
     private static func prefetch(_ items: UnsafeMutablePointer<Pending>, _ order: UnsafeBufferPointer<Int>, _ k: Int) {
         let itemsAhead = 16
-        let arraysAhead = 8
+        let bytesAhead = 8
         if k &+ itemsAhead < order.count { lb_prefetch(items + order[k &+ itemsAhead]) }
-        guard k &+ arraysAhead < order.count else { return }
-        let item = items + order[k &+ arraysAhead]
-        let key = keyStorage(item)
-        lb_prefetch(key)
-        lb_prefetch(key + 32)
-        lb_prefetch(
-            UnsafeRawPointer(item).load(
-                fromByteOffset: MemoryLayout<Pending>.offset(of: \.value)!, as: UnsafeRawPointer.self))
+        guard k &+ bytesAhead < order.count else { return }
+        let bytes = items[order[k &+ bytesAhead]].bytes
+        lb_prefetch(bytes)
+        lb_prefetch(bytes + 64)
     }
 
     /// Sorts and keeps each key's last write only (without a snapshot, also drops the keys whose
@@ -163,14 +185,16 @@ struct BulkLoader: ~Copyable {
         let winners = takeLastWrites()
         let survivors = UnsafeMutablePointer<Pending>.allocate(capacity: max(64, winners.count))
         var kept = 0
-        for winner in winners {
-            if !hasSnapshot && winner.isDelete {
-                (items + winner.index).deinitialize(count: 1)
-            } else {
-                (survivors + kept).moveInitialize(from: items + winner.index, count: 1)
-                kept += 1
-            }
+        // The survivors' bytes move to new blocks; the old ones, with every overwritten value,
+        // are freed.
+        var moved = Bytes()
+        for winner in winners where hasSnapshot || !winner.isDelete {
+            var pending = items[winner.index]
+            pending.bytes = moved.store(pending.key, pending.value)
+            (survivors + kept).initialize(to: pending)
+            kept += 1
         }
+        bytes = moved
         items.deallocate()
         items = survivors
         capacity = max(64, winners.count)
@@ -190,43 +214,38 @@ struct BulkLoader: ~Copyable {
         var isDelete: Bool { ordinal & 1 != 0 }
     }
 
-    /// Each key's last write, in key order. Destroys every other item: the caller must move out
-    /// or destroy each returned one, then set `count` to 0.
+    /// Each key's last write, in key order (the items stay as they are).
     private mutating func takeLastWrites() -> [SortItem] {
         let n = count
         guard n > 0 else { return [] }
         let items = self.items
         // The prefix all keys share: the sort compares the 8 bytes after it first. (The keys are
         // cold by now: each pass over them asks for the ones a few items on.)
-        var shared = items[0].key.count
-        items[0].key.withUnsafeBytes { first in
-            for i in 1..<n {
-                if i &+ 8 < n { lb_prefetch(Self.keyStorage(items + (i &+ 8)) + 16) }
-                items[i].key.withUnsafeBytes { key in
-                    if key.count >= shared && lb_compare_bytes(key.baseAddress, shared, first.baseAddress, shared) == 0
-                    {
-                        return
-                    }
-                    var j = 0
-                    let limit = min(shared, key.count)
-                    while j < limit && key[j] == first[j] { j += 1 }
-                    shared = j
-                }
-                if shared == 0 { break }
+        var shared = items[0].keyCount
+        let first = items[0].key
+        for i in 1..<n {
+            if i &+ 8 < n { lb_prefetch(items[i &+ 8].bytes) }
+            let key = items[i].key
+            if key.count >= shared && lb_compare_bytes(key.baseAddress, shared, first.baseAddress, shared) == 0 {
+                continue
             }
+            var j = 0
+            let limit = min(shared, key.count)
+            while j < limit && key[j] == first[j] { j += 1 }
+            shared = j
+            if shared == 0 { break }
         }
         var order = [SortItem](unsafeUninitializedCapacity: n) { buffer, initialized in
             for i in 0..<n {
-                if i &+ 8 < n { lb_prefetch(Self.keyStorage(items + (i &+ 8)) + 16) }
-                let prefix = items[i].key.withUnsafeBytes { key in
-                    if key.count >= shared + 8 {
-                        return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: shared, as: UInt64.self))
-                    }
-                    var prefix: UInt64 = 0
+                if i &+ 8 < n { lb_prefetch(items[i &+ 8].bytes) }
+                let key = items[i].key
+                var prefix: UInt64 = 0
+                if key.count >= shared + 8 {
+                    prefix = UInt64(bigEndian: key.loadUnaligned(fromByteOffset: shared, as: UInt64.self))
+                } else {
                     for j in shared..<(shared + 8) {
                         prefix = prefix << 8 | (j < key.count ? UInt64(key[j]) : 0)
                     }
-                    return prefix
                 }
                 let ordinal = i << 1 | (items[i].isDelete ? 1 : 0)
                 (buffer.baseAddress! + i).initialize(to: SortItem(prefix: prefix, ordinal: ordinal))
@@ -245,9 +264,8 @@ struct BulkLoader: ~Copyable {
                 let item = order[k]
                 if k + 1 < n {
                     let next = order[k + 1]
-                    if next.prefix == item.prefix && compareBytes(items[item.index].key, items[next.index].key) == 0 {
-                        (items + item.index).deinitialize(count: 1)  // a later write of the same key wins
-                        continue
+                    if next.prefix == item.prefix && equalBytes(items[item.index].key, items[next.index].key) {
+                        continue  // a later write of the same key wins
                     }
                 }
                 winners.append(item)
@@ -282,16 +300,15 @@ struct BulkLoader: ~Copyable {
     ) {
         guard levels > 0 else {
             order[run].sort { a, b in
-                let c = compareBytes(items[a.index].key, items[b.index].key)
+                let (x, y) = (items[a.index].key, items[b.index].key)
+                let c = compareRaw(x.baseAddress, x.count, y.baseAddress, y.count)
                 return c != 0 ? c < 0 : a.ordinal < b.ordinal
             }
             return
         }
         var allEqual = true
         for k in run {
-            order[k].prefix = items[order[k].index].key.withUnsafeBufferPointer {
-                KeyMapChunk.word(UnsafeRawPointer($0.baseAddress), $0.count, from: depth)
-            }
+            order[k].prefix = KeyMapChunk.word(items[order[k].index].key, from: depth)
             allEqual = allEqual && order[k].prefix == order[run.lowerBound].prefix
         }
         if allEqual {

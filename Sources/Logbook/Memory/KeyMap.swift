@@ -75,7 +75,9 @@ struct KeyMap: Sendable {
     /// split at once. The bulk load at open builds the memtable this way; it passes the keys'
     /// `KeyFilter.hash`es (in any order), taken while it had the keys in cache, so that the
     /// filter is built without reading every key again.
-    init(sortedUnique entries: some Sequence<Entry>, hashes known: [UInt64]? = nil, chunkLimit: Int = Self.maxChunk) {
+    init(
+        sortedUnique entries: some Sequence<RawEntry>, hashes known: [UInt64]? = nil, chunkLimit: Int = Self.maxChunk
+    ) {
         self.init(chunkLimit: chunkLimit)
         let fill = max(1, chunkLimit * 3 / 4)
         var chunk: KeyMapChunk? = nil
@@ -100,7 +102,7 @@ struct KeyMap: Sendable {
             }
             count += 1
             liveBytes += entry.key.count + entry.value.count
-            if known == nil { hashes.append(entry.key.withUnsafeBytes { KeyFilter.hash($0.baseAddress, $0.count) }) }
+            if known == nil { hashes.append(KeyFilter.hash(entry.key.baseAddress, entry.key.count)) }
             chunk.unsafelyUnwrapped.appendWithoutWord(entry)
         }
         (known ?? hashes).withUnsafeBufferPointer { filter.addUnshared(hashes: $0) }
@@ -112,6 +114,31 @@ struct KeyMap: Sendable {
         chunks[0].rebase(prefix.count)
         last.rebase(prefix.count)
         if filter.isFull { rebuildFilter() }
+    }
+
+    /// One entry given to `init(sortedUnique:)`, its bytes read where they are.
+    struct RawEntry {
+        let key: UnsafeRawBufferPointer
+        let value: UnsafeRawBufferPointer
+        let sequence: UInt64
+    }
+
+    /// `init(sortedUnique:)` of entries given as arrays (tests).
+    init(sortedUnique entries: some Sequence<Entry>, chunkLimit: Int = Self.maxChunk) {
+        let entries = Array(entries)
+        let bytes = entries.flatMap { $0.key + $0.value }
+        self = bytes.withUnsafeBytes { bytes in
+            var offset = 0
+            var raw: [RawEntry] = []
+            for entry in entries {
+                let key = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + entry.key.count])
+                offset += entry.key.count
+                let value = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + entry.value.count])
+                offset += entry.value.count
+                raw.append(RawEntry(key: key, value: value, sequence: entry.sequence))
+            }
+            return KeyMap(sortedUnique: raw, chunkLimit: chunkLimit)
+        }
     }
 
     /// Keys the smallest filter is sized for.

@@ -116,21 +116,37 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         /// Writes a record at `r` (room for `size(keyCount:valueCount:)` bytes).
         @inline(__always)
         static func write(_ r: UnsafeMutableRawPointer, key: UnsafeRawBufferPointer, value: [UInt8], sequence: UInt64) {
-            r.storeBytes(of: sequence, as: UInt64.self)
-            r.storeBytes(of: UInt32(truncatingIfNeeded: key.count), toByteOffset: 8, as: UInt32.self)
-            if let source = key.baseAddress, key.count > 0 {
-                (r + headerSize).copyMemory(from: source, byteCount: key.count)
-            }
             if value.count > inlineValueLimit {
-                r.storeBytes(of: boxedMark, toByteOffset: 12, as: UInt32.self)
+                writeHead(r, key: key, valueField: boxedMark, sequence: sequence)
                 (r + aligned(headerSize &+ key.count)).initializeMemory(as: [UInt8].self, repeating: value, count: 1)
             } else {
-                r.storeBytes(of: UInt32(truncatingIfNeeded: value.count), toByteOffset: 12, as: UInt32.self)
-                value.withUnsafeBytes {
-                    if let source = $0.baseAddress, $0.count > 0 {
-                        (r + (headerSize &+ key.count)).copyMemory(from: source, byteCount: $0.count)
-                    }
-                }
+                value.withUnsafeBytes { write(r, key: key, value: $0, sequence: sequence) }
+            }
+        }
+
+        /// Writes a record at `r` of a value given as bytes (copied into an array of its own
+        /// when longer than `inlineValueLimit`).
+        @inline(__always)
+        static func write(
+            _ r: UnsafeMutableRawPointer, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer, sequence: UInt64
+        ) {
+            if value.count > inlineValueLimit { return write(r, key: key, value: [UInt8](value), sequence: sequence) }
+            writeHead(r, key: key, valueField: UInt32(truncatingIfNeeded: value.count), sequence: sequence)
+            if let source = value.baseAddress, value.count > 0 {
+                (r + (headerSize &+ key.count)).copyMemory(from: source, byteCount: value.count)
+            }
+        }
+
+        /// The sequence number, the lengths and the key.
+        @inline(__always)
+        private static func writeHead(
+            _ r: UnsafeMutableRawPointer, key: UnsafeRawBufferPointer, valueField: UInt32, sequence: UInt64
+        ) {
+            r.storeBytes(of: sequence, as: UInt64.self)
+            r.storeBytes(of: UInt32(truncatingIfNeeded: key.count), toByteOffset: 8, as: UInt32.self)
+            r.storeBytes(of: valueField, toByteOffset: 12, as: UInt32.self)
+            if let source = key.baseAddress, key.count > 0 {
+                (r + headerSize).copyMemory(from: source, byteCount: key.count)
             }
         }
 
@@ -571,18 +587,16 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
 
     /// Appends an entry without its word (the bulk load computes the words once the chunk's
     /// prefix is known); count < capacity. Leaves the chunk without words.
-    func appendWithoutWord(_ entry: KeyMap.Entry) {
+    func appendWithoutWord(_ entry: KeyMap.RawEntry) {
         withUnsafeMutablePointers { header, words in
             let count = header.pointee.count
             precondition(count < header.pointee.capacity)
             let size = Record.size(keyCount: entry.key.count, valueCount: entry.value.count)
             Self.reserve(header, words, size)
             let offset = header.pointee.arenaUsed
-            entry.key.withUnsafeBytes { key in
-                Record.write(
-                    header.pointee.arena.unsafelyUnwrapped + offset, key: key, value: entry.value,
-                    sequence: entry.sequence)
-            }
+            Record.write(
+                header.pointee.arena.unsafelyUnwrapped + offset, key: entry.key, value: entry.value,
+                sequence: entry.sequence)
             if entry.value.count > Record.inlineValueLimit { header.pointee.boxed &+= 1 }
             header.pointee.arenaUsed = offset &+ size
             Self.offsets(words, header.pointee.capacity)[count] = UInt32(truncatingIfNeeded: offset)
