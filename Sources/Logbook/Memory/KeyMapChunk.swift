@@ -10,9 +10,11 @@ import CLogbookShims
 /// Layout of the tail allocation: `capacity` words, then `capacity` offsets (4 bytes each,
 /// padded to 8 bytes). Records are handed out from the arena's start; one removed, or moved by
 /// a larger value, leaves its bytes behind as garbage, which the next growth of the arena drops
-/// (the live records are copied, in key order, into a new one). A chunk is shared by the copies
-/// of a map and is written only when uniquely referenced (`KeyMap` copies it first otherwise),
-/// so that readers holding a copy never see it change.
+/// (the live records are copied, in key order, into a new one), or a removal that leaves the
+/// arena more than half garbage. One buffer a chunk instead of two heap objects an entry: a
+/// third less memory, and freeing a memtable gives back large blocks (Docs/Benchmarks.md). A
+/// chunk is shared by the copies of a map and is written only when uniquely referenced
+/// (`KeyMap` copies it first otherwise), so that readers holding a copy never see it change.
 final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     struct Header {
         /// Entries in use.
@@ -245,22 +247,20 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         withUnsafeMutablePointers { header, words in [UInt8](Record.key(Self.record(header, words, i))) }
     }
 
-    /// Calls `body` with the key, value and sequence number of each entry from position `start`
-    /// on, read in place, until it returns false; returns whether it went through all of them.
+    /// Calls `body` with the key, value and sequence number of each entry in key order, read in
+    /// place, until it returns false; returns whether it went through all of them.
     @inline(__always)
-    func forEachInPlace(
-        from start: Int = 0, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) -> Bool
-    ) -> Bool {
+    func forEachInPlace(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) -> Bool) -> Bool {
         withUnsafeMutablePointers { header, words in
             let count = header.pointee.count
-            guard start < count else { return true }
+            guard count > 0 else { return true }
             let arena = header.pointee.arena.unsafelyUnwrapped
             let offsets = Self.offsets(words, header.pointee.capacity)
             // Records are in key order after a growth of the arena, in insertion order in between:
             // ask for a few ahead, so that their cache misses overlap.
             let ahead = 4
-            for i in start..<min(count, start &+ ahead) { lb_prefetch(arena + Int(offsets[i])) }
-            for i in start..<count {
+            for i in 0..<min(count, ahead) { lb_prefetch(arena + Int(offsets[i])) }
+            for i in 0..<count {
                 if i &+ ahead < count { lb_prefetch(arena + Int(offsets[i &+ ahead])) }
                 let r = arena + Int(offsets[i])
                 let more = Record.withValue(r) { value in body(Record.key(r), value, Record.sequence(r)) }
