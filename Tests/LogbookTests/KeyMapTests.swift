@@ -82,6 +82,35 @@ import Testing
         for (i, copy) in copies.enumerated() { expectMap(copy.map, matches: copy.model, "copy \(i)") }
     }
 
+    /// A value replaced by a shorter one is shrunk in place, leaving bytes behind: an arena keeps
+    /// no more than half of itself (and at least 1 KiB) as garbage, whether it comes from
+    /// shrinking, from values moved out by longer ones, or from removals.
+    @Test func shrunkMovedAndRemovedValuesDoNotKeepTheirBytes() {
+        var random = SeededRandom(seed: 5)
+        var map = KeyMap()
+        var model = ReferenceModel()
+        let keys = (0..<200).map { b("key\($0)") }
+        for (i, key) in keys.enumerated() {
+            let value = random.bytes(500)
+            map.put(key, value, sequence: UInt64(i))
+            model.put(key, value)
+        }
+        for (step, length) in [1, 300, 400, 2].enumerated() {
+            for (i, key) in keys.enumerated() {
+                let value = random.bytes(length)
+                map.put(key, value, sequence: UInt64(1000 * step + i))
+                model.put(key, value)
+                if i % 40 == 39 { expectMap(map, matches: model, "values of \(length) bytes, \(i + 1) replaced") }
+            }
+        }
+        for (i, key) in keys.enumerated() where i % 4 != 0 {
+            map.remove(key)
+            model.delete(key)
+            if i % 40 == 39 { expectMap(map, matches: model, "\(i + 1) removed") }
+        }
+        expectMap(map, matches: model, "the end")
+    }
+
     @Test func boundedAndReverseVisitsMatchTheReference() {
         var random = SeededRandom(seed: 77)
         var map = KeyMap()

@@ -478,7 +478,7 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
 
     /// Replaces the value and sequence number of entry `index`; returns the old value's size.
     /// In place when the new value fits where the old one was, else in a new record at the end
-    /// of the arena.
+    /// of the arena (the old one becomes garbage).
     func replaceValue(at index: Int, _ value: [UInt8], sequence: UInt64) -> Int {
         withUnsafeMutablePointers { header, words in
             var r = Self.record(header, words, index)
@@ -501,6 +501,7 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
                 r.storeBytes(of: UInt32(truncatingIfNeeded: value.count), toByteOffset: 12, as: UInt32.self)
                 r.storeBytes(of: sequence, as: UInt64.self)
                 header.pointee.garbage &+= oldSize &- newSize
+                Self.dropGarbageIfMostly(header, words)
                 return old
             }
             Self.reserve(header, words, newSize)  // may move the records
@@ -516,12 +517,35 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
             header.pointee.garbage &+= oldSize
             header.pointee.arenaUsed = offset &+ newSize
             Self.offsets(words, header.pointee.capacity)[index] = UInt32(truncatingIfNeeded: offset)
+            Self.dropGarbageIfMostly(header, words)
             return old
         }
     }
 
-    /// Removes entry `index`; returns its key's and value's sizes. When garbage fills more than
-    /// half the arena, the live records move into a smaller one.
+    /// Garbage a chunk may hold beyond half its arena.
+    static let garbageAllowance = 1024
+
+    /// Whether the garbage is more than the arena may keep: more than half of it, and more than
+    /// `garbageAllowance`.
+    @inline(__always)
+    private static func mostlyGarbage(_ header: UnsafeMutablePointer<Header>) -> Bool {
+        header.pointee.garbage > garbageAllowance && 2 &* header.pointee.garbage > header.pointee.arenaCapacity
+    }
+
+    /// Moves the live records into a smaller arena when the garbage is more than the arena may
+    /// keep: a chunk whose entries were removed or shrunk holds no more than about twice what
+    /// they take. (Each such move follows at least half an arena of garbage: amortized, a copy
+    /// of what was dropped.)
+    @inline(__always)
+    private static func dropGarbageIfMostly(
+        _ header: UnsafeMutablePointer<Header>, _ words: UnsafeMutablePointer<UInt64>
+    ) {
+        guard mostlyGarbage(header) else { return }
+        let live = liveBytes(header)
+        rebuild(header, words, arenaBytes: live + live / 3)
+    }
+
+    /// Removes entry `index`; returns its key's and value's sizes.
     func remove(at index: Int) -> (keyCount: Int, valueCount: Int) {
         withUnsafeMutablePointers { header, words in
             let count = header.pointee.count
@@ -539,10 +563,7 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
                 Self.moveBytes(offsets + index + 1, to: offsets + index, count: count - index - 1)
             }
             header.pointee.count = count - 1
-            if header.pointee.garbage > 1024 && 2 * header.pointee.garbage > header.pointee.arenaCapacity {
-                let live = Self.liveBytes(header)
-                Self.rebuild(header, words, arenaBytes: live + live / 3)
-            }
+            Self.dropGarbageIfMostly(header, words)
             return sizes
         }
     }
@@ -678,6 +699,7 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
             let live = spans.reduce(0) { $0 + $1.1 - $1.0 }
             if live + h.garbage != h.arenaUsed { return "\(live) live bytes + \(h.garbage) garbage != \(h.arenaUsed)" }
             if boxed != h.boxed { return "\(boxed) boxed values, counted \(h.boxed)" }
+            if Self.mostlyGarbage(header) { return "\(h.garbage) bytes of garbage in an arena of \(h.arenaCapacity)" }
             return nil
         }
     }
