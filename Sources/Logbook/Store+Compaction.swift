@@ -172,6 +172,7 @@ extension Store {
             try folded.forEachInPlace { (key, value, sequence) throws(LogbookError) in
                 try writer.add(key, value, sequence: sequence)
                 if let progress, writer.keyCount % 16384 == 0 { progress(min(1, Double(writer.keyCount) / estimate)) }
+                return true
             }
             let index = try writer.finish()
             let (data, indexFile) = (

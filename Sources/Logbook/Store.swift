@@ -111,6 +111,18 @@ public final class Store: Sendable {
         return try Self.scan(view, options)
     }
 
+    /// Visits the pairs the scan selects, in key order (or reverse), from one consistent state,
+    /// without copying them: `body` gets each key and value as bytes that are valid only during
+    /// its call (the store's own, in memory or in the mapped snapshot: copy what you keep), and
+    /// returns false to stop. What `scan` returns, at the cost of no allocation per pair; takes no
+    /// lock while `body` runs. An error `body` throws ends the visit and is rethrown.
+    public func visit(
+        _ options: ScanOptions = .all,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try Self.visit(try snapshotView().view, options, body)
+    }
+
     /// Runs `body` on a consistent, read-only view of the store: every read inside sees the same
     /// committed state. Takes no lock while `body` runs.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
@@ -270,6 +282,34 @@ public final class Store: Sendable {
             try refresh(&s)
             return (s.view, s.lastSequence, s.seenGeneration)
         }
+    }
+
+    static func visit(
+        _ view: View, _ options: ScanOptions, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        let bounds = options.bounds
+        guard !bounds.empty else { return }
+        var remaining = options.limit ?? Int.max
+        // `body`'s error is not a LogbookError: carried out of the typed walks by hand.
+        var failure: (any Error)? = nil
+        func visit(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+            do {
+                remaining -= 1
+                return try body(key, value) && remaining > 0
+            } catch {
+                failure = error
+                return false
+            }
+        }
+        if options.reverse || view.frozen != nil {
+            // No in-place walk backwards or across a compaction's frozen layer: through copies.
+            try view.forEach(from: bounds.lower, to: bounds.upper, reverse: options.reverse) { entry in
+                entry.key.withUnsafeBytes { key in entry.value.withUnsafeBytes { value in visit(key, value) } }
+            }
+        } else {
+            try view.forEachInPlace(from: bounds.lower, to: bounds.upper) { key, value, _ in visit(key, value) }
+        }
+        if let failure { throw failure }
     }
 
     static func scan(_ view: View, _ options: ScanOptions) throws(LogbookError) -> [KeyValue] {

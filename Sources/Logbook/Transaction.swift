@@ -16,6 +16,14 @@ public final class ReadTransaction {
     /// The pairs the scan selects in this view.
     public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] { try Store.scan(view, options) }
 
+    /// The pairs the scan selects in this view, in place (see `Store.visit`).
+    public func visit(
+        _ options: ScanOptions = .all,
+        _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try Store.visit(view, options, body)
+    }
+
     /// Number of live keys in this view (walks the snapshot when there is one).
     public var count: Int {
         get throws { try view.countLive().keys }

@@ -40,6 +40,7 @@ import Testing
         var rows: [Row] = []
         try view.forEachInPlace { key, value, sequence in
             rows.append(Row(key: Array(key), value: Array(value), sequence: sequence))
+            return true
         }
         return rows
     }

@@ -121,4 +121,99 @@ import Testing
             store.close()
         }
     }
+
+    /// `visit` in the views `scan` reads, its pairs copied out.
+    static func visited(
+        _ options: ScanOptions,
+        _ visit: (ScanOptions, (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws -> Void
+    ) rethrows -> [KeyValue] {
+        var pairs: [KeyValue] = []
+        try visit(options) { key, value in
+            pairs.append(KeyValue(key: [UInt8](key), value: [UInt8](value)))
+            return true
+        }
+        return pairs
+    }
+
+    /// `visit` hands over what `scan` returns for every case, over every layer a view can have:
+    /// a snapshot, a memtable shadowing some of its keys, a tombstone hiding one, and (through
+    /// copies, as while a compaction runs) a frozen layer; and inside `read { }`.
+    @Test func visitHandsOverWhatScanReturnsOverEveryLayer() throws {
+        try withTemporaryDirectory("visit") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            for (index, key) in Self.keys.enumerated() where index % 2 == 0 {
+                try store.put(key, index == 0 ? b("stale") : Self.value(key))
+            }
+            try store.put("zzz", "deleted after the compaction")
+            _ = try store.compact()
+            for (index, key) in Self.keys.enumerated() where index % 2 == 1 || index == 0 {
+                try store.put(key, Self.value(key))
+            }
+            try store.delete("zzz")
+            var frozen = try store.snapshotView().view
+            #expect(frozen.snapshot != nil && frozen.memtable.count > 0 && frozen.tombstones.count == 1)
+            _ = frozen.freeze()
+            frozen.apply(LogRecord(sequence: 1000, mutations: [.put(key: b("b"), value: Self.value(b("b")))]))
+            for (options, keys) in Self.cases {
+                let expected = Self.pairs(keys)
+                #expect(try Self.visited(options, store.visit) == expected, "\(options)")
+                try store.read { rtx throws in
+                    #expect(try Self.visited(options, rtx.visit) == expected, "read: \(options)")
+                }
+                #expect(try Self.visited(options) { try Store.visit(frozen, $0, $1) } == expected, "frozen: \(options)")
+            }
+            store.close()
+        }
+    }
+
+    /// Random ranges over a store of thousands of keys in a snapshot, a memtable and tombstones:
+    /// `visit` and `scan` agree, and a visit stops where its body says, or where it throws.
+    @Test func visitAgreesWithScanOnRandomRangesAndStopsWhenAsked() throws {
+        struct Stop: Error {}
+        try withTemporaryDirectory("visitrandom") { dir in
+            var random = SeededRandom(seed: 31)
+            let store = try Store(path: dir.store, options: relaxed())
+            func key() -> [UInt8] { b("k\(Int.random(in: 0..<4000, using: &random))") }
+            for _ in 0..<3000 { try store.put(key(), random.bytes(Int.random(in: 0...700, using: &random))) }
+            _ = try store.compact()
+            for _ in 0..<1500 {
+                if Bool.random(using: &random) {
+                    try store.put(key(), random.bytes(Int.random(in: 0...700, using: &random)))
+                } else {
+                    try store.delete(key())
+                }
+            }
+            for _ in 0..<300 {
+                let bound = { (random: inout SeededRandom) -> [UInt8]? in
+                    Bool.random(using: &random) ? nil : b("k\(Int.random(in: 0..<4000, using: &random))")
+                }
+                let options = ScanOptions(
+                    prefix: Int.random(in: 0..<4, using: &random) == 0
+                        ? b("k\(Int.random(in: 1..<10, using: &random))") : nil,
+                    start: bound(&random), end: bound(&random),
+                    limit: Bool.random(using: &random) ? nil : Int.random(in: 0...200, using: &random),
+                    reverse: Int.random(in: 0..<4, using: &random) == 0)
+                let scanned = try store.scan(options)
+                #expect(try Self.visited(options, store.visit) == scanned, "\(options)")
+                let stopAfter = Int.random(in: 1...50, using: &random)
+                var seen = 0
+                try store.visit(options) { _, _ in
+                    seen += 1
+                    return seen < stopAfter
+                }
+                #expect(seen == min(stopAfter, scanned.count), "\(options)")
+                seen = 0
+                #expect(throws: Stop.self) {
+                    try store.visit(options) { _, _ in
+                        seen += 1
+                        if seen == stopAfter { throw Stop() }
+                        return true
+                    }
+                    if scanned.count < stopAfter { throw Stop() }  // too few pairs to reach the throw
+                }
+                #expect(seen == min(stopAfter, scanned.count), "\(options)")
+            }
+            store.close()
+        }
+    }
 }

@@ -257,11 +257,17 @@ struct KeyMap: Sendable {
         filter.mayContain(key.baseAddress, key.count) && locate(key.baseAddress, key.count).found
     }
 
-    /// Calls `body` with the key, value and sequence number of each entry in key order, read
-    /// where they are (valid during the call), until it returns false; returns whether it went
-    /// through all of them.
-    func forEachInPlace(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) -> Bool) -> Bool {
-        for chunk in chunks where !chunk.forEachInPlace(body) { return false }
+    /// Calls `body` with the key, value and sequence number of each entry with key >= `lower`
+    /// (all when nil) in key order, read where they are (valid during the call), until it
+    /// returns false; returns whether it went through all of them.
+    func forEachInPlace(
+        from lower: [UInt8]? = nil, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) -> Bool
+    ) -> Bool {
+        var (c, i) = lower.map(lowerBound) ?? (0, 0)
+        while c < chunks.count {
+            if !chunks[c].forEachInPlace(from: i, body) { return false }
+            (c, i) = (c + 1, 0)
+        }
         return true
     }
 

@@ -247,20 +247,23 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
         withUnsafeMutablePointers { header, words in [UInt8](Record.key(Self.record(header, words, i))) }
     }
 
-    /// Calls `body` with the key, value and sequence number of each entry in key order, read in
-    /// place, until it returns false; returns whether it went through all of them.
+    /// Calls `body` with the key, value and sequence number of each entry from position `start`
+    /// on, in key order, read in place, until it returns false; returns whether it went through
+    /// all of them.
     @inline(__always)
-    func forEachInPlace(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) -> Bool) -> Bool {
+    func forEachInPlace(
+        from start: Int = 0, _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) -> Bool
+    ) -> Bool {
         withUnsafeMutablePointers { header, words in
             let count = header.pointee.count
-            guard count > 0 else { return true }
+            guard start < count else { return true }
             let arena = header.pointee.arena.unsafelyUnwrapped
             let offsets = Self.offsets(words, header.pointee.capacity)
             // Records are in key order after a growth of the arena, in insertion order in between:
             // ask for a few ahead, so that their cache misses overlap.
             let ahead = 4
-            for i in 0..<min(count, ahead) { lb_prefetch(arena + Int(offsets[i])) }
-            for i in 0..<count {
+            for i in start..<min(count, start &+ ahead) { lb_prefetch(arena + Int(offsets[i])) }
+            for i in start..<count {
                 if i &+ ahead < count { lb_prefetch(arena + Int(offsets[i &+ ahead])) }
                 let r = arena + Int(offsets[i])
                 let more = Record.withValue(r) { value in body(Record.key(r), value, Record.sequence(r)) }

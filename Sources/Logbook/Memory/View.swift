@@ -141,48 +141,59 @@ struct View: Sendable {
         }
     }
 
-    /// Visits every live entry in key order, its key and value read where they are (valid during
-    /// the call): the compaction's merge, which then copies each entry once, into the new
-    /// snapshot, where `forEach` would copy the snapshot's entries into arrays first.
+    /// Visits the live entries with `lower <= key < upper` (nil: unbounded) in key order, each
+    /// key and value read where it is (valid during the call), until `body` returns false. The
+    /// compaction's merge copies each entry once this way, into the new snapshot, and
+    /// `Store.visit` hands them to its caller; `forEach` would copy the snapshot's entries into
+    /// arrays first. Only for a view with no frozen layer.
     func forEachInPlace(
-        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) throws(LogbookError) -> Void
+        from lower: [UInt8]? = nil, to upper: [UInt8]? = nil,
+        _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UInt64) throws(LogbookError) -> Bool
     ) throws(LogbookError) {
-        precondition(frozen == nil, "a compaction folds a view with no frozen layer")
-        var cursor: SnapshotCursor? = snapshot.map { SnapshotCursor($0, lower: nil, upper: nil, reverse: false) }
+        precondition(frozen == nil, "an in-place walk needs a view with no frozen layer")
+        var cursor: SnapshotCursor? = snapshot.map { SnapshotCursor($0, lower: lower, upper: upper, reverse: false) }
         var next = try cursor?.nextPosition()
         let checkTombstones = tombstones.count > 0
         /// Visits the snapshot's live entries below `key` (all of them when nil), and skips the
-        /// one equal to it (the memtable's entry shadows it).
-        func older(below key: UnsafeRawBufferPointer?) throws(LogbookError) {
+        /// one equal to it (the memtable's entry shadows it); false when `body` said stop.
+        func older(below key: UnsafeRawBufferPointer?) throws(LogbookError) -> Bool {
             while let position = next {
                 if let key {
                     let order = compareRaw(position.key.baseAddress, position.key.count, key.baseAddress, key.count)
-                    if order > 0 { return }
+                    if order > 0 { return true }
                     if order == 0 {
                         next = try cursor!.nextPosition()
-                        return
+                        return true
                     }
                 }
                 if !checkTombstones || !tombstones.contains(position.key) {
-                    try body(position.key, position.value, position.sequence)
+                    if try !body(position.key, position.value, position.sequence) { return false }
                 }
                 next = try cursor!.nextPosition()
             }
+            return true
         }
         // The memtable's walk does not carry a typed error: the failure is carried out by hand.
         var failure: LogbookError? = nil
-        _ = memtable.forEachInPlace { key, value, sequence in
+        var stopped = false
+        _ = memtable.forEachInPlace(from: lower) { key, value, sequence in
+            if let upper,
+                upper.withUnsafeBytes({ compareRaw(key.baseAddress, key.count, $0.baseAddress, $0.count) }) >= 0
+            {
+                return false  // past the range: the snapshot's cursor ends there too
+            }
             do throws(LogbookError) {
-                try older(below: key)
-                try body(key, value, sequence)
-                return true
+                let goOn = try older(below: key)
+                stopped = !goOn
+                if !stopped { stopped = try !body(key, value, sequence) }
+                return !stopped
             } catch {
                 failure = error
                 return false
             }
         }
         if let failure { throw failure }
-        try older(below: nil)
+        if !stopped { _ = try older(below: nil) }
     }
 
     /// Live keys and their key+value bytes (walks everything when there is a snapshot).
