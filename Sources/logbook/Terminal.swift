@@ -97,6 +97,17 @@ final class Output {
 
     func write(_ text: String) throws(CLIError) { try write(Array(text.utf8)) }
 
+    /// Appends bytes the caller only lends (a key or value `Store.visit` hands over).
+    func write(_ bytes: UnsafeRawBufferPointer) throws(CLIError) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= Self.threshold { try flush() }
+    }
+
+    func write(byte: UInt8) throws(CLIError) {
+        buffer.append(byte)
+        if buffer.count >= Self.threshold { try flush() }
+    }
+
     func flush() throws(CLIError) {
         guard !buffer.isEmpty else { return }
         defer { buffer.removeAll(keepingCapacity: true) }

@@ -1,3 +1,4 @@
+import Logbook
 import Testing
 
 @Suite struct ScanTests {
@@ -66,6 +67,44 @@ import Testing
                 #expect(result.stdout == [])
                 #expect(result.err.hasPrefix("logbook: --limit must be a non-negative integer"))
             }
+        }
+    }
+
+    /// A scan larger than the output buffer (64 KiB), over a snapshot, the memtable above it and a
+    /// tombstone, prints what the library's `scan` returns, in every format and direction.
+    @Test func aLargeScanOverEveryLayerPrintsWhatTheLibraryReturns() throws {
+        try withFixture { f in
+            do {
+                let store = try Store(path: f.store, options: StoreOptions(durability: .relaxed))
+                defer { store.close() }
+                for i in 0..<3000 { try store.put("k\(i)", String(repeating: "v", count: i % 90)) }
+                _ = try store.compact()
+                for i in stride(from: 0, to: 3000, by: 7) { try store.put("k\(i)", "new \(i)") }
+                try store.delete("k10")
+            }
+            let store = try Store(path: f.store, options: StoreOptions(durability: .relaxed))
+            defer { store.close() }
+            for reverse in [false, true] {
+                let pairs = try store.scan(ScanOptions(reverse: reverse))
+                #expect(pairs.count == 2999)
+                let flags: [String] = reverse ? ["--reverse"] : []
+                let text: [UInt8] = pairs.flatMap { $0.key + [0x09] + $0.value + [0x0A] }
+                #expect(text.count > 1 << 16)
+                #expect(CLI.run(["--store", f.store, "scan"] + flags).stdout == text, "reverse \(reverse)")
+                #expect(
+                    CLI.run(["--store", f.store, "scan", "--keys-only"] + flags).stdout
+                        == pairs.flatMap { (pair: KeyValue) -> [UInt8] in pair.key + [0x0A] })
+                let json = CLI.run(["--store", f.store, "scan", "--json"] + flags)
+                #expect(json.status == 0)
+                #expect(json.out.split(separator: "\n").count == 2999)
+                #expect(
+                    json.out.hasPrefix(
+                        reverse ? "{\"key\":\"k999\",\"value\":\"" : "{\"key\":\"k0\",\"value\":\"new 0\"}\n"))
+            }
+            #expect(
+                f.run("scan", "--prefix", "k10", "--limit", "3").out
+                    == "k100\t\(String(repeating: "v", count: 10))\nk1000\t\(String(repeating: "v", count: 10))\nk1001\tnew 1001\n"
+            )
         }
     }
 }

@@ -31,19 +31,25 @@ enum ScanCommand: Command {
         guard let store = try invocation.openExistingStore() else { return }
         defer { store.close() }
         let keysOnly = invocation.has("--keys-only")
-        for pair in try store.scan(options) {
+        // Streamed: each pair is written as the visit reaches it, so a scan of a large store
+        // holds no more than the output buffer.
+        try store.visit(options) { key, value in
             if invocation.json {
                 var line = JSONLine()
                 line.raw("{")
-                line.field("key", bytes: pair.key)
-                if !keysOnly { line.field("value", bytes: pair.value) }
+                line.field("key", bytes: [UInt8](key))
+                if !keysOnly { line.field("value", bytes: [UInt8](value)) }
                 line.raw("}\n")
                 try output.write(line.bytes)
-            } else if keysOnly {
-                try output.write(pair.key + [0x0A])
             } else {
-                try output.write(pair.key + [0x09] + pair.value + [0x0A])
+                try output.write(key)
+                if !keysOnly {
+                    try output.write(byte: 0x09)
+                    try output.write(value)
+                }
+                try output.write(byte: 0x0A)
             }
+            return true
         }
     }
 }
