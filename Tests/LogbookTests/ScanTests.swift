@@ -79,15 +79,21 @@ import Testing
         }
     }
 
+    /// Puts every other key (the first with a stale value), and `zzz`, which a later step deletes:
+    /// the first half of a key set that the rest, written later, completes.
+    static func putHalf(_ store: Store, zzz: String) throws {
+        for (index, key) in keys.enumerated() where index % 2 == 0 {
+            try store.put(key, index == 0 ? b("stale") : value(key))
+        }
+        try store.put("zzz", zzz)
+    }
+
     /// The same cases inside a transaction whose own writes produce the same key set from a
     /// different snapshot: half the keys pending, one snapshot key deleted and re-put.
     @Test func everyCaseMergesPendingWritesExactly() throws {
         try withTemporaryDirectory("scantx") { dir in
             let store = try Store(path: dir.store, options: relaxed())
-            for (index, key) in Self.keys.enumerated() where index % 2 == 0 {
-                try store.put(key, index == 0 ? b("stale") : Self.value(key))
-            }
-            try store.put("zzz", "deleted in the transaction")
+            try Self.putHalf(store, zzz: "deleted in the transaction")
             #expect(throws: RollBack.self) {
                 try store.write { tx in
                     for (index, key) in Self.keys.enumerated() where index % 2 == 1 || index == 0 {
@@ -141,10 +147,7 @@ import Testing
     @Test func visitHandsOverWhatScanReturnsOverEveryLayer() throws {
         try withTemporaryDirectory("visit") { dir in
             let store = try Store(path: dir.store, options: relaxed())
-            for (index, key) in Self.keys.enumerated() where index % 2 == 0 {
-                try store.put(key, index == 0 ? b("stale") : Self.value(key))
-            }
-            try store.put("zzz", "deleted after the compaction")
+            try Self.putHalf(store, zzz: "deleted after the compaction")
             _ = try store.compact()
             for (index, key) in Self.keys.enumerated() where index % 2 == 1 || index == 0 {
                 try store.put(key, Self.value(key))
