@@ -92,7 +92,7 @@ final class Output {
 
     func write(_ bytes: [UInt8]) throws(CLIError) {
         buffer.append(contentsOf: bytes)
-        if buffer.count >= Self.threshold { try flush() }
+        try flushIfFull()
     }
 
     func write(_ text: String) throws(CLIError) { try write(Array(text.utf8)) }
@@ -100,11 +100,15 @@ final class Output {
     /// Appends bytes the caller only lends (a key or value `Store.visit` hands over).
     func write(_ bytes: UnsafeRawBufferPointer) throws(CLIError) {
         buffer.append(contentsOf: bytes)
-        if buffer.count >= Self.threshold { try flush() }
+        try flushIfFull()
     }
 
     func write(byte: UInt8) throws(CLIError) {
         buffer.append(byte)
+        try flushIfFull()
+    }
+
+    private func flushIfFull() throws(CLIError) {
         if buffer.count >= Self.threshold { try flush() }
     }
 
