@@ -90,11 +90,34 @@ extension Bench {
             ? "value cache not consulted (it serves snapshot values of 16 KiB or more, or paranoid mode)"
             : "\(Format.decimal(100 * lookups / Double(keys.count)))% of gets reached the snapshot, "
                 + "value cache hit rate \(Format.decimal(100 * hits / lookups))%"
+        let lent = timeLends(store, keys)
         let threads = 2
         let together = concurrentGets(store, keys, threads: threads)
         return getMeasurement(
             "read_hot", store, keys, seconds: seconds,
-            note: "\(threads) threads at once: \(Format.count(together)) gets/s in all; " + cache)
+            note: "withValue (the value lent in place, no copy): \(Format.count(Double(keys.count) / lent)) gets/s; "
+                + "\(threads) threads at once: \(Format.count(together)) gets/s in all; " + cache)
+    }
+
+    /// Seconds of one `withValue` of each of `keys`, reading each value's first and last byte.
+    private func timeLends(_ store: Store, _ keys: [[UInt8]]) -> Double {
+        var found = 0
+        var touched = 0
+        let start = Clock.now()
+        for key in keys {
+            must("withValue") {
+                try store.withValue(key) { value in
+                    guard let value, let first = value.first, let last = value.last else { return }
+                    found += 1
+                    touched &+= Int(first) &+ Int(last)
+                }
+            }
+        }
+        let seconds = Clock.seconds(start, Clock.now())
+        if found != keys.count {
+            fail("read_hot: withValue found \(found) of \(keys.count) existing keys (\(touched))")
+        }
+        return seconds
     }
 
     /// gets/s of `threads` threads each getting every one of `keys` at the same time, on one

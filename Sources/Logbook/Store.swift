@@ -105,6 +105,27 @@ public final class Store: Sendable {
         return try readableView().value(key)
     }
 
+    /// Calls `body` with the value of `key`, or with nil when absent, without copying it: the
+    /// bytes are the store's own (in memory or in the mapped snapshot), valid only during the
+    /// call; copy what you keep. What `get` returns, at the cost of no allocation; sees what
+    /// `get` sees, and takes no lock while `body` runs. An error `body` throws is rethrown.
+    @inlinable
+    public func withValue<R>(_ key: [UInt8], _ body: (_ value: UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        // Inlined into the caller, so that `R` costs nothing; the look-up itself is not generic.
+        var result: R? = nil
+        try lend(key) { result = try body($0) }
+        return result!
+    }
+
+    /// `withValue` with a body that returns nothing. The published view is retained while
+    /// `body` runs, not read counted in: `body` may take its time, or close the store.
+    @usableFromInline
+    func lend(_ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        let processLock = processLock
+        let published = try reads.retained(current: { $0.isCurrent(processLock) }) ?? readableView()
+        try withExtendedLifetime(published) { try published.view.withValue(key, body) }
+    }
+
     /// The pairs the scan selects, in key order (or reverse), from one consistent state.
     public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] {
         let view = try snapshotView().view

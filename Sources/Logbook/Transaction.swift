@@ -13,6 +13,21 @@ public final class ReadTransaction {
     /// - Throws: `corrupted` or `io` when a snapshot block cannot be read.
     public func get(_ key: [UInt8]) throws -> [UInt8]? { try view.get(key)?.value }
 
+    /// `body` on the value of `key` in this view, or on nil, without a copy (see
+    /// `Store.withValue`): the bytes are valid only during the call.
+    @inlinable
+    public func withValue<R>(_ key: [UInt8], _ body: (_ value: UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        var result: R? = nil
+        try lend(key) { result = try body($0) }
+        return result!
+    }
+
+    /// `withValue` with a body that returns nothing (see `Store.lend`).
+    @usableFromInline
+    func lend(_ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        try view.withValue(key, body)
+    }
+
     /// The pairs the scan selects in this view.
     public func scan(_ options: ScanOptions = .all) throws -> [KeyValue] { try Store.scan(view, options) }
 

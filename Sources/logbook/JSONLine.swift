@@ -19,6 +19,15 @@ struct JSONLine {
         return line
     }
 
+    /// `{"key":K,"value":V}\n` (`key_base64`/`value_base64` for bytes that are not UTF-8; no
+    /// value when nil): a pair as `scan --json` and `export` write it.
+    static func pair(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer?) -> JSONLine {
+        object { line in
+            line.field("key", bytes: [UInt8](key))
+            if let value { line.field("value", bytes: [UInt8](value)) }
+        }
+    }
+
     /// Appends raw JSON text; `{` starts a new object (the next field gets no comma).
     mutating func raw(_ text: String) {
         bytes.append(contentsOf: text.utf8)

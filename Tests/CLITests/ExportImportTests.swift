@@ -125,7 +125,7 @@ func base64(_ bytes: [UInt8]) -> [UInt8] {
 }
 
 extension ExportImportTests {
-    @Test func manyPagesWhileWritersKeepGoingAreOneConsistentView() throws {
+    @Test func aLargeExportWhileWritersKeepGoingIsOneConsistentView() throws {
         try withFixture { f in
             var input: [UInt8] = []
             for i in 0..<2500 { input += "{\"op\":\"put\",\"key\":\"k/\(i)\",\"value\":\"\(i)\"}\n".bytes }

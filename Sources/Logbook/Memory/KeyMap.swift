@@ -220,12 +220,25 @@ struct KeyMap: Sendable {
 
     /// The value of `key`, or nil: `get` without retaining the key.
     func value(_ key: [UInt8]) -> [UInt8]? {
-        key.withUnsafeBufferPointer { k -> [UInt8]? in
+        guard let (c, i) = position(key) else { return nil }
+        return chunks.withUnsafeBufferPointer { $0[c].value(i) }
+    }
+
+    /// `body` on the value of `key`, read in place (valid during the call); nil when absent (and
+    /// `body` is not called).
+    func withValue<R>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        guard let (c, i) = position(key) else { return nil }
+        return try chunks.withUnsafeBufferPointer { try $0[c].withValue(i, body) }
+    }
+
+    /// The chunk and position of `key`, or nil when absent.
+    @inline(__always)
+    private func position(_ key: [UInt8]) -> (chunk: Int, index: Int)? {
+        key.withUnsafeBufferPointer { k in
             let key = UnsafeRawPointer(k.baseAddress)
             guard filter.mayContain(key, k.count) else { return nil }
             let (c, i, found) = locate(key, k.count)
-            guard found else { return nil }
-            return chunks.withUnsafeBufferPointer { $0[c].value(i) }
+            return found ? (c, i) : nil
         }
     }
 

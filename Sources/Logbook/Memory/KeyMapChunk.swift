@@ -108,9 +108,9 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
 
         /// `body` on the value's bytes, read in place.
         @inline(__always)
-        static func withValue<R>(_ r: UnsafeRawPointer, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-            if isBoxed(r) { return box(r).pointee.withUnsafeBytes(body) }
-            return body(
+        static func withValue<R>(_ r: UnsafeRawPointer, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+            if isBoxed(r) { return try box(r).pointee.withUnsafeBytes(body) }
+            return try body(
                 UnsafeRawBufferPointer(
                     start: r + (headerSize &+ keyCount(r)), count: Int(r.load(fromByteOffset: 12, as: UInt32.self))))
         }
@@ -239,6 +239,12 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     @inline(__always)
     func value(_ i: Int) -> [UInt8] {
         withUnsafeMutablePointers { header, words in Record.value(Self.record(header, words, i)) }
+    }
+
+    /// `body` on the value of entry `i` (< count) in key order, read in place.
+    @inline(__always)
+    func withValue<R>(_ i: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withUnsafeMutablePointers { header, words in try Record.withValue(Self.record(header, words, i), body) }
     }
 
     /// Key of entry `i` (< count) in key order.

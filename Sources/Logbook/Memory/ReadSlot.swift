@@ -63,6 +63,39 @@ final class ReadSlot: @unchecked Sendable {
     func read(
         current: (PublishedView) -> Bool, _ body: (PublishedView) throws(LogbookError) -> [UInt8]?
     ) throws(LogbookError) -> [UInt8]?? {
+        try countedIn { () throws(LogbookError) -> [UInt8]?? in
+            let raw = slot.load(ordering: .sequentiallyConsistent)
+            guard raw != 0 else { return nil }
+            // The closure of `_withUnsafeGuaranteedRef` carries no typed error: it is carried out by hand.
+            var failure: LogbookError? = nil
+            let value = Self.view(raw)._withUnsafeGuaranteedRef { view -> [UInt8]?? in
+                guard current(view) else { return nil }
+                do throws(LogbookError) { return .some(try body(view)) } catch {
+                    failure = error
+                    return nil
+                }
+            }
+            if let failure { throw failure }
+            return value
+        }
+    }
+
+    /// The view in the slot, retained, unless the slot is empty or `current` says the view is
+    /// stale; then nil. For reads that run code of the caller's while they hold the view (no
+    /// get stays counted in then, so `close` never waits on the caller).
+    @inline(__always)
+    func retained(current: (PublishedView) -> Bool) -> PublishedView? {
+        countedIn {
+            let raw = slot.load(ordering: .sequentiallyConsistent)
+            guard raw != 0 else { return nil }
+            let view = Self.view(raw).takeUnretainedValue()
+            return current(view) ? view : nil
+        }
+    }
+
+    /// `body` run while the get is counted in (see the type's comment).
+    @inline(__always)
+    private func countedIn<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         let phase = phase.load(ordering: .relaxed)
         if phase == 0 {
             readers0.wrappingAdd(1, ordering: .sequentiallyConsistent)
@@ -76,19 +109,7 @@ final class ReadSlot: @unchecked Sendable {
                 readers1.wrappingSubtract(1, ordering: .releasing)
             }
         }
-        let raw = slot.load(ordering: .sequentiallyConsistent)
-        guard raw != 0 else { return nil }
-        // The closure of `_withUnsafeGuaranteedRef` carries no typed error: it is carried out by hand.
-        var failure: LogbookError? = nil
-        let value = Self.view(raw)._withUnsafeGuaranteedRef { view -> [UInt8]?? in
-            guard current(view) else { return nil }
-            do throws(LogbookError) { return .some(try body(view)) } catch {
-                failure = error
-                return nil
-            }
-        }
-        if let failure { throw failure }
-        return value
+        return try body()
     }
 
     /// The view in the slot, or nil. Under the state mutex.

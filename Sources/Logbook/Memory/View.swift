@@ -54,6 +54,22 @@ struct View: Sendable {
         return try snapshot.unsafelyUnwrapped.value(key)
     }
 
+    /// `body` on the live value of `key`, read where it lies (valid during the call, while this
+    /// view lives), or on nil when absent: `value` without the copy.
+    func withValue<R>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        if let result = try memtable.withValue(key, body) { return result }
+        guard snapshot != nil || frozen != nil else { return try body(nil) }
+        if tombstones.count > 0 && tombstones.contains(key) { return try body(nil) }
+        if frozen != nil {
+            let frozen = frozen.unsafelyUnwrapped
+            if let result = try frozen.memtable.withValue(key, body) { return result }
+            if frozen.tombstones.count > 0 && frozen.tombstones.contains(key) { return try body(nil) }
+            guard snapshot != nil else { return try body(nil) }
+        }
+        if let result = try snapshot.unsafelyUnwrapped.withValue(key, body) { return result }
+        return try body(nil)
+    }
+
     /// The view a compaction folds into its snapshot: the memtable and tombstones, over the
     /// snapshot. From here on, until `thaw()` or `replaceSnapshot`, this view writes into a
     /// new memtable above them.

@@ -193,11 +193,36 @@ final class SnapshotReader: @unchecked Sendable {
         return entry
     }
 
+    /// `body` on the value of `key` read where it lies, valid during the call: in the mapping,
+    /// or the value cache's copy where `get` would serve one in `paranoid` mode; nil when the
+    /// key is absent (and `body` is not called).
+    func withValue<R>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        if cacheBytes > 0 && paranoid {
+            guard let entry = try get(key) else { return nil }
+            return try entry.value.withUnsafeBytes(body)
+        }
+        guard let found = try locate(key) else { return nil }
+        return try body(found.value)
+    }
+
     /// The sequence number of `key` in the snapshot and its value copied out of the mapping,
     /// unless it is longer than `limit` bytes (then nil); nil when the key is absent.
+    @inline(__always)
     private func find(
         _ key: [UInt8], copyingUpTo limit: Int
     ) throws(LogbookError) -> (value: [UInt8]?, sequence: UInt64)? {
+        guard let found = try locate(key) else { return nil }
+        guard found.value.count <= limit else { return (nil, found.sequence) }
+        // Built from a buffer, not with `unsafeUninitializedCapacity`: that one allocates
+        // through an unspecialized library call that looks up the array's generic type
+        // metadata on every call (~500 instructions, more than the rest of a look-up).
+        return ([UInt8](found.value), found.sequence)
+    }
+
+    /// The value of `key` in the mapping (valid while this reader lives) and its sequence
+    /// number; nil when the key is absent.
+    @inline(__always)
+    private func locate(_ key: [UInt8]) throws(LogbookError) -> (value: UnsafeRawBufferPointer, sequence: UInt64)? {
         let b = key.withUnsafeBytes { search.firstBlock(atOrAfter: $0) }
         guard b < blockCount else { return nil }
         let span = search.spans[b]
@@ -230,11 +255,7 @@ final class SnapshotReader: @unchecked Sendable {
                 if order < 0 { continue }
                 if order > 0 || offset > end { return nil }
                 let sequence = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: keyStart &- 8, as: UInt64.self))
-                guard valueLength <= limit else { return (nil, sequence) }
-                // Built from a buffer, not with `unsafeUninitializedCapacity`: that one allocates
-                // through an unspecialized library call that looks up the array's generic type
-                // metadata on every call (~500 instructions, more than the rest of a look-up).
-                return ([UInt8](UnsafeRawBufferPointer(start: p + valueStart, count: valueLength)), sequence)
+                return (UnsafeRawBufferPointer(start: p + valueStart, count: valueLength), sequence)
             }
             return nil
         }

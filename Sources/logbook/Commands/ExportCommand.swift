@@ -22,8 +22,8 @@ enum ExportCommand: Command {
         "  logbook export --prefix task/ | gzip > tasks.jsonl.gz",
     ]
     static let positionals = 0...0
-    /// Pairs read from the view at a time.
-    static let pageSize = 1024
+    /// Pairs between two progress reports.
+    static let progressStep = 1024
 
     static func run(_ invocation: Invocation, _ output: Output) throws {
         let prefix = invocation.option("--prefix").flatMap { $0.isEmpty ? nil : $0 }
@@ -37,28 +37,20 @@ enum ExportCommand: Command {
         defer { store.close() }
         let file = try outPath.map { path throws(CLIError) in try LocalFile.Writer(path) }
         let showProgress = !invocation.json && Terminal.standardErrorIsTerminal
-        // One read view for the whole export, walked a page at a time: memory stays bounded by
-        // the page, and every pair is as of the same sequence number.
+        // One read view for the whole export, streamed through `visit`: each pair is written as
+        // the walk reaches it (memory stays bounded by the output buffer), and every pair is as
+        // of the same sequence number.
         let (exported, sequence) = try store.read { rtx throws -> (Int, UInt64) in
             let total = showProgress ? try rtx.count : 0
             var exported = 0
-            var start: [UInt8]? = nil
-            while true {
-                let page = try rtx.scan(ScanOptions(prefix: prefix, start: start, limit: pageSize))
-                for pair in page {
-                    var line = JSONLine()
-                    line.raw("{")
-                    line.field("key", bytes: pair.key)
-                    line.field("value", bytes: pair.value)
-                    line.raw("}\n")
-                    if let file { try file.write(line.bytes) } else { try output.write(line.bytes) }
-                }
-                exported += page.count
-                if showProgress && total >= pageSize {
+            try rtx.visit(ScanOptions(prefix: prefix)) { key, value in
+                let line = JSONLine.pair(key: key, value: value)
+                if let file { try file.write(line.bytes) } else { try output.write(line.bytes) }
+                exported += 1
+                if showProgress && total >= progressStep && exported % progressStep == 0 {
                     Terminal.progress("exporting \(min(100, exported * 100 / total))% (\(exported) pairs)")
                 }
-                guard page.count == pageSize, let last = page.last else { break }
-                start = last.key + [0]  // the smallest key after it
+                return true
             }
             return (exported, rtx.sequence)
         }

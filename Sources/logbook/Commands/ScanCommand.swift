@@ -35,12 +35,7 @@ enum ScanCommand: Command {
         // holds no more than the output buffer.
         try store.visit(options) { key, value in
             if invocation.json {
-                var line = JSONLine()
-                line.raw("{")
-                line.field("key", bytes: [UInt8](key))
-                if !keysOnly { line.field("value", bytes: [UInt8](value)) }
-                line.raw("}\n")
-                try output.write(line.bytes)
+                try output.write(JSONLine.pair(key: key, value: keysOnly ? nil : value).bytes)
             } else {
                 try output.write(key)
                 if !keysOnly {
