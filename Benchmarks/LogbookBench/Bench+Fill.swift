@@ -93,10 +93,13 @@ extension Bench {
         let lent = timeLends(store, keys)
         let threads = 2
         let together = concurrentGets(store, keys, threads: threads)
+        let miss = MemoryLatency.measure()
         return getMeasurement(
             "read_hot", store, keys, seconds: seconds,
             note: "withValue (the value lent in place, no copy): \(Format.count(Double(keys.count) / lent)) gets/s; "
-                + "\(threads) threads at once: \(Format.count(together)) gets/s in all; " + cache)
+                + "\(threads) threads at once: \(Format.count(together)) gets/s in all; " + cache
+                + "; a dependent memory miss here: \(Format.count(miss)) ns (pointer chase over 64 MiB), a get "
+                + "\(Format.fixed(1e9 / (Double(keys.count) / seconds) / miss, 1)) of them")
     }
 
     /// Seconds of one `withValue` of each of `keys`, reading each value's first and last byte.

@@ -17,9 +17,7 @@ public final class ReadTransaction {
     /// `Store.withValue`): the bytes are valid only during the call.
     @inlinable
     public func withValue<R>(_ key: [UInt8], _ body: (_ value: UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        var result: R? = nil
-        try lend(key) { result = try body($0) }
-        return result!
+        try lendingResult(body) { try lend(key, $0) }
     }
 
     /// `withValue` with a body that returns nothing (see `Store.lend`).

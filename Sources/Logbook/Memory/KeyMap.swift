@@ -234,7 +234,9 @@ struct KeyMap: Sendable {
     /// The chunk and position of `key`, or nil when absent.
     @inline(__always)
     private func position(_ key: [UInt8]) -> (chunk: Int, index: Int)? {
-        key.withUnsafeBufferPointer { k in
+        // An empty memtable (after a compaction, before the next commit): not even its filter.
+        guard count > 0 else { return nil }
+        return key.withUnsafeBufferPointer { k in
             let key = UnsafeRawPointer(k.baseAddress)
             guard filter.mayContain(key, k.count) else { return nil }
             let (c, i, found) = locate(key, k.count)
