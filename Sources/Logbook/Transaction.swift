@@ -89,6 +89,29 @@ public final class WriteTransaction {
         return value
     }
 
+    /// `body` on the value of `key` as this transaction sees it (its own writes first), or on
+    /// nil, without a copy (see `Store.withValue`): the bytes are valid only during the call.
+    /// Read like `get`: the commit checks that nothing it read changed.
+    @inlinable
+    public func withValue<R>(_ key: [UInt8], _ body: (_ value: UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        try lendingResult(body) { try lend(key, $0) }
+    }
+
+    /// `withValue` with a body that returns nothing.
+    @usableFromInline
+    func lend(_ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        try checkActive()
+        if let pending = writes.find(key) {
+            if case .put(_, let value) = writes.entries[pending] { return try value.withUnsafeBytes { try body($0) } }
+            return try body(nil)
+        }
+        try view.withValue(key) { value in
+            // Recorded before `body` runs: what it saw counts even if it throws.
+            reads.set(Read(key: key, wasPresent: value != nil))
+            try body(value)
+        }
+    }
+
     /// Sets `key` to `value` when the transaction commits.
     public func put(_ key: [UInt8], _ value: [UInt8]) throws {
         try checkActive()

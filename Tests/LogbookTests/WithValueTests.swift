@@ -106,6 +106,51 @@ import Testing
         }
     }
 
+    /// In `write { }`: the transaction's own puts and deletes first, then its snapshot; a key
+    /// read through `withValue` that another handle changes before the commit makes the
+    /// closure run again, as one read through `get` does (also when the body threw and the
+    /// closure caught it), so no update is lost.
+    @Test func inAWriteTransactionSeesItsOwnWritesAndCountsAsARead() throws {
+        struct Refused: Error {}
+        try withTemporaryDirectory("withvaluewrite") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            let other = try Store(path: dir.store, options: relaxed())
+            try store.put("k", "0")
+            try store.put("gone", "x")
+            func text(_ bytes: UnsafeRawBufferPointer?) -> String? { bytes.map { String(decoding: $0, as: UTF8.self) } }
+            try store.write { tx in
+                #expect(try tx.withValue(b("k"), text) == "0")
+                try tx.put("k", "pending")
+                try tx.delete("gone")
+                #expect(try tx.withValue(b("k"), text) == "pending")
+                #expect(try tx.withValue(b("gone"), text) == nil)
+                #expect(try tx.withValue(b("never"), text) == nil)
+            }
+            for throwing in [false, true] {
+                let counter = RunCounter()
+                let result = try store.write { tx -> Int in
+                    counter.runs += 1
+                    var value = 0
+                    do {
+                        try tx.withValue(b("k")) { bytes in
+                            value = Int(text(bytes) ?? "0") ?? 0
+                            if throwing { throw Refused() }
+                        }
+                    } catch is Refused {}
+                    if counter.runs == 1 { try other.put("k", "100") }
+                    try tx.put("k", String(value + 1))
+                    return value
+                }
+                #expect(counter.runs == 2, "throwing: \(throwing)")
+                #expect(result == 100)
+                #expect(try store.string("k") == "101")
+                try store.put("k", "0")
+            }
+            store.close()
+            other.close()
+        }
+    }
+
     /// Another handle's commits and compactions are seen at once, as by `get`.
     @Test func seesAnotherHandlesCommitsAndCompactions() throws {
         try withTemporaryDirectory("withvaluefresh") { dir in
