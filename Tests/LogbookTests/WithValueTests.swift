@@ -1,7 +1,8 @@
-// Store.withValue and ReadTransaction.withValue: the value `get` returns, lent in place, over
-// every layer a value can come from (memtable records, boxed long values, the mapped snapshot,
-// the value cache in paranoid mode, a compaction's frozen layer), after another handle's
-// commits, and while other threads commit and compact under the reader.
+// withValue on a store, a read transaction and a write transaction: the value `get` returns,
+// lent in place, over every layer a value can come from (memtable records, boxed long values,
+// the mapped snapshot, the value cache in paranoid mode, a compaction's frozen layer, a
+// transaction's own writes), after another handle's commits, and while other threads commit
+// and compact under the reader.
 
 import Testing
 
