@@ -11,6 +11,24 @@ final class RunCounter: @unchecked Sendable {
     var runs = 0
 }
 
+/// An increment of "k" (holding "0") in `a.write { }`, reading it with `read`, while `other`
+/// commits "100" to it during the first run: the commit must fail validation and the closure
+/// run again on the new state, so that no update is lost ("101" in the end).
+func expectRerunAfterAConflict(_ a: Store, _ other: Store, read: (WriteTransaction) throws -> Int) throws {
+    let counter = RunCounter()
+    let result = try a.write { tx -> Int in
+        counter.runs += 1
+        let value = try read(tx)
+        if counter.runs == 1 { try other.put("k", "100") }
+        try tx.put("k", String(value + 1))
+        return value
+    }
+    #expect(counter.runs == 2)
+    #expect(result == 100, "the result of the run that committed")
+    #expect(try a.string("k") == "101")
+    #expect(try other.string("k") == "101")
+}
+
 @Suite struct TransactionTests {
     static func kv(_ key: String, _ value: String) -> KeyValue { KeyValue(key: b(key), value: b(value)) }
 
@@ -93,18 +111,7 @@ final class RunCounter: @unchecked Sendable {
             let a = try Store(path: dir.store, options: relaxed())
             let other = try Store(path: dir.store, options: relaxed())
             try a.put("k", "0")
-            let counter = RunCounter()
-            let result = try a.write { tx -> Int in
-                counter.runs += 1
-                let value = Int(try tx.string("k")!)!
-                if counter.runs == 1 { try other.put("k", "100") }
-                try tx.put("k", String(value + 1))
-                return value
-            }
-            #expect(counter.runs == 2)
-            #expect(result == 100, "the result of the run that committed")
-            #expect(try a.string("k") == "101")
-            #expect(try other.string("k") == "101")
+            try expectRerunAfterAConflict(a, other) { tx in Int(try tx.string("k")!)! }
             a.close()
             other.close()
         }
