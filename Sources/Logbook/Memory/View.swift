@@ -27,47 +27,44 @@ struct View: Sendable {
 
     /// The live entry for `key`, or nil.
     func get(_ key: [UInt8]) throws(LogbookError) -> KeyMap.Entry? {
-        if let entry = memtable.get(key) { return entry }
-        // Borrowed, not bound: `guard let` copies the optional through a generic runtime call.
-        guard snapshot != nil || frozen != nil else { return nil }
-        if tombstones.count > 0 && tombstones.contains(key) { return nil }
-        if frozen != nil {
-            let frozen = frozen.unsafelyUnwrapped
-            if let entry = frozen.memtable.get(key) { return entry }
-            if frozen.tombstones.count > 0 && frozen.tombstones.contains(key) { return nil }
-            guard snapshot != nil else { return nil }
-        }
-        return try snapshot.unsafelyUnwrapped.get(key)
+        try lookUp(
+            key, map: { (m) throws(LogbookError) in m.get(key) },
+            snapshot: { (s) throws(LogbookError) in try s.get(key) })
     }
 
     /// The live value of `key`, or nil: `get` without making an entry.
     func value(_ key: [UInt8]) throws(LogbookError) -> [UInt8]? {
-        if let value = memtable.value(key) { return value }
-        guard snapshot != nil || frozen != nil else { return nil }
-        if tombstones.count > 0 && tombstones.contains(key) { return nil }
-        if frozen != nil {
-            let frozen = frozen.unsafelyUnwrapped
-            if let value = frozen.memtable.value(key) { return value }
-            if frozen.tombstones.count > 0 && frozen.tombstones.contains(key) { return nil }
-            guard snapshot != nil else { return nil }
-        }
-        return try snapshot.unsafelyUnwrapped.value(key)
+        try lookUp(
+            key, map: { (m) throws(LogbookError) in m.value(key) },
+            snapshot: { (s) throws(LogbookError) in try s.value(key) })
     }
 
     /// `body` on the live value of `key`, read where it lies (valid during the call, while this
     /// view lives), or on nil when absent: `value` without the copy.
     func withValue<R>(_ key: [UInt8], _ body: (UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        if let result = try memtable.withValue(key, body) { return result }
-        guard snapshot != nil || frozen != nil else { return try body(nil) }
-        if tombstones.count > 0 && tombstones.contains(key) { return try body(nil) }
+        let found = try lookUp(key, map: { try $0.withValue(key, body) }, snapshot: { try $0.withValue(key, body) })
+        if let found { return found }
+        return try body(nil)
+    }
+
+    /// The one place that says which layer shadows which: `inMap` on the memtable; then, unless
+    /// a tombstone hides the key, on the frozen memtable; then, unless the frozen tombstones
+    /// hide it, `inSnapshot` on the snapshot. Nil when no layer holds the key.
+    @inline(__always)
+    private func lookUp<T, E: Error>(
+        _ key: [UInt8], map inMap: (KeyMap) throws(E) -> T?, snapshot inSnapshot: (SnapshotReader) throws(E) -> T?
+    ) throws(E) -> T? {
+        if let found = try inMap(memtable) { return found }
+        // Borrowed, not bound: `guard let` copies the optional through a generic runtime call.
+        guard snapshot != nil || frozen != nil else { return nil }
+        if tombstones.count > 0 && tombstones.contains(key) { return nil }
         if frozen != nil {
             let frozen = frozen.unsafelyUnwrapped
-            if let result = try frozen.memtable.withValue(key, body) { return result }
-            if frozen.tombstones.count > 0 && frozen.tombstones.contains(key) { return try body(nil) }
-            guard snapshot != nil else { return try body(nil) }
+            if let found = try inMap(frozen.memtable) { return found }
+            if frozen.tombstones.count > 0 && frozen.tombstones.contains(key) { return nil }
+            guard snapshot != nil else { return nil }
         }
-        if let result = try snapshot.unsafelyUnwrapped.withValue(key, body) { return result }
-        return try body(nil)
+        return try inSnapshot(snapshot.unsafelyUnwrapped)
     }
 
     /// The view a compaction folds into its snapshot: the memtable and tombstones, over the
