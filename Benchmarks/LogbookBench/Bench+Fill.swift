@@ -93,11 +93,14 @@ extension Bench {
         let lent = timeLends(store, keys)
         let threads = 2
         let together = concurrentGets(store, keys, threads: threads)
+        let many = timeGetMany(store, keys)
         let miss = MemoryLatency.measure()
         return getMeasurement(
             "read_hot", store, keys, seconds: seconds,
             note: "withValue (the value lent in place, no copy): \(Format.count(Double(keys.count) / lent)) gets/s; "
-                + "\(threads) threads at once: \(Format.count(together)) gets/s in all; " + cache
+                + "getMany (\(Self.manyKeys) keys a call, their look-ups overlapping): "
+                + "\(Format.count(Double(keys.count) / many)) gets/s; \(threads) threads at once: \(Format.count(together)) gets/s in all; "
+                + cache
                 + "; a dependent memory miss here: \(Format.count(miss)) ns (pointer chase over 64 MiB), a get "
                 + "\(Format.fixed(1e9 / (Double(keys.count) / seconds) / miss, 1)) of them")
     }
@@ -120,6 +123,26 @@ extension Bench {
         if found != keys.count {
             fail("read_hot: withValue found \(found) of \(keys.count) existing keys (\(touched))")
         }
+        return seconds
+    }
+
+    /// Keys a `getMany` call of read_hot's details asks for.
+    static let manyKeys = 64
+
+    /// Seconds of `getMany` over `keys`, `manyKeys` at a time.
+    private func timeGetMany(_ store: Store, _ keys: [[UInt8]]) -> Double {
+        var found = 0
+        let start = Clock.now()
+        var first = 0
+        while first < keys.count {
+            let end = min(first + Self.manyKeys, keys.count)
+            for value in must("getMany", { try store.getMany(Array(keys[first..<end])) }) where value != nil {
+                found += 1
+            }
+            first = end
+        }
+        let seconds = Clock.seconds(start, Clock.now())
+        if found != keys.count { fail("read_hot: getMany found \(found) of \(keys.count) existing keys") }
         return seconds
     }
 

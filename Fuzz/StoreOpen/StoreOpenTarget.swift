@@ -26,8 +26,8 @@ import Glibc
 /// - when the offline `Store.verify(path:)` passes, the store opens, every read succeeds, the
 ///   handle's `verify()` gives the same report (but for an unfinished first segment, which open
 ///   writes again), and writes and compaction succeed;
-/// - reads agree with each other: forward and reverse scans, `get` of every scanned key, and
-///   `stats().keys`; a one-shot `Store.get(_:at:options:)` agrees with them;
+/// - reads agree with each other: forward and reverse scans, `get` of every scanned key,
+///   `getMany` of them, and `stats().keys`; a one-shot `Store.get(_:at:options:)` agrees with them;
 /// - writes and compaction keep exactly the expected data, seen by a second handle opened before
 ///   them and after a close and reopen.
 enum StoreOpenTarget {
@@ -145,6 +145,14 @@ enum StoreOpenTarget {
             if let value = attempt({ try store.get(pair.key) }).value(or: strict ? "get of a scanned key fails" : nil) {
                 Fuzz.require(value == pair.value, "get and scan disagree on a key")
             }
+        }
+        // Several keys at once, in another order, with one the scan does not hold.
+        let absent = Array("fuzz-absent".utf8)
+        let probes = pairs.prefix(100).map(\.key).reversed() + (pairs.contains { $0.key == absent } ? [] : [absent])
+        if let values = attempt({ try store.getMany(probes) }).value(or: strict ? "getMany of scanned keys fails" : nil)
+        {
+            let expected = probes.map { key in pairs.first { $0.key == key }?.value }
+            Fuzz.require(values == expected, "getMany and scan disagree")
         }
         if let stats = attempt({ try store.stats() }).value(or: strict ? "stats fails" : nil) {
             Fuzz.require(stats.keys == pairs.count, "stats counts \(stats.keys) keys, scan \(pairs.count)")

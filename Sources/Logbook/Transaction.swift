@@ -13,6 +13,11 @@ public final class ReadTransaction {
     /// - Throws: `corrupted` or `io` when a snapshot block cannot be read.
     public func get(_ key: [UInt8]) throws -> [UInt8]? { try view.get(key)?.value }
 
+    /// The values of `keys` in this view, in order (nil where absent): `get` of each, faster
+    /// (see `Store.getMany`).
+    /// - Throws: `corrupted` or `io` when a snapshot block cannot be read.
+    public func getMany(_ keys: [[UInt8]]) throws -> [[UInt8]?] { try view.values(keys) }
+
     /// `body` on the value of `key` in this view, or on nil, without a copy (see
     /// `Store.withValue`): the bytes are valid only during the call.
     @inlinable

@@ -166,45 +166,55 @@ struct KeyMap: Sendable {
     /// reference counting, and a key is dereferenced only on a tie of words.
     @inline(__always)
     private func locate(_ key: UnsafeRawPointer?, _ keyCount: Int) -> (chunk: Int, index: Int, found: Bool) {
+        let (c, order) = chunk(for: key, keyCount)
+        return chunks.withUnsafeBufferPointer { chunks in
+            if order != 0 {
+                // Before or after every key.
+                return order < 0 ? (0, 0, false) : (c, chunks[c].count, false)
+            }
+            let (index, found) = chunks[c].search(key, keyCount)
+            return (c, index, found)
+        }
+    }
+
+    /// The chunk `key` is or would go in, and how the key compares with the map's prefix: below
+    /// it (-1, chunk 0), above it (1, the last chunk), or sharing it (0, the chunk the
+    /// separators give). The map must not be empty.
+    @inline(__always)
+    private func chunk(for key: UnsafeRawPointer?, _ keyCount: Int) -> (chunk: Int, order: Int32) {
         let prefixLength = prefix.count
         let order = prefix.withUnsafeBufferPointer { p -> Int32 in
             let n = min(prefixLength, keyCount)
             let order = compareRaw(key, n, p.baseAddress, n)
             return order != 0 ? order : (keyCount < prefixLength ? -1 : 0)
         }
-        return chunks.withUnsafeBufferPointer { chunks in
-            if order != 0 {
-                // Before or after every key.
-                return order < 0 ? (0, 0, false) : (chunks.count &- 1, chunks[chunks.count &- 1].count, false)
-            }
-            let c = fences.withUnsafeBufferPointer { fences in
-                let count = fences.count
-                let target = KeyMapChunk.word(key, keyCount, from: prefixLength)
-                let first = firstWord(atLeast: target, count: count) { fences[$0] }
-                // A separator with the key's word is the key, unless both go on past the word.
-                guard first < count, fences[first] == target, target & 0xFF == 8 else { return first }
-                // Equal words of 8: the prefix and the word's 7 bytes are common.
-                let skip = prefixLength &+ 7
-                var low = first
-                var high = firstWord(atLeast: target &+ 1, count: count) { fences[$0] }
-                while low < high {
-                    let mid = (low &+ high) &>> 1
-                    let order =
-                        directory.compareTail(mid, key.unsafelyUnwrapped, keyCount, from: skip)
-                        ?? separators.withUnsafeBufferPointer { separators in
-                            separators[mid].withUnsafeBufferPointer { s in
-                                compareRaw(
-                                    UnsafeRawPointer(s.baseAddress.unsafelyUnwrapped) + skip, s.count &- skip,
-                                    key.unsafelyUnwrapped + skip, keyCount &- skip)
-                            }
+        if order != 0 { return (order < 0 ? 0 : chunks.count &- 1, order) }
+        let c = fences.withUnsafeBufferPointer { fences in
+            let count = fences.count
+            let target = KeyMapChunk.word(key, keyCount, from: prefixLength)
+            let first = firstWord(atLeast: target, count: count) { fences[$0] }
+            // A separator with the key's word is the key, unless both go on past the word.
+            guard first < count, fences[first] == target, target & 0xFF == 8 else { return first }
+            // Equal words of 8: the prefix and the word's 7 bytes are common.
+            let skip = prefixLength &+ 7
+            var low = first
+            var high = firstWord(atLeast: target &+ 1, count: count) { fences[$0] }
+            while low < high {
+                let mid = (low &+ high) &>> 1
+                let order =
+                    directory.compareTail(mid, key.unsafelyUnwrapped, keyCount, from: skip)
+                    ?? separators.withUnsafeBufferPointer { separators in
+                        separators[mid].withUnsafeBufferPointer { s in
+                            compareRaw(
+                                UnsafeRawPointer(s.baseAddress.unsafelyUnwrapped) + skip, s.count &- skip,
+                                key.unsafelyUnwrapped + skip, keyCount &- skip)
                         }
-                    if order < 0 { low = mid &+ 1 } else { high = mid }
-                }
-                return low
+                    }
+                if order < 0 { low = mid &+ 1 } else { high = mid }
             }
-            let (index, found) = chunks[c].search(key, keyCount)
-            return (c, index, found)
+            return low
         }
+        return (c, 0)
     }
 
     /// The entry for `key`, or nil.
@@ -243,6 +253,42 @@ struct KeyMap: Sendable {
             return found ? (c, i) : nil
         }
     }
+
+    // MARK: a look-up in three steps (`View.values` takes each step for several keys before the
+    // next, so that their memory misses overlap)
+
+    /// Step 1: the chunk to search for `key`, its cache fills started; nil when the map does not
+    /// hold the key (it is empty, or its filter or prefix says so).
+    @inline(__always)
+    func startLookUp(_ key: [UInt8]) -> Int? {
+        guard count > 0 else { return nil }
+        return key.withUnsafeBufferPointer { k in
+            let key = UnsafeRawPointer(k.baseAddress)
+            guard filter.mayContain(key, k.count) else { return nil }
+            let (c, order) = chunk(for: key, k.count)
+            guard order == 0 else { return nil }
+            chunks.withUnsafeBufferPointer { $0[c].prefetchForSearch() }
+            return c
+        }
+    }
+
+    /// Step 2: the position of `key` in chunk `c` (step 1's), its record's cache fills started;
+    /// nil when the map does not hold the key.
+    @inline(__always)
+    func position(of key: [UInt8], inChunk c: Int) -> Int? {
+        chunks.withUnsafeBufferPointer { chunks in
+            key.withUnsafeBufferPointer { k in
+                let (i, found) = chunks[c].search(UnsafeRawPointer(k.baseAddress), k.count)
+                guard found else { return nil }
+                chunks[c].prefetchRecord(i)
+                return i
+            }
+        }
+    }
+
+    /// Step 3: the value at position `i` of chunk `c` (step 2's).
+    @inline(__always)
+    func value(chunk c: Int, index i: Int) -> [UInt8] { chunks.withUnsafeBufferPointer { $0[c].value(i) } }
 
     /// Whether `key` is in the map.
     func contains(_ key: [UInt8]) -> Bool {

@@ -336,20 +336,7 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
     @inline(__always)
     func search(_ key: UnsafeRawPointer?, _ keyCount: Int) -> (index: Int, found: Bool) {
         withUnsafeMutablePointers { header, words in
-            // The words' cache fills all at once: the search's loads depend on one another,
-            // and a branch-free search gives the processor no guess to run ahead on.
-            var line = 8
-            while line < KeyMap.maxChunk {
-                lb_prefetch(words + line)
-                line &+= 8
-            }
-            // And the offsets, read once the position is known.
-            let capacity = header.pointee.capacity
-            line = 0
-            while line < Self.offsetWords(capacity) {
-                lb_prefetch(words + (capacity &+ line))
-                line &+= 8
-            }
+            Self.prefetchForSearch(header, words)
             let count = header.pointee.count
             let target = Self.word(key, keyCount, from: header.pointee.prefixLength)
             let first = firstWord(atLeast: target, count: count) { words[$0] }
@@ -375,6 +362,46 @@ final class KeyMapChunk: ManagedBuffer<KeyMapChunk.Header, UInt64> {
                 }
             }
             return (low, false)
+        }
+    }
+
+    /// Starts the cache fills of what a search reads: the words all at once (the search's loads
+    /// depend on one another, and a branch-free search gives the processor no guess to run
+    /// ahead on), and the offsets, read once the position is known.
+    @inline(__always)
+    private static func prefetchForSearch(_ header: UnsafeMutablePointer<Header>, _ words: UnsafeMutablePointer<UInt64>)
+    {
+        var line = 8
+        while line < KeyMap.maxChunk {
+            lb_prefetch(words + line)
+            line &+= 8
+        }
+        let capacity = header.pointee.capacity
+        line = 0
+        while line < Self.offsetWords(capacity) {
+            lb_prefetch(words + (capacity &+ line))
+            line &+= 8
+        }
+    }
+
+    /// `search`'s cache fills, started ahead of it (see `View.values`).
+    @inline(__always)
+    func prefetchForSearch() {
+        withUnsafeMutablePointers { header, words in
+            lb_prefetch(words)  // the line after the header's (which the capacity's load brings)
+            Self.prefetchForSearch(header, words)
+        }
+    }
+
+    /// Starts the cache fills of entry `i`'s record: its first three lines (a short key and a
+    /// 100-byte value span two or three).
+    @inline(__always)
+    func prefetchRecord(_ i: Int) {
+        withUnsafeMutablePointers { header, words in
+            let r = Self.record(header, words, i)
+            lb_prefetch(r)
+            lb_prefetch(r + 64)
+            lb_prefetch(r + 127)
         }
     }
 

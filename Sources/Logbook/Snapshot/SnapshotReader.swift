@@ -180,12 +180,25 @@ final class SnapshotReader: @unchecked Sendable {
 
     /// The value of `key`, or nil: `get` without making an entry.
     func value(_ key: [UInt8]) throws(LogbookError) -> [UInt8]? {
-        let useCache = cacheBytes > 0
-        if useCache && paranoid { return try get(key)?.value }
-        guard let found = try find(key, copyingUpTo: useCache ? Self.cachedValueMinimum - 1 : .max) else { return nil }
-        if let value = found.value { return value }
-        return try get(key)?.value  // a long value: through the cache
+        if cacheBytes > 0 && paranoid { return try get(key)?.value }
+        return try value(key, found: try locate(key))
     }
+
+    /// `value(key)` from the entry the look-up's steps found for it (see `startLookUp`); not in
+    /// paranoid mode with a value cache (`stepsLookUps`).
+    @inline(__always)
+    func value(
+        _ key: [UInt8], found: (value: UnsafeRawBufferPointer, sequence: UInt64)?
+    ) throws(LogbookError) -> [UInt8]? {
+        guard let found else { return nil }
+        // A long value: through the cache.
+        if cacheBytes > 0 && found.value.count >= Self.cachedValueMinimum { return try get(key)?.value }
+        return [UInt8](found.value)
+    }
+
+    /// Whether `value(key)` is the look-up's steps and `value(_:found:)`: all but paranoid
+    /// mode with a value cache, which serves every get from the cache first.
+    var stepsLookUps: Bool { !(cacheBytes > 0 && paranoid) }
 
     private func remember(_ key: [UInt8], _ value: [UInt8], _ sequence: UInt64) -> KeyMap.Entry {
         let entry = KeyMap.Entry(key: key, value: value, sequence: sequence)
@@ -223,31 +236,63 @@ final class SnapshotReader: @unchecked Sendable {
     /// number; nil when the key is absent.
     @inline(__always)
     private func locate(_ key: [UInt8]) throws(LogbookError) -> (value: UnsafeRawBufferPointer, sequence: UInt64)? {
+        guard let (payload, start) = try candidate(key, inBlock: startLookUp(key)) else { return nil }
+        return entry(key, in: payload, from: start)
+    }
+
+    // MARK: a look-up in three steps: `locate`'s, and `View.values`', which takes each step for
+    // several keys before the next, so that their memory misses overlap.
+
+    /// Step 1: the block that can hold `key` (`blockCount`: none). The entry is found in the
+    /// block's words first: their cache fills are started, with the page walks for the block's
+    /// (usually two) pages of the mapping, before the words are read.
+    @inline(__always)
+    func startLookUp(_ key: [UInt8]) -> Int {
         let b = key.withUnsafeBytes { search.firstBlock(atOrAfter: $0) }
-        guard b < blockCount else { return nil }
+        guard b < blockCount else { return b }
         let span = search.spans[b]
-        // The entry is found in the block's words first: start their cache fills, and the page
-        // walks for the block's (usually two) pages of the mapping, before the words are read.
         search.prefetchEntryWords(span)
         if let base {
             let start = span.offset &+ SnapshotFormat.blockHeaderSize
             lb_prefetch(base + start)
             lb_prefetch(base + (start &+ span.length &- 1))
         }
+        return b
+    }
+
+    /// Step 2: block `b`'s payload, checked, and where in it the walk for `key` starts (its
+    /// entry's cache fills started); nil when the key is not in the block.
+    @inline(__always)
+    func candidate(
+        _ key: [UInt8], inBlock b: Int
+    ) throws(LogbookError) -> (payload: UnsafeRawBufferPointer, start: Int)? {
+        guard b < blockCount else { return nil }
+        let span = search.spans[b]
         let payload = try payload(b)
+        guard span.offsets >= 0 else { return (payload, 0) }
         return key.withUnsafeBytes { k in
+            guard let position = search.candidate(span, for: k, in: payload) else { return nil }
+            // The entry's first three cache lines (a short key and a 100-byte value span two or
+            // three), asked for together: +4-11% on gets that miss the cache.
+            let p = payload.baseAddress!
+            lb_prefetch(p + position)
+            lb_prefetch(p + (position &+ 64))
+            lb_prefetch(p + (position &+ 127))
+            return (payload, position)
+        }
+    }
+
+    /// Step 3: the entry for `key` in a checked block's payload, walking from `start` in key
+    /// order; nil when absent.
+    @inline(__always)
+    func entry(
+        _ key: [UInt8], in payload: UnsafeRawBufferPointer, from start: Int
+    ) -> (value: UnsafeRawBufferPointer, sequence: UInt64)? {
+        key.withUnsafeBytes { k in
             // The block is checked: every entry's lengths lie within it.
             let p = payload.baseAddress!
             let end = payload.count
-            var offset = 0
-            if span.offsets >= 0 {
-                guard let position = search.candidate(span, for: k, in: payload) else { return nil }
-                offset = position
-                // The entry's next two cache lines (a short key and a 100-byte value span two
-                // or three), asked for with its first: +4-11% on gets that miss the cache.
-                lb_prefetch(p + (offset &+ 64))
-                lb_prefetch(p + (offset &+ 127))
-            }
+            var offset = start
             while offset &+ SnapshotFormat.entryHeaderSize <= end {
                 let keyLength = Int(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
                 let valueLength = Int(
