@@ -126,7 +126,7 @@ public final class Store: Sendable {
     /// of each would return with no commit, of any process, in between. Sees every commit
     /// acknowledged before the call. Faster than a get a key on a store larger than the
     /// processor's cache: the look-ups of every eight keys go step by step together, so that
-    /// their memory misses overlap (Docs/Benchmarks.md).
+    /// their memory misses overlap (Docs/Benchmarks.md). Also in `read { }` and `write { }`.
     /// - Throws: `corrupted` or `io` when a snapshot block cannot be read.
     public func getMany(_ keys: [[UInt8]]) throws -> [[UInt8]?] {
         let published = try retainedView()

@@ -94,6 +94,28 @@ public final class WriteTransaction {
         return value
     }
 
+    /// The values of `keys` as this transaction sees them, in order: `get` of each (its own
+    /// writes first), the look-ups of the others overlapped (see `Store.getMany`). Each is read
+    /// like `get`: the commit checks that nothing it read changed.
+    public func getMany(_ keys: [[UInt8]]) throws -> [[UInt8]?] {
+        try checkActive()
+        var values = [[UInt8]?](repeating: nil, count: keys.count)
+        var unwritten: [Int] = []
+        for (i, key) in keys.enumerated() {
+            guard let pending = writes.find(key) else {
+                unwritten.append(i)
+                continue
+            }
+            if case .put(_, let value) = writes.entries[pending] { values[i] = value }
+        }
+        let read = try view.values(unwritten.map { keys[$0] })
+        for (j, i) in unwritten.enumerated() {
+            values[i] = read[j]
+            reads.set(Read(key: keys[i], wasPresent: read[j] != nil))
+        }
+        return values
+    }
+
     /// `body` on the value of `key` as this transaction sees it (its own writes first), or on
     /// nil, without a copy (see `Store.withValue`): the bytes are valid only during the call.
     /// Read like `get`: the commit checks that nothing it read changed.

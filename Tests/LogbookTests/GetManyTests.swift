@@ -68,6 +68,35 @@ import Testing
         }
     }
 
+    /// In `write { }`: the transaction's own puts and deletes first, the rest from its
+    /// snapshot; every key it read from the snapshot counts as read (another handle's commit of
+    /// one before the transaction's makes the closure run again, as after a get).
+    @Test func inAWriteTransactionSeesItsOwnWritesAndCountsEachKeyAsRead() throws {
+        try withTemporaryDirectory("getmanywrite") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            defer { store.close() }
+            let other = try Store(path: dir.store, options: relaxed())
+            defer { other.close() }
+            let keys = (0..<30).map { b("k\($0)") }
+            for key in keys { try store.put(key, b("snapshot")) }
+            try store.put("k", "0")
+            try store.write { tx in
+                try tx.put(keys[3], b("pending"))
+                try tx.delete(keys[4])
+                try tx.put(b("new"), b("fresh"))
+                let probes = keys + [b("new"), b("never"), keys[3]]
+                let expected = try probes.map { try tx.get($0) }
+                #expect(try tx.getMany(probes) == expected)
+                #expect(expected[3] == b("pending") && expected[32] == b("pending") && expected[4] == nil)
+                #expect(expected[0] == b("snapshot") && expected[30] == b("fresh") && expected[31] == nil)
+            }
+            try expectRerunAfterAConflict(store, other) { tx in
+                let values = try tx.getMany([keys[0], b("k"), keys[1]])
+                return Int(String(decoding: values[1] ?? b("0"), as: UTF8.self)) ?? 0
+            }
+        }
+    }
+
     /// A commit of another handle, acknowledged before the call, is seen.
     @Test func seesAnotherHandlesCommits() throws {
         try withTemporaryDirectory("getmanyfresh") { dir in
