@@ -124,7 +124,7 @@ public final class Store: Sendable {
 
     /// The values of `keys`, in order (nil where absent), all read from one state: what a `get`
     /// of each would return with no commit, of any process, in between. Sees every commit
-    /// acknowledged before the call. Faster than a get a key on a store larger than the
+    /// acknowledged before the call. Faster than one get per key on a store larger than the
     /// processor's cache: the look-ups of every eight keys go step by step together, so that
     /// their memory misses overlap (Docs/Benchmarks.md). Also in `read { }` and `write { }`.
     /// - Throws: `corrupted` or `io` when a snapshot block cannot be read.
