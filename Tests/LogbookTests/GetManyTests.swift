@@ -30,7 +30,7 @@ import Testing
                 try store.put(key, WithValueTests.value(i, size: sizes[(i + 3) % sizes.count], round: 1))
             }
             for key in keys[2950..<2955] + keys[10..<15] { try store.delete(key) }
-            let absent = [b("key"), b("key5x"), b("a"), [0xFF, 0xFF]]
+            let absent = [b(""), b("key"), b("key5x"), b("a"), [0xFF, 0xFF]]
             let view = try store.snapshotView().view
             #expect(view.snapshot != nil && view.memtable.count > 0 && view.tombstones.count == 10)
             // Snapshot keys the memtable's filter lets through: they take the look-up alone.
