@@ -16,9 +16,7 @@ import Testing
     @Test(arguments: [Durability.relaxed, .paranoid])
     func returnsWhatGetReturnsOverEveryLayer(_ durability: Durability) throws {
         try withTemporaryDirectory("getmany") { dir in
-            var options = relaxed { $0.autoCompactLogBytes = nil }
-            options.durability = durability
-            let store = try Store(path: dir.store, options: options)
+            let store = try Store(path: dir.store, options: compactingByHand(durability))
             let sizes = WithValueTests.sizes
             let keys = (0..<3000).map { b("key\($0)") }
             for (i, key) in keys.enumerated() where i < 2960 {

@@ -36,9 +36,7 @@ import Testing
     @Test(arguments: [Durability.relaxed, .paranoid])
     func lendsWhatGetReturnsOverEveryLayer(_ durability: Durability) throws {
         try withTemporaryDirectory("withvalue") { dir in
-            var options = relaxed { $0.autoCompactLogBytes = nil }
-            options.durability = durability
-            let store = try Store(path: dir.store, options: options)
+            let store = try Store(path: dir.store, options: compactingByHand(durability))
             let keys = (0..<60).map { b("key\($0)") }
             for (i, key) in keys.enumerated() where i < 40 {
                 try store.put(key, Self.value(i, size: Self.sizes[i % Self.sizes.count], round: 0))

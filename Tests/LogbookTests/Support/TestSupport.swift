@@ -156,6 +156,14 @@ func relaxed(_ configure: (inout StoreOptions) -> Void = { _ in }) -> StoreOptio
     return options
 }
 
+/// Options in `durability` without automatic compaction: tests that compact when they choose
+/// and read every layer in each mode.
+func compactingByHand(_ durability: Durability) -> StoreOptions {
+    var options = StoreOptions(durability: durability)
+    options.autoCompactLogBytes = nil
+    return options
+}
+
 /// `relaxed()` appending with a write(2) per batch (`mapsRelaxedAppends` off): the log file
 /// then ends at its last record, as tests that cut the file or add to it at its end expect (a
 /// writer that maps the log allocates zeros ahead of its records: the file goes on past them).
