@@ -64,6 +64,51 @@ import Testing
         }
     }
 
+    /// Last keys in runs that tie on the word after the prefix all share, and share more bytes
+    /// beyond it (structured keys such as `ag/t/T-20261128-…` in every block of one kind): the
+    /// search in a run compares the run's own prefix, then the words after it, then bytes.
+    @Test func searchIndexFindsTheFirstBlockAmongKeysThatTieOnTheirWord() {
+        var random = SeededGenerator(seed: 14)
+        let alphabet: [UInt8] = [0, 1, 0x61, 0xFF]
+        func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in alphabet[Int(random.next() % 4)] } }
+        func any<T>(_ list: [T]) -> T { list[Int(random.next() % UInt64(list.count))] }
+        for _ in 0..<80 {
+            // Families of 6-11 bytes (the word after the shared prefix ties within one when it
+            // is 8 or more), each run of keys continuing with one of a few middles (so that its
+            // keys share bytes past the word), then a short random tail.
+            let shared = bytes(Int(random.next() % 4))
+            let families = (0...random.next() % 3).map { _ in bytes(6 + Int(random.next() % 6)) }
+            let middles = (0...random.next() % 2).map { _ in bytes(Int(random.next() % 13)) }
+            var keys = Set<[UInt8]>()
+            let count = Int(random.next() % 80) + 2
+            while keys.count < count {
+                keys.insert(shared + any(families) + any(middles) + bytes(Int(random.next() % 11)))
+            }
+            let lastKeys = keys.sorted { $0.lexicographicallyPrecedes($1) }
+            let blocks = lastKeys.enumerated().map { i, key in
+                SnapshotFormat.BlockHandle(offset: UInt64(i), length: 1, count: 1, lastKey: key)
+            }
+            let index = SearchIndex(SnapshotFormat.Index(number: 1, keyCount: 0, dataSize: 0, blocks: blocks))
+            defer { index.deallocate() }
+            for _ in 0..<400 {
+                var probe: [UInt8]
+                switch random.next() % 3 {
+                case 0: probe = any(lastKeys)
+                case 1: probe = shared + any(families) + any(middles)
+                default: probe = Array(any(lastKeys).prefix(Int(random.next() % 24)))
+                }
+                if !probe.isEmpty && random.next() % 3 == 0 { probe.removeLast() }
+                if !probe.isEmpty && random.next() % 4 == 0 {
+                    probe[Int(random.next() % UInt64(probe.count))] = any(alphabet)
+                }
+                probe += bytes(Int(random.next() % 3))
+                let expected = lastKeys.firstIndex { !$0.lexicographicallyPrecedes(probe) } ?? lastKeys.count
+                let got = probe.withUnsafeBytes { index.firstBlock(atOrAfter: $0) }
+                #expect(got == expected, "probe \(probe) in \(lastKeys)")
+            }
+        }
+    }
+
     @Test func getsFindEveryKeyOfTheSnapshotAndNothingElse() throws {
         // Keys of varied lengths sharing long prefixes, values of varied lengths (some blocks
         // of one long entry): every stored key is found by binary search within its block,

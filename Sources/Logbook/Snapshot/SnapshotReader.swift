@@ -333,6 +333,13 @@ struct SearchIndex {
     let spans: UnsafeMutablePointer<Span>
     /// Bytes `prefixLength..<prefixLength + 8` of each last key (zero-padded), big-endian.
     private let words: UnsafeMutablePointer<UInt64>
+    /// Per block, of its run of blocks with equal words (structured keys tie there: every
+    /// block of the agent layer's task records has `t/T-2026`), the length of the prefix the
+    /// run's last keys share, and its last key's word after that prefix: `firstBlock` searches
+    /// a run by these words in memory, as it searches all blocks by `words`, instead of by
+    /// whole keys. 12 bytes a block.
+    private let runShared: UnsafeMutablePointer<Int32>
+    private let runWords: UnsafeMutablePointer<UInt64>
     /// Every last key, back to back; key `i` ends at `ends[i]` and starts where key `i - 1` ends.
     private let keys: UnsafeMutableRawPointer
     private let ends: UnsafeMutablePointer<Int>
@@ -348,6 +355,8 @@ struct SearchIndex {
         count = index.blockCount
         spans = .allocate(capacity: max(1, count))
         words = .allocate(capacity: max(1, count))
+        runShared = .allocate(capacity: max(1, count))
+        runWords = .allocate(capacity: max(1, count))
         ends = .allocate(capacity: max(1, count))
         let total = index.lastKeys.count
         var offsetWords = 0
@@ -385,12 +394,27 @@ struct SearchIndex {
         }
         prefixLength = prefix
         for i in 0..<count { words[i] = Self.word(lastKey(i), from: prefix) }
+        var start = 0
+        while start < count {
+            var end = start + 1
+            while end < count && words[end] == words[start] { end += 1 }
+            let (first, last) = (lastKey(start), lastKey(end - 1))
+            var shared = 0
+            while shared < min(first.count, last.count) && first[shared] == last[shared] { shared += 1 }
+            for i in start..<end {
+                runShared[i] = Int32(truncatingIfNeeded: shared)
+                runWords[i] = Self.word(lastKey(i), from: shared)
+            }
+            start = end
+        }
     }
 
     func deallocate() {
         entryWords.deallocate()
         spans.deallocate()
         words.deallocate()
+        runShared.deallocate()
+        runWords.deallocate()
         keys.deallocate()
         ends.deallocate()
     }
@@ -515,6 +539,21 @@ struct SearchIndex {
         guard low < count, words[low] == target else { return low }
         // Last keys with the key's word: their bytes after it decide.
         var high = target == .max ? count : firstWord(atLeast: target &+ 1, count: count) { words[$0] }
+        let runPrefix = Int(runShared[low])
+        if high - low > 1 && runPrefix >= prefixLength + 8 {
+            // The run's last keys share `runPrefix` bytes (more than the word): against those
+            // first, then their words after them, as above.
+            let first = lastKey(low)
+            let n = min(runPrefix, key.count)
+            let order = compareRaw(key.baseAddress, n, first.baseAddress, n)
+            if order < 0 || (order == 0 && key.count < runPrefix) { return low }
+            if order > 0 { return high }
+            let target = Self.word(key, from: runPrefix)
+            let run = low
+            low = run + firstWord(atLeast: target, count: high - run) { runWords[run + $0] }
+            guard low < high, runWords[low] == target else { return low }
+            if target < .max { high = run + firstWord(atLeast: target &+ 1, count: high - run) { runWords[run + $0] } }
+        }
         while low < high {
             let mid = (low &+ high) &>> 1
             let last = lastKey(mid)
