@@ -20,7 +20,8 @@ import FuzzSupport
 /// decodes describes blocks that tile the data file from its header on, with last keys strictly
 /// ascending, counts summing to the key count, and re-encodes to exactly its bytes; a rejected
 /// one names an offset inside the file; an index the encoder writes from well-formed blocks
-/// (built here from the input) decodes back to the same blocks.
+/// (built here from the input) decodes back to the same blocks; over either index, the reader's
+/// block search finds what a linear walk finds.
 enum SnapshotIndexTarget {
     static func run(_ data: UnsafeRawBufferPointer) {
         var input = FuzzInput(data)
@@ -31,6 +32,7 @@ enum SnapshotIndexTarget {
         switch SnapshotFormat.decodeIndex(bytes) {
         case .success(let index):
             check(index)
+            checkSearch(index, probes: index.blocks.map(\.lastKey))
             Fuzz.require(SnapshotFormat.encodeIndex(index) == bytes, "the index re-encodes differently")
         case .failure(let error):
             Fuzz.require(
@@ -60,12 +62,45 @@ enum SnapshotIndexTarget {
         let made = SnapshotFormat.Index(number: number, keyCount: total, dataSize: offset, blocks: blocks)
         switch SnapshotFormat.decodeIndex(SnapshotFormat.encodeIndex(made)) {
         case .success(let index):
+            checkSearch(index, probes: Array(keys) + chunkProbes(bytes))
             Fuzz.require(
                 index.number == number && index.keyCount == total && index.dataSize == offset && index.blocks == blocks,
                 "an encoded index of \(blocks.count) blocks decodes differently")
         case .failure(let error):
             Fuzz.fail("an encoded index of \(blocks.count) blocks is rejected: \(error.reason) at \(error.offset)")
         }
+    }
+
+    /// The block search the reader builds from `index` finds, for each probe and for each
+    /// probe cut short by one byte, bumped in its last byte or extended by a zero, the first
+    /// block whose last key is at or after it, as a linear walk does.
+    static func checkSearch(_ index: SnapshotFormat.Index, probes: [[UInt8]]) {
+        var all: [[UInt8]] = [[]]
+        for probe in probes {
+            all.append(probe)
+            all.append(probe + [0])
+            if let last = probe.last {
+                all.append(Array(probe.dropLast()))
+                all.append(Array(probe.dropLast()) + [last &+ 1])
+            }
+        }
+        let found = SnapshotFormat.firstBlocks(in: index, for: all)
+        for (probe, block) in zip(all, found) {
+            let expected =
+                index.blocks.firstIndex { !$0.lastKey.lexicographicallyPrecedes(probe) } ?? index.blocks.count
+            Fuzz.require(block == expected, "block search: \(probe) found block \(block), expected \(expected)")
+        }
+    }
+
+    /// Keys cut from the input the way `run` cuts block keys, but longer: probes that share long
+    /// prefixes with the blocks' keys when the input repeats itself.
+    static func chunkProbes(_ bytes: [UInt8]) -> [[UInt8]] {
+        var probes: [[UInt8]] = []
+        var chunks = FuzzInput(bytes)
+        while chunks.remaining > 0 && probes.count < 64 {
+            probes.append(chunks.take(Int(chunks.byte() % 40)))
+        }
+        return probes
     }
 
     static func check(_ index: SnapshotFormat.Index) {

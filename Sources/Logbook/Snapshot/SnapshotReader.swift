@@ -670,3 +670,13 @@ struct SnapshotCursor {
         }
     }
 }
+
+extension SnapshotFormat {
+    /// For the fuzz targets: the block `SnapshotReader` searches first for each of `probes` (the
+    /// first whose last key is at or after it) over `index`, whose last keys must ascend.
+    @_spi(Testing) public static func firstBlocks(in index: Index, for probes: [[UInt8]]) -> [Int] {
+        let search = SearchIndex(index)
+        defer { search.deallocate() }
+        return probes.map { probe in probe.withUnsafeBytes { search.firstBlock(atOrAfter: $0) } }
+    }
+}
