@@ -111,7 +111,9 @@ public final class Store: Sendable {
     /// `get` sees, and takes no lock while `body` runs. An error `body` throws is rethrown.
     @inlinable
     public func withValue<R>(_ key: [UInt8], _ body: (_ value: UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        try lendingResult(body) { try lend(key, $0) }
+        var result: R? = nil
+        try lend(key) { result = try body($0) }
+        return result!
     }
 
     /// `withValue` with a body that returns nothing. The published view is retained while

@@ -22,7 +22,9 @@ public final class ReadTransaction {
     /// `Store.withValue`): the bytes are valid only during the call.
     @inlinable
     public func withValue<R>(_ key: [UInt8], _ body: (_ value: UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        try lendingResult(body) { try lend(key, $0) }
+        var result: R? = nil
+        try lend(key) { result = try body($0) }
+        return result!
     }
 
     /// `withValue` with a body that returns nothing (see `Store.lend`).
@@ -121,7 +123,9 @@ public final class WriteTransaction {
     /// Read like `get`: the commit checks that nothing it read changed.
     @inlinable
     public func withValue<R>(_ key: [UInt8], _ body: (_ value: UnsafeRawBufferPointer?) throws -> R) throws -> R {
-        try lendingResult(body) { try lend(key, $0) }
+        var result: R? = nil
+        try lend(key) { result = try body($0) }
+        return result!
     }
 
     /// `withValue` with a body that returns nothing.
