@@ -128,12 +128,14 @@ import Testing
     /// value (a zero last byte) and bits beyond the 64th are damage, as the writer makes neither.
     @Test func varintsHaveOneEncoding() throws {
         func read(_ varint: [UInt8]) throws -> UInt64 {
-            var reader = RecordReader(nested: ([0x02] + varint)[...], what: "test")  // field 1, wire 0
-            guard let (field, value) = try reader.next(), field == 1, case .varint(let number) = value else {
-                throw AgentError.corrupted("no varint field")
+            try ([0x02] + varint).withUnsafeBytes { bytes in  // field 1, wire 0
+                var reader = RecordReader(nested: bytes, naming: .init(type: .task, id: "test"))
+                guard let (field, value) = try reader.next(), field == 1, case .varint(let number) = value else {
+                    throw AgentError.corrupted("no varint field")
+                }
+                #expect(try reader.next() == nil)
+                return number
             }
-            #expect(try reader.next() == nil)
-            return number
         }
         func expectDamaged(_ varint: [UInt8], _ why: String) {
             #expect(throws: AgentError.self, "\(varint): \(why)") { _ = try read(varint) }
@@ -159,6 +161,7 @@ import Testing
         expectDamaged([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02], "bit 64")
         expectDamaged([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x81, 0x00], "eleven bytes")
         expectDamaged([0x80, 0x80], "runs past the end")
+        expectDamaged([], "no byte at all")
     }
 
     /// Damaged records (truncated, bytes flipped, inserted or dropped) and arbitrary bytes:

@@ -59,9 +59,21 @@ struct BoardSnapshot {
     let reader: any KeyValueReading
     let now: Timestamp
 
+    /// What `body` makes of the value of `key` (nil when absent), lent by the backend: records
+    /// are decoded from the stored bytes, not from a copy. (A method of this struct, not of the
+    /// protocol: generic over the reader too, it would not be specialized, and would look up
+    /// the metadata of `R?` at every call.)
+    private func decoded<R>(_ key: [UInt8], _ body: (_ value: UnsafeRawBufferPointer?) throws -> R) throws -> R {
+        var result: R? = nil
+        try reader.lendValue(of: key) { result = try body($0) }
+        return result.take()!
+    }
+
     func taskIfPresent(_ id: String) throws -> TaskRecord? {
-        guard let value = try reader.get(KeyLayout.task(id)) else { return nil }
-        return try TaskRecord(id: id, decoding: value)
+        try decoded(KeyLayout.task(id)) { value in
+            guard let value else { return nil }
+            return try TaskRecord(id: id, decodingBytes: value)
+        }
     }
 
     func task(_ id: String) throws -> TaskRecord {
@@ -70,17 +82,17 @@ struct BoardSnapshot {
     }
 
     func decision(_ id: String) throws -> DecisionRecord {
-        guard let value = try reader.get(KeyLayout.record(.decision, id)) else {
-            throw AgentError.notFound("decision \(id) not found")
+        try decoded(KeyLayout.record(.decision, id)) { value in
+            guard let value else { throw AgentError.notFound("decision \(id) not found") }
+            return try DecisionRecord(id: id, decodingBytes: value)
         }
-        return try DecisionRecord(id: id, decoding: value)
     }
 
     func handoff(_ id: String) throws -> HandoffRecord {
-        guard let value = try reader.get(KeyLayout.record(.handoff, id)) else {
-            throw AgentError.notFound("hand-off \(id) not found")
+        try decoded(KeyLayout.record(.handoff, id)) { value in
+            guard let value else { throw AgentError.notFound("hand-off \(id) not found") }
+            return try HandoffRecord(id: id, decodingBytes: value)
         }
-        return try HandoffRecord(id: id, decoding: value)
     }
 
     /// Whether a record with this id was ever created (its first history entry exists).
@@ -90,8 +102,10 @@ struct BoardSnapshot {
 
     /// The status of task `id`, nil when it does not exist.
     func status(of id: String) throws -> TaskStatus? {
-        guard let value = try reader.get(KeyLayout.task(id)) else { return nil }
-        return try TaskRecord.status(id: id, decoding: value)
+        try decoded(KeyLayout.task(id)) { value in
+            guard let value else { return nil }
+            return try TaskRecord.status(id: id, decodingBytes: value)
+        }
     }
 
     /// Whether every task `task` depends on is done.

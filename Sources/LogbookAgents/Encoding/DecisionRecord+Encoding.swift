@@ -18,7 +18,14 @@ extension DecisionRecord: FieldEncodable {
     /// The decision stored as `value` under id `id`.
     /// - Throws: `corrupted`, naming the decision, when `value` is not a decision record this code reads.
     @_spi(Testing) public init(id: String, decoding value: [UInt8]) throws(AgentError) {
-        var r = try RecordReader(value, type: .decision, what: "decision \(id)")
+        self = try RecordReader.reading(value) { (bytes) throws(AgentError) in
+            try DecisionRecord(id: id, decodingBytes: bytes)
+        }
+    }
+
+    /// `init(id:decoding:)` of the bytes where they are (a value the backend lends).
+    init(id: String, decodingBytes value: UnsafeRawBufferPointer) throws(AgentError) {
+        var r = try RecordReader(value, naming: .init(type: .decision, id: id))
         self.init(id: id, text: "", createdAt: Timestamp(milliseconds: 0), createdBy: "")
         while let (field, v) = try r.next() {
             switch field {

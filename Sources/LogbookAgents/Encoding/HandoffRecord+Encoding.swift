@@ -21,7 +21,14 @@ extension HandoffRecord: FieldEncodable {
     /// The hand-off stored as `value` under id `id`.
     /// - Throws: `corrupted`, naming the hand-off, when `value` is not a hand-off record this code reads.
     @_spi(Testing) public init(id: String, decoding value: [UInt8]) throws(AgentError) {
-        var r = try RecordReader(value, type: .handoff, what: "hand-off \(id)")
+        self = try RecordReader.reading(value) { (bytes) throws(AgentError) in
+            try HandoffRecord(id: id, decodingBytes: bytes)
+        }
+    }
+
+    /// `init(id:decoding:)` of the bytes where they are (a value the backend lends).
+    init(id: String, decodingBytes value: UnsafeRawBufferPointer) throws(AgentError) {
+        var r = try RecordReader(value, naming: .init(type: .handoff, id: id))
         self.init(id: id, from: "", to: "", instructions: "", createdAt: Timestamp(milliseconds: 0))
         var status: UInt64 = 0
         while let (field, v) = try r.next() {

@@ -16,7 +16,14 @@ extension HistoryEntry: FieldEncodable {
     /// - Throws: `corrupted`, naming the record and revision, when `value` is not a history entry
     ///   this code reads.
     @_spi(Testing) public init(recordID: String, revision: Int, decoding value: [UInt8]) throws(AgentError) {
-        var r = try RecordReader(value, type: .history, what: "history of \(recordID) revision \(revision)")
+        self = try RecordReader.reading(value) { (bytes) throws(AgentError) in
+            try HistoryEntry(recordID: recordID, revision: revision, decodingBytes: bytes)
+        }
+    }
+
+    /// `init(recordID:revision:decoding:)` of the bytes where they are (a value the backend lends).
+    init(recordID: String, revision: Int, decodingBytes value: UnsafeRawBufferPointer) throws(AgentError) {
+        var r = try RecordReader(value, naming: .init(type: .history, id: recordID, revision: revision))
         self.init(
             recordID: recordID, revision: revision, at: Timestamp(milliseconds: 0), by: "", action: "",
             changes: [])

@@ -33,9 +33,35 @@ extension TaskRecord: FieldEncodable {
     /// The task stored as `value` under id `id`.
     /// - Throws: `corrupted`, naming the task, when `value` is not a task record this code reads.
     @_spi(Testing) public init(id: String, decoding value: [UInt8]) throws(AgentError) {
-        var r = try RecordReader(value, type: .task, what: "task \(id)")
-        self.init(id: id, title: "", createdAt: Timestamp(milliseconds: 0), createdBy: "")
+        self = try RecordReader.reading(value) { (bytes) throws(AgentError) in
+            try TaskRecord(id: id, decodingBytes: bytes)
+        }
+    }
+
+    /// `init(id:decoding:)` of the bytes where they are (a value the backend lends).
+    init(id: String, decodingBytes value: UnsafeRawBufferPointer) throws(AgentError) {
+        var r = try RecordReader(value, naming: .init(type: .task, id: id))
+        // Fields read into locals and stored once at the end: assigning them to `self` after
+        // a delegated `self.init` made the compiler copy the whole record through its value
+        // witnesses, a retain and release of every field.
+        var title = ""
+        var description = ""
         var status: UInt64 = 0
+        var priority = Priority.default
+        var labels: [String] = []
+        var assignee: String? = nil
+        var dependsOn: [String] = []
+        var notes: [TaskNote] = []
+        var createdAt = Timestamp(milliseconds: 0)
+        var createdBy = ""
+        var updatedAt = Timestamp(milliseconds: 0)
+        var revision = 1
+        var claimedAt: Timestamp? = nil
+        var leaseExpiresAt: Timestamp? = nil
+        var blockedReason: String? = nil
+        var blocker: String? = nil
+        var retrospective: String? = nil
+        var closedAt: Timestamp? = nil
         while let (field, v) = try r.next() {
             switch field {
             case 1: title = try r.string(v)
@@ -73,12 +99,35 @@ extension TaskRecord: FieldEncodable {
         guard let known = TaskStatus(code: status) else {
             throw AgentError.corrupted("task \(id): stored record has unknown status code \(status)")
         }
+        self.id = id
+        self.title = title
+        self.description = description
         self.status = known
+        self.priority = priority
+        self.labels = labels
+        self.assignee = assignee
+        self.dependsOn = dependsOn
+        self.notes = notes
+        self.createdAt = createdAt
+        self.createdBy = createdBy
+        self.updatedAt = updatedAt
+        self.revision = revision
+        self.claimedAt = claimedAt
+        self.leaseExpiresAt = leaseExpiresAt
+        self.blockedReason = blockedReason
+        self.blocker = blocker
+        self.retrospective = retrospective
+        self.closedAt = closedAt
     }
 
     /// Only the status of a stored task (stops reading at the status field).
     @_spi(Testing) public static func status(id: String, decoding value: [UInt8]) throws(AgentError) -> TaskStatus {
-        var r = try RecordReader(value, type: .task, what: "task \(id)")
+        try RecordReader.reading(value) { (bytes) throws(AgentError) in try status(id: id, decodingBytes: bytes) }
+    }
+
+    /// `status(id:decoding:)` of the bytes where they are.
+    static func status(id: String, decodingBytes value: UnsafeRawBufferPointer) throws(AgentError) -> TaskStatus {
+        var r = try RecordReader(value, naming: .init(type: .task, id: id))
         while let (field, v) = try r.next() {
             if field == 3 {
                 let code = try r.uint(v)

@@ -28,6 +28,12 @@ public protocol KeyValueReading {
     /// The value of `key`, or nil when absent.
     func get(_ key: [UInt8]) throws -> [UInt8]?
 
+    /// Calls `body` with the value of `key`, or with nil when absent: what `get` returns, as
+    /// bytes valid only during the call (the layer decodes records from them). A backend that
+    /// can lend its stored bytes without a copy should (Logbook's `Store` does); the default
+    /// lends a copy from `get`. An error `body` throws is rethrown.
+    func lendValue(of key: [UInt8], to body: (_ value: UnsafeRawBufferPointer?) throws -> Void) throws
+
     /// The pairs in `range`, in key order (or reverse), at most `range.limit` of them.
     func scan(_ range: KeyRange) throws -> [KeyValuePair]
 }
@@ -40,6 +46,13 @@ public protocol KeyValueWriting: KeyValueReading {
 
     /// Removes `key` (absent is fine).
     func delete(_ key: [UInt8]) throws
+}
+
+extension KeyValueReading {
+    public func lendValue(of key: [UInt8], to body: (_ value: UnsafeRawBufferPointer?) throws -> Void) throws {
+        guard let value = try get(key) else { return try body(nil) }
+        try value.withUnsafeBytes { try body($0) }
+    }
 }
 
 extension KeyValueBackend {

@@ -14,12 +14,20 @@ extension Store: KeyValueBackend {
 }
 
 extension WriteTransaction: KeyValueWriting {
+    public func lendValue(of key: [UInt8], to body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        try withValue(key, body)
+    }
+
     public func scan(_ range: KeyRange) throws -> [KeyValuePair] {
         try scan(range.scanOptions).map { KeyValuePair(key: $0.key, value: $0.value) }
     }
 }
 
 extension ReadTransaction: KeyValueReading {
+    public func lendValue(of key: [UInt8], to body: (UnsafeRawBufferPointer?) throws -> Void) throws {
+        try withValue(key, body)
+    }
+
     public func scan(_ range: KeyRange) throws -> [KeyValuePair] {
         try scan(range.scanOptions).map { KeyValuePair(key: $0.key, value: $0.value) }
     }
