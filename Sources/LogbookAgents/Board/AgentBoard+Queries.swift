@@ -152,11 +152,22 @@ extension BoardSnapshot {
         var out: [TaskRecord] = []
         var start = prefix
         let end = KeyRange.successor(ofPrefix: prefix)
+        // The index entries are visited in place (their ids kept, the last key copied into one
+        // reused array), then their records read.
+        var ids: [String] = []
+        var last: [UInt8] = []
         while out.count < limit {
             let batch = exact ? (limit == Int.max ? nil : limit - out.count) : 256
-            let pairs = try reader.scan(KeyRange(start: start, end: end, limit: batch))
-            for pair in pairs {
-                guard let id = KeyLayout.trailingID(pair.key) else { continue }
+            ids.removeAll(keepingCapacity: true)
+            var visited = 0
+            try reader.visit(KeyRange(start: start, end: end, limit: batch)) { key, _ in
+                visited += 1
+                if let id = KeyLayout.trailingID(key) { ids.append(id) }
+                last.removeAll(keepingCapacity: true)
+                last.append(contentsOf: key)
+                return true
+            }
+            for id in ids {
                 guard let task = try taskIfPresent(id) else {
                     throw AgentError.corrupted(
                         "index entry for task \(id) has no record; run `logbook task verify`")
@@ -166,8 +177,9 @@ extension BoardSnapshot {
                     if out.count == limit { break }
                 }
             }
-            guard let batch, pairs.count == batch, let last = pairs.last else { break }
-            start = last.key + [0]
+            guard let batch, visited == batch, visited > 0 else { break }
+            last.append(0)
+            start = last
         }
         return out
     }

@@ -161,6 +161,14 @@
         return String(decoding: key[(key.count - RecordID.length)...], as: UTF8.self)
     }
 
+    /// `trailingID` of a key lent in place.
+    static func trailingID(_ key: UnsafeRawBufferPointer) -> String? {
+        guard key.count >= RecordID.length else { return nil }
+        return UnsafeRawBufferPointer(rebasing: key[(key.count - RecordID.length)...]).withMemoryRebound(
+            to: UInt8.self
+        ) { String(decoding: $0, as: UTF8.self) }
+    }
+
     static func join(
         _ prefix: [UInt8], _ a: String, _ b: String = "", _ c: String = "", _ d: String = "", _ e: String = ""
     )

@@ -36,6 +36,14 @@ public protocol KeyValueReading {
 
     /// The pairs in `range`, in key order (or reverse), at most `range.limit` of them.
     func scan(_ range: KeyRange) throws -> [KeyValuePair]
+
+    /// Calls `body` with each pair `scan` would return, in its order, as bytes valid only during
+    /// the call, until `body` returns false. A backend that can visit its stored bytes without
+    /// copying them should (Logbook's `Store` does in snapshots); the default visits the pairs
+    /// of `scan`. An error `body` throws is rethrown.
+    func visit(
+        _ range: KeyRange, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws
 }
 
 /// Reads and writes inside a transaction. Writes are seen by the transaction's later reads
@@ -52,6 +60,15 @@ extension KeyValueReading {
     public func lendValue(of key: [UInt8], to body: (_ value: UnsafeRawBufferPointer?) throws -> Void) throws {
         guard let value = try get(key) else { return try body(nil) }
         try value.withUnsafeBytes { try body($0) }
+    }
+
+    public func visit(
+        _ range: KeyRange, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        for pair in try scan(range) {
+            let more = try pair.key.withUnsafeBytes { key in try pair.value.withUnsafeBytes { try body(key, $0) } }
+            if !more { return }
+        }
     }
 }
 

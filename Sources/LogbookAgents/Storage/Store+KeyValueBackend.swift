@@ -28,6 +28,12 @@ extension ReadTransaction: KeyValueReading {
         try withValue(key, body)
     }
 
+    public func visit(
+        _ range: KeyRange, _ body: (_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Bool
+    ) throws {
+        try visit(range.scanOptions, body)
+    }
+
     public func scan(_ range: KeyRange) throws -> [KeyValuePair] {
         try scan(range.scanOptions).map { KeyValuePair(key: $0.key, value: $0.value) }
     }
