@@ -72,7 +72,7 @@ struct BoardSnapshot {
     func taskIfPresent(_ id: String) throws -> TaskRecord? {
         try decoded(KeyLayout.task(id)) { value in
             guard let value else { return nil }
-            return try TaskRecord(id: id, decodingBytes: value)
+            return try TaskRecord.decoded(id: id, from: value)
         }
     }
 

@@ -34,16 +34,15 @@ extension TaskRecord: FieldEncodable {
     /// - Throws: `corrupted`, naming the task, when `value` is not a task record this code reads.
     @_spi(Testing) public init(id: String, decoding value: [UInt8]) throws(AgentError) {
         self = try RecordReader.reading(value) { (bytes) throws(AgentError) in
-            try TaskRecord(id: id, decodingBytes: bytes)
+            try TaskRecord.decoded(id: id, from: bytes)
         }
     }
 
-    /// `init(id:decoding:)` of the bytes where they are (a value the backend lends).
-    init(id: String, decodingBytes value: UnsafeRawBufferPointer) throws(AgentError) {
+    /// `init(id:decoding:)` of the bytes where they are (a value the backend lends). A function
+    /// that returns the record, not an initializer: a throwing initializer built `self` aside
+    /// and copied it out through the value witnesses, a retain and release of every field.
+    static func decoded(id: String, from value: UnsafeRawBufferPointer) throws(AgentError) -> TaskRecord {
         var r = try RecordReader(value, naming: .init(type: .task, id: id))
-        // Fields read into locals and stored once at the end: assigning them to `self` after
-        // a delegated `self.init` made the compiler copy the whole record through its value
-        // witnesses, a retain and release of every field.
         var title = ""
         var description = ""
         var status: UInt64 = 0
@@ -99,25 +98,11 @@ extension TaskRecord: FieldEncodable {
         guard let known = TaskStatus(code: status) else {
             throw AgentError.corrupted("task \(id): stored record has unknown status code \(status)")
         }
-        self.id = id
-        self.title = title
-        self.description = description
-        self.status = known
-        self.priority = priority
-        self.labels = labels
-        self.assignee = assignee
-        self.dependsOn = dependsOn
-        self.notes = notes
-        self.createdAt = createdAt
-        self.createdBy = createdBy
-        self.updatedAt = updatedAt
-        self.revision = revision
-        self.claimedAt = claimedAt
-        self.leaseExpiresAt = leaseExpiresAt
-        self.blockedReason = blockedReason
-        self.blocker = blocker
-        self.retrospective = retrospective
-        self.closedAt = closedAt
+        return TaskRecord(
+            id: id, title: title, description: description, status: known, priority: priority, labels: labels,
+            assignee: assignee, dependsOn: dependsOn, notes: notes, createdAt: createdAt, createdBy: createdBy,
+            updatedAt: updatedAt, revision: revision, claimedAt: claimedAt, leaseExpiresAt: leaseExpiresAt,
+            blockedReason: blockedReason, blocker: blocker, retrospective: retrospective, closedAt: closedAt)
     }
 
     /// Only the status of a stored task (stops reading at the status field).

@@ -34,7 +34,11 @@ public struct TaskRecord: Sendable, Equatable {
     public var retrospective: String?
     /// When it was done or cancelled.
     public var closedAt: Timestamp?
+}
 
+// In an extension, so that the struct keeps its memberwise initializer (every field: the
+// decoder's, which builds the record in one piece).
+extension TaskRecord {
     public init(
         id: String, title: String, description: String = "", status: TaskStatus = .open,
         priority: Int = Priority.default, labels: [String] = [], assignee: String? = nil,
