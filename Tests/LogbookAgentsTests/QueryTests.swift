@@ -80,6 +80,29 @@ import Testing
         }
     }
 
+    /// A listing whose index entries are filtered further (here the label index, filtered by
+    /// status) reads them in batches of 256: each batch goes on just past the last entry of
+    /// the one before, so every match comes once, in index order.
+    @Test func aFilteredListingReadsOnPastEachBatch() throws {
+        try withBoard { f in
+            var tasks: [TaskRecord] = []
+            for i in 0..<700 {
+                tasks.append(
+                    try f.board.createTask(NewTask(title: "t\(i)", priority: i % 5, labels: ["x"]), by: "p"))
+            }
+            for (i, task) in tasks.enumerated() where i % 7 == 3 {
+                try f.board.completeTask(task.id, by: "w", enforceClaim: false)
+            }
+            let open = tasks.enumerated().filter { $0.offset % 7 != 3 }.map(\.element)
+            let done = tasks.enumerated().filter { $0.offset % 7 == 3 }.map(\.element)
+            #expect(try f.board.tasks(TaskQuery(status: .open, label: "x")).map(\.id) == ranked(open))
+            #expect(try f.board.tasks(TaskQuery(status: .done, label: "x")).map(\.id) == ranked(done))
+            #expect(
+                try f.board.tasks(TaskQuery(status: .open, label: "x", limit: 300)).map(\.id)
+                    == Array(ranked(open).prefix(300)))
+        }
+    }
+
     /// `list --status open --limit 20` reads 20 index entries and 20 records, however many
     /// tasks there are; so does the ready list.
     @Test func aLimitedListingTouchesOnlyWhatItReturns() throws {
