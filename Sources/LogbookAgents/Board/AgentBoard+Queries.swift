@@ -152,8 +152,8 @@ extension BoardSnapshot {
         var out: [TaskRecord] = []
         var start = prefix
         let end = KeyRange.successor(ofPrefix: prefix)
-        // The index entries are visited in place (their ids kept, the last key copied into one
-        // reused array), then their records read.
+        // The index entries are visited in place (their ids kept, and the key of a full batch's
+        // last entry, where the next batch starts), then their records read.
         var ids: [String] = []
         var last: [UInt8] = []
         while out.count < limit {
@@ -163,8 +163,7 @@ extension BoardSnapshot {
             try reader.visit(KeyRange(start: start, end: end, limit: batch)) { key, _ in
                 visited += 1
                 if let id = KeyLayout.trailingID(key) { ids.append(id) }
-                last.removeAll(keepingCapacity: true)
-                last.append(contentsOf: key)
+                if visited == batch { last = [UInt8](key) }
                 return true
             }
             for id in ids {
@@ -177,9 +176,8 @@ extension BoardSnapshot {
                     if out.count == limit { break }
                 }
             }
-            guard let batch, visited == batch, visited > 0 else { break }
-            last.append(0)
-            start = last
+            guard let batch, visited == batch else { break }
+            start = last + [0]
         }
         return out
     }

@@ -157,8 +157,7 @@
 
     /// The id that ends an index or edge key.
     @_spi(Testing) public static func trailingID(_ key: [UInt8]) -> String? {
-        guard key.count >= RecordID.length else { return nil }
-        return String(decoding: key[(key.count - RecordID.length)...], as: UTF8.self)
+        key.withUnsafeBytes { trailingID($0) }
     }
 
     /// `trailingID` of a key lent in place.
