@@ -27,7 +27,8 @@ import Glibc
 ///   handle's `verify()` gives the same report (but for an unfinished first segment, which open
 ///   writes again), and writes and compaction succeed;
 /// - reads agree with each other: forward and reverse scans, `get` of every scanned key,
-///   `getMany` of them, and `stats().keys`; a one-shot `Store.get(_:at:options:)` agrees with them;
+///   `getMany` of them, and `stats().keys`; one-shot `Store.get(_:at:options:)` and
+///   `Store.getMany(_:at:options:)` agree with them;
 /// - writes and compaction keep exactly the expected data, seen by a second handle opened before
 ///   them and after a close and reopen.
 enum StoreOpenTarget {
@@ -175,6 +176,14 @@ enum StoreOpenTarget {
                 or: strict ? "a one-shot get of an absent key fails" : nil)
         {
             Fuzz.require(value == nil, "a one-shot get finds a key the scan does not hold")
+        }
+        // Several at once (one pass over the files), in another order, with the absent key.
+        let probes = pairs.prefix(50).map(\.key).reversed() + (pairs.contains { $0.key == absent } ? [] : [absent])
+        if let values = attempt({ try Store.getMany(probes, at: directory, options: options) }).value(
+            or: strict ? "a one-shot getMany fails" : nil)
+        {
+            let expected = probes.map { key in pairs.first { $0.key == key }?.value }
+            Fuzz.require(values == expected, "a one-shot getMany and the scan disagree")
         }
     }
 

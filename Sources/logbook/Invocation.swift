@@ -46,11 +46,11 @@ struct Invocation {
         try Store(path: storePath, options: storeOptions(create: true))
     }
 
-    /// `key`'s value read straight from the store's files, without opening a handle (see
-    /// `Store.get(_:at:options:)`); `.some(nil)` when absent, nil when there is no store.
-    func readOne(_ key: [UInt8]) throws -> [UInt8]?? {
+    /// The values of `keys`, in order, read straight from the store's files without opening a
+    /// handle (see `Store.getMany(_:at:options:)`); nil when there is no store.
+    func readMany(_ keys: [[UInt8]]) throws -> [[UInt8]?]? {
         do {
-            return .some(try Store.get(key, at: storePath, options: storeOptions(create: false)))
+            return try Store.getMany(keys, at: storePath, options: storeOptions(create: false))
         } catch let error as LogbookError where error.code == .notFound {
             return nil
         }

@@ -189,7 +189,7 @@ import Testing
         #expect(result.stdout == [])
         #expect(
             result.err
-                == "{\"error\":{\"code\":\"invalidArgument\",\"exit\":2,\"message\":\"missing arguments; usage: logbook get KEY\"}}\n"
+                == "{\"error\":{\"code\":\"invalidArgument\",\"exit\":2,\"message\":\"missing arguments; usage: logbook get KEY [KEY...]\"}}\n"
         )
         let after = CLI.run(["nope", "--json"])
         #expect(

@@ -86,6 +86,37 @@ import Testing
         }
     }
 
+    @Test func getOfSeveralKeysWritesALineEachInTheOrderGiven() {
+        withFixture { f in
+            #expect(f.run("put", "a", "1").status == 0)
+            #expect(f.run("put", "b", "two words").status == 0)
+            #expect(f.run("put", "empty", "").status == 0)
+            let both = f.run("get", "b", "a", "empty", "b")
+            #expect(both.status == 0 && both.stderr == [])
+            #expect(both.out == "b\ttwo words\na\t1\nempty\t\nb\ttwo words\n")
+            // Absent keys: no text line, a null in JSON, exit 1 naming them.
+            let some = f.run("get", "a", "x", "b", "y")
+            #expect(some.status == 1)
+            #expect(some.out == "a\t1\nb\ttwo words\n")
+            #expect(some.err == "logbook: keys \"x\", \"y\" not found in \(f.store)\n")
+            let json = f.json("get", "x", "a", "b")
+            #expect(json.status == 1)
+            #expect(
+                json.out
+                    == "{\"key\":\"x\",\"value\":null}\n{\"key\":\"a\",\"value\":\"1\"}\n"
+                    + "{\"key\":\"b\",\"value\":\"two words\"}\n")
+            #expect(json.err.contains("\"code\":\"notFound\"") && json.err.contains("key \\\"x\\\" not found"))
+            #expect(f.json("get", "a", "b").status == 0)
+            // A bad key anywhere is a usage error before anything is read.
+            let empty = f.run("get", "a", "")
+            #expect(empty.status == 2 && empty.stdout == [])
+            #expect(empty.err == "logbook: key 2: key is empty; keys are 1 to 4096 bytes\n")
+            let none = f.run("--store", f.store + "-none", "get", "a", "b")
+            #expect(none.status == 1)
+            #expect(none.err == "logbook: keys not found: no store at \(f.store)-none\n")
+        }
+    }
+
     @Test func deleteReportsWhetherTheKeyExisted() {
         withFixture { f in
             #expect(f.run("put", "a", "1").status == 0)

@@ -19,6 +19,13 @@ import Testing
         for key in keys {
             #expect(try Store.get(key, at: dir.store, options: options) == model[key], "\(context): \(key)")
         }
+        // All at once, in an order of their own with repeats: one pass, the same answers.
+        let many = keys.reversed() + keys.prefix(7)
+        let values = try Store.getMany(Array(many), at: dir.store, options: options)
+        #expect(values.count == many.count, "\(context): getMany")
+        for (key, value) in zip(many, values) {
+            #expect(value == model[key], "\(context): getMany \(key)")
+        }
     }
 
     @Test func agreesWithAHandleThroughOverwritesDeletesAndCompactions() throws {
@@ -89,6 +96,43 @@ import Testing
         }
     }
 
+    /// Many keys at once are matched against each log record by a binary search in byte order:
+    /// keys that are prefixes of one another, bytes above 0x7F, repeats and absent keys, over a
+    /// log and a snapshot, agree with a get of each.
+    @Test func manyKeysAtOnceAgreeWithOneAtATime() throws {
+        try withTemporaryDirectory("point-many") { dir in
+            var model = ReferenceModel()
+            var random = SeededRandom(seed: 93)
+            let alphabet: [UInt8] = [0x00, 0x01, 0x7F, 0x80, 0xFF]
+            func randomKey() -> [UInt8] {
+                (0..<Int.random(in: 1...4, using: &random)).map { _ in alphabet.randomElement(using: &random)! }
+            }
+            let store = try Store(path: dir.store, options: relaxed { $0.autoCompactLogBytes = nil })
+            defer { store.close() }
+            for step in 0..<600 {
+                if step == 300 { try store.compact() }
+                let key = randomKey()
+                if Int.random(in: 0..<4, using: &random) == 0 {
+                    try store.delete(key)
+                    model.delete(key)
+                } else {
+                    let value = random.bytes(Int.random(in: 0...20, using: &random))
+                    try store.put(key, value)
+                    model.put(key, value)
+                }
+            }
+            let asked = (0..<400).map { _ in randomKey() }
+            let values = try Store.getMany(asked, at: dir.store)
+            #expect(values.count == asked.count)
+            for (key, value) in zip(asked, values) {
+                #expect(value == model[key], "\(key)")
+                #expect(try Store.get(key, at: dir.store) == value, "\(key)")
+            }
+            #expect(Set(asked).count < asked.count, "the keys asked for repeat")
+            #expect(asked.contains { model[$0] == nil } && asked.contains { model[$0] != nil })
+        }
+    }
+
     /// A compaction that deletes a segment between the MANIFEST's read and the segment's open:
     /// the get reads the MANIFEST again, a few times at most.
     @Test func aSegmentGoneBeforeItsOpenMeansReadingTheManifestAgain() throws {
@@ -136,6 +180,10 @@ import Testing
                 #expect(reading?.path == opening?.path && reading?.offset == opening?.offset, "\(key)")
                 #expect(reading?.offset == UInt64(history.starts[1]), "\(key)")
             }
+            let readingMany = #expect(throws: LogbookError.self) {
+                _ = try Store.getMany([b("q"), b("a")], at: dir.store)
+            }
+            #expect(readingMany?.code == .corrupted && readingMany?.offset == opening?.offset)
         }
     }
 
@@ -143,6 +191,8 @@ import Testing
         try withTemporaryDirectory("point-none") { dir in
             let missing = #expect(throws: LogbookError.self) { _ = try Store.get(b("k"), at: dir.store) }
             #expect(missing?.code == .notFound)
+            let missingMany = #expect(throws: LogbookError.self) { _ = try Store.getMany([], at: dir.store) }
+            #expect(missingMany?.code == .notFound, "even for no keys")
             Disk.write(dir.store, b("not a store"))
             let file = #expect(throws: LogbookError.self) { _ = try Store.get(b("k"), at: dir.store) }
             #expect(file?.code == .invalidArgument)
@@ -152,10 +202,13 @@ import Testing
             #expect(empty?.code == .notFound, "a directory with no Logbook files")
             try Store(path: dir.store, options: relaxed()).close()
             #expect(try Store.get(b("k"), at: dir.store) == nil, "a new store")
+            #expect(try Store.getMany([], at: dir.store) == [], "no keys")
+            #expect(try Store.getMany([b("k"), b("k")], at: dir.store) == [nil, nil])
             #expect(try Store.get([], at: dir.store) == nil, "an empty key is never there")
             // A first segment cut short by a power loss: the store is empty.
             Disk.truncate(dir.log, to: 7)
             #expect(try Store.get(b("k"), at: dir.store) == nil)
+            #expect(try Store.getMany([b("k"), b("j")], at: dir.store) == [nil, nil])
         }
     }
 }
