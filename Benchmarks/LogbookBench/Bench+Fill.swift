@@ -95,6 +95,8 @@ extension Bench {
         let together = concurrentGets(store, keys, threads: threads)
         let many = timeGetMany(store, keys)
         let miss = MemoryLatency.measure()
+        let valueTable = FloorRun.lookupReturningValues(data: data)
+        let getRate = Double(keys.count) / seconds
         return getMeasurement(
             "read_hot", store, keys, seconds: seconds,
             note: "withValue (the value lent in place, no copy): \(Format.count(Double(keys.count) / lent)) gets/s; "
@@ -102,7 +104,9 @@ extension Bench {
                 + "\(Format.count(Double(keys.count) / many)) gets/s; \(threads) threads at once: \(Format.count(together)) gets/s in all; "
                 + cache
                 + "; a dependent memory miss here: \(Format.count(miss)) ns (pointer chase over 64 MiB), a get "
-                + "\(Format.fixed(1e9 / (Double(keys.count) / seconds) / miss, 1)) of them")
+                + "\(Format.fixed(1e9 / getRate / miss, 1)) of them; the floor's hash table holding each key with its value, "
+                + "the value copied out as a new array as a get returns it: \(Format.count(valueTable)) lookups/s, "
+                + "read_hot \(Format.fixed(getRate / valueTable, 2))x of it")
     }
 
     /// Seconds of one `withValue` of each of `keys`, reading each value's first and last byte.

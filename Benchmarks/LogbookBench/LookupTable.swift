@@ -74,3 +74,59 @@ struct LookupTable {
 #if canImport(Glibc)
     import Glibc
 #endif
+
+/// `LookupTable`'s scheme for read_hot's details, holding values too: each entry is its key's
+/// length, its value's length, the key and the value back to back, and a slot holds an entry's
+/// offset, so a lookup is the slot, then the entry (key and value in the same lines), then the
+/// new array a get returns. Not a floor of the goals: WORKLOADS.md's lookup floor is the one above.
+struct ValueLookupTable {
+    /// Entries: key length (2 bytes), value length (4 bytes), key, value.
+    private var entries: [UInt8] = []
+    /// Offset of the entry in each slot, or -1.
+    private var slots: [Int32]
+    private let mask: Int
+
+    init(keys: [[UInt8]], values: [[UInt8]]) {
+        precondition(keys.count == values.count)
+        var capacity = 16
+        while capacity < keys.count * 2 { capacity <<= 1 }
+        slots = [Int32](repeating: -1, count: capacity)
+        mask = capacity - 1
+        for (key, value) in zip(keys, values) {
+            let offset = Int32(entries.count)
+            withUnsafeBytes(of: UInt16(key.count).littleEndian) { entries += $0 }
+            withUnsafeBytes(of: UInt32(value.count).littleEndian) { entries += $0 }
+            entries += key
+            entries += value
+            var slot = LookupTable.hash(key) & mask
+            while slots[slot] >= 0 { slot = (slot + 1) & mask }
+            slots[slot] = offset
+        }
+    }
+
+    /// A new array holding `key`'s value, or nil.
+    @inline(__always)
+    func value(_ key: [UInt8]) -> [UInt8]? {
+        var slot = LookupTable.hash(key) & mask
+        return entries.withUnsafeBytes { stored in
+            key.withUnsafeBufferPointer { wanted in
+                while true {
+                    let offset = Int(slots[slot])
+                    if offset < 0 { return nil }
+                    let keyLength = Int(stored.loadUnaligned(fromByteOffset: offset, as: UInt16.self).littleEndian)
+                    if keyLength == wanted.count
+                        && memcmp(stored.baseAddress! + offset + 6, wanted.baseAddress!, keyLength) == 0
+                    {
+                        let count = Int(stored.loadUnaligned(fromByteOffset: offset + 2, as: UInt32.self).littleEndian)
+                        let start = stored.baseAddress! + offset + 6 + keyLength
+                        return [UInt8](unsafeUninitializedCapacity: count) { copy, initialized in
+                            if count > 0 { memcpy(copy.baseAddress!, start, count) }
+                            initialized = count
+                        }
+                    }
+                    slot = (slot + 1) & mask
+                }
+            }
+        }
+    }
+}
