@@ -61,7 +61,7 @@ private final class GatedWriteLayer: ForwardingFileLayer, @unchecked Sendable {
     let entered = Atomic<Bool>(false)
     let open = Atomic<Bool>(false)
     let logWrites = Atomic<Int>(0)
-    private let logFds = Mutex<Set<Int32>>([])
+    private let logFds = Locked<Set<Int32>>([])
 
     func open(_ path: String, _ mode: OpenMode) throws(SystemError) -> Int32 {
         let fd = try real.open(path, mode)

@@ -3,14 +3,14 @@
 // and when it closes.
 
 import Glibc
-@_spi(Testing) import Logbook
+@_spi(Testing) @testable import Logbook
 import Synchronization
 import Testing
 
 /// The real file layer, counting the writer-lock calls (`tryLock` / `unlock` of byte 0).
 private final class LockCountingFileLayer: ForwardingFileLayer, Sendable {
     let base: any FileLayer = PosixFileLayer()
-    private let counts = Mutex((tries: 0, unlocks: 0))
+    private let counts = Locked((tries: 0, unlocks: 0))
 
     var tries: Int { counts.withLock { $0.tries } }
     var unlocks: Int { counts.withLock { $0.unlocks } }

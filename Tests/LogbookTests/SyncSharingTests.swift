@@ -5,7 +5,6 @@
 
 import CLogbookShims
 import Glibc
-import Synchronization
 import Testing
 
 @_spi(Testing) @testable import Logbook
@@ -15,7 +14,7 @@ import Testing
 private final class GatedSyncLayer: ForwardingFileLayer, Sendable {
     let base: any FileLayer
     private let afterSync: Bool
-    private let state = Mutex((armed: false, wrote: false, inside: false, open: false))
+    private let state = Locked((armed: false, wrote: false, inside: false, open: false))
 
     init(base: any FileLayer = PosixFileLayer(), afterSync: Bool = false) {
         self.base = base
@@ -63,7 +62,7 @@ private final class SlowSyncLayer: ForwardingFileLayer, Sendable {
 /// get it (they wait for it), and which got it.
 private final class SyncTurnSpy: ForwardingFileLayer, Sendable {
     let base: any FileLayer
-    private let state = Mutex((refused: Set<Int32>(), taken: Set<Int32>()))
+    private let state = Locked((refused: Set<Int32>(), taken: Set<Int32>()))
 
     init(base: any FileLayer = PosixFileLayer()) { self.base = base }
 
@@ -306,7 +305,7 @@ struct SyncSharingTests {
             defer { reader.close() }
             let scene = try MixedScene(modelled)
             defer { scene.close() }
-            let acknowledged = Mutex(0)
+            let acknowledged = Locked(0)
             let errors = runOnThreads(4) { index in
                 switch index {
                 case 0:
