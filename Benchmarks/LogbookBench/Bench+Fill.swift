@@ -98,7 +98,7 @@ extension Bench {
         let valueTable = FloorRun.lookupReturningValues(data: data)
         let getRate = Double(keys.count) / seconds
         return getMeasurement(
-            "read_hot", store, keys, seconds: seconds,
+            "read_hot", store, keys, seconds: seconds, extra: [("value_table_ops_per_s", valueTable)],
             note: "withValue (the value lent in place, no copy): \(Format.count(Double(keys.count) / lent)) gets/s; "
                 + "getMany (\(Self.manyKeys) keys a call, their look-ups overlapping): "
                 + "\(Format.count(Double(keys.count) / many)) gets/s; \(threads) threads at once: \(Format.count(together)) gets/s in all; "
@@ -175,9 +175,10 @@ extension Bench {
     }
 
     /// A get workload's result: ops/s from the timed run, then p50 and p99 from a second run of
-    /// `keys` timed one get at a time; `note` ends the details.
+    /// `keys` timed one get at a time; `note` ends the details, `extra` the JSON fields.
     private func getMeasurement(
-        _ workload: String, _ store: Store, _ keys: [[UInt8]], seconds: Double, note: String?
+        _ workload: String, _ store: Store, _ keys: [[UInt8]], seconds: Double,
+        extra: [(name: String, value: Double?)] = [], note: String?
     ) -> Measurement {
         let p = latencies(keys) { key in _ = must("get") { try store.get(key) } }
         return Measurement(
@@ -185,7 +186,7 @@ extension Bench {
             fields: [
                 ("ops_per_s", Double(keys.count) / seconds), ("p50_ns", p.value(0.5)),
                 ("p99_ns", p.value(0.99)),
-            ],
+            ] + extra,
             figure: Double(keys.count) / seconds, unit: "ops/s",
             details: "p50 \(Format.count(p.value(0.5))) ns, p99 \(Format.count(p.value(0.99))) ns"
                 + (note.map { "; " + $0 } ?? ""),
