@@ -107,6 +107,11 @@ import Testing
                     + "{\"key\":\"b\",\"value\":\"two words\"}\n")
             #expect(json.err.contains("\"code\":\"notFound\"") && json.err.contains("key \\\"x\\\" not found"))
             #expect(f.json("get", "a", "b").status == 0)
+            // Many absent keys: the first five by name, the rest counted.
+            let many = f.run("get", "a", "m1", "m2", "m3", "m4", "m5", "m6", "m7")
+            #expect(many.status == 1 && many.out == "a\t1\n")
+            #expect(
+                many.err == "logbook: keys \"m1\", \"m2\", \"m3\", \"m4\", \"m5\" and 2 more not found in \(f.store)\n")
             // A bad key anywhere is a usage error before anything is read.
             let empty = f.run("get", "a", "")
             #expect(empty.status == 2 && empty.stdout == [])

@@ -48,8 +48,14 @@ enum GetCommand: Command {
         }
         let absent = zip(keys, values).filter { $0.1 == nil }.map { key, _ in Show.quoted(key) }
         if !absent.isEmpty {
-            let subject = absent.count == 1 ? "key \(absent[0])" : "keys \(absent.joined(separator: ", "))"
+            // The first few by name: the lines written (or their nulls) say which the others are.
+            var subject = absent.count == 1 ? "key \(absent[0])" : "keys "
+            if absent.count > 1 { subject += absent.prefix(Self.absentNamed).joined(separator: ", ") }
+            if absent.count > Self.absentNamed { subject += " and \(absent.count - Self.absentNamed) more" }
             throw CLIError.notFound("\(subject) not found in \(invocation.storePath)")
         }
     }
+
+    /// Absent keys the error names; it counts the rest.
+    static let absentNamed = 5
 }
