@@ -3,9 +3,10 @@
 // and when it closes.
 
 import Glibc
-@_spi(Testing) @testable import Logbook
 import Synchronization
 import Testing
+
+@_spi(Testing) @testable import Logbook
 
 /// The real file layer, counting the writer-lock calls (`tryLock` / `unlock` of byte 0).
 private final class LockCountingFileLayer: ForwardingFileLayer, Sendable {
