@@ -210,9 +210,9 @@ enum AgentRecordsTarget {
         Fuzz.require(
             decision.revision == Int(truncatingIfNeeded: fields.lastNumber(7) ?? 1),
             "decision: revision \(decision.revision)")
-        requireRoundTrip("decision", decision, { $0.encoded() }) { (bytes) throws(AgentError) in
-            try DecisionRecord(id: decisionID, decoding: bytes)
-        }
+        requireRoundTrip(
+            "decision", decision, { $0.encoded() },
+            { (bytes) throws(AgentError) in try DecisionRecord(id: decisionID, decoding: bytes) })
     }
 
     static func handoff(_ value: [UInt8]) {
@@ -230,9 +230,9 @@ enum AgentRecordsTarget {
                 && handoff.revision == Int(truncatingIfNeeded: fields.lastNumber(10) ?? 1),
             "hand-off: status \(handoff.status), task \(String(describing: handoff.task)), revision \(handoff.revision)"
         )
-        requireRoundTrip("hand-off", handoff, { $0.encoded() }) { (bytes) throws(AgentError) in
-            try HandoffRecord(id: handoffID, decoding: bytes)
-        }
+        requireRoundTrip(
+            "hand-off", handoff, { $0.encoded() },
+            { (bytes) throws(AgentError) in try HandoffRecord(id: handoffID, decoding: bytes) })
     }
 
     static func history(_ value: [UInt8]) {
@@ -246,9 +246,9 @@ enum AgentRecordsTarget {
         else { return }
         Fuzz.require(entry.recordID == taskID && entry.revision == 7, "history: key fields changed")
         Fuzz.require(entry.changes.count == fields.count(4), "history: \(entry.changes.count) changes")
-        requireRoundTrip("history", entry, { $0.encoded() }) { (bytes) throws(AgentError) in
-            try HistoryEntry(recordID: taskID, revision: 7, decoding: bytes)
-        }
+        requireRoundTrip(
+            "history", entry, { $0.encoded() },
+            { (bytes) throws(AgentError) in try HistoryEntry(recordID: taskID, revision: 7, decoding: bytes) })
     }
 
     /// The stored status codes (Sources/LogbookAgents/Model: never renumbered).
