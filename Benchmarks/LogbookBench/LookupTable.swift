@@ -10,17 +10,28 @@ struct LookupTable {
     private let mask: Int
 
     init(keys: [[UInt8]]) {
-        var capacity = 16
-        while capacity < keys.count * 2 { capacity <<= 1 }
-        slots = [Int32](repeating: -1, count: capacity)
-        mask = capacity - 1
+        slots = Self.emptySlots(for: keys.count)
+        mask = slots.count - 1
         for (i, key) in keys.enumerated() {
             bytes += key
             offsets.append(Int32(bytes.count))
-            var slot = Self.hash(key) & mask
-            while slots[slot] >= 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(i)
+            Self.place(Int32(i), for: key, in: &slots)
         }
+    }
+
+    /// Empty slots (-1) for `count` entries: a power of two, at least twice `count`.
+    static func emptySlots(for count: Int) -> [Int32] {
+        var capacity = 16
+        while capacity < count * 2 { capacity <<= 1 }
+        return [Int32](repeating: -1, count: capacity)
+    }
+
+    /// Puts `entry` (>= 0) in the first empty slot from `key`'s hash on.
+    static func place(_ entry: Int32, for key: [UInt8], in slots: inout [Int32]) {
+        let mask = slots.count - 1
+        var slot = hash(key) & mask
+        while slots[slot] >= 0 { slot = (slot + 1) & mask }
+        slots[slot] = entry
     }
 
     /// The index of `key` among the keys the table was built from, or nil.
@@ -88,19 +99,15 @@ struct ValueLookupTable {
 
     init(keys: [[UInt8]], values: [[UInt8]]) {
         precondition(keys.count == values.count)
-        var capacity = 16
-        while capacity < keys.count * 2 { capacity <<= 1 }
-        slots = [Int32](repeating: -1, count: capacity)
-        mask = capacity - 1
+        slots = LookupTable.emptySlots(for: keys.count)
+        mask = slots.count - 1
         for (key, value) in zip(keys, values) {
             let offset = Int32(entries.count)
             withUnsafeBytes(of: UInt16(key.count).littleEndian) { entries += $0 }
             withUnsafeBytes(of: UInt32(value.count).littleEndian) { entries += $0 }
             entries += key
             entries += value
-            var slot = LookupTable.hash(key) & mask
-            while slots[slot] >= 0 { slot = (slot + 1) & mask }
-            slots[slot] = offset
+            LookupTable.place(offset, for: key, in: &slots)
         }
     }
 
