@@ -90,6 +90,37 @@ import Testing
         }
     }
 
+    /// A `normal` handle that reads the files (the page claims an append in flight, as a writer
+    /// killed mid-append leaves it) and finds records no sync covered, here a `relaxed` commit's,
+    /// syncs them before it builds on them. When that sync fails, it fail-stops: its own commit
+    /// is refused, not appended, and the fault costs no commit of the others.
+    @Test func aFailedSyncOfRecordsFoundUnsyncedFailsStop() throws {
+        try withTemporaryDirectory("syncfound") { dir in
+            let (store, layer) = try Self.openWithTwoCommits(dir)
+            let loose = try Store(path: dir.store, options: relaxed())
+            try loose.put("r", "3")
+            loose.close()
+            try LockPage.claimAnAppendInFlight(dir.store)
+            let logBefore = Disk.contentEnd(dir.log)
+            layer.probe.fail(.sync, of: Self.log, errno: SystemError.eio)
+
+            let error = #expect(throws: LogbookError.self) { try store.put("c", "4") }
+            #expect(error?.code == .storeFailed)
+            #expect(error?.errno == SystemError.eio)
+            #expect(error?.path?.hasSuffix(Self.log) == true, "the probe names the file it failed")
+            #expect(error?.message.hasPrefix("could not sync the log") == true, "\(String(describing: error))")
+            #expect(layer.probe.syncs(of: Self.log).count == 3, "its two commits, then the failed sync")
+            #expect(Disk.contentEnd(dir.log) == logBefore, "nothing appended after the failed sync")
+            #expect(try store.get("c") == nil)
+            let refused = #expect(throws: LogbookError.self) { try store.put("d", "5") }
+            #expect(refused?.code == .storeFailed, "fail-stop: the next write is refused too")
+            #expect(layer.probe.syncs(of: Self.log).count == 3, "and the failed sync is not retried")
+            #expect(try store.string("a") == "1", "reads go on")
+            store.close()
+            try expectRecovered(dir, extra: [KeyValue(key: b("r"), value: b("3"))])
+        }
+    }
+
     @Test func eioOnTheLogWriteFailsStop() throws {
         try withTemporaryDirectory("eio") { dir in
             let (store, layer) = try Self.openWithTwoCommits(dir)

@@ -316,7 +316,7 @@ struct SyncSharingTests {
                 case 2:
                     try scene.commitRelaxedMeanwhile()
                     // The page now claims an append in flight: the next writer reads the files.
-                    try Self.setPageWord(store, 24, try Self.pageWord(store, 152) + 1)
+                    try LockPage.claimAnAppendInFlight(store)
                     readerGate.arm(afterAWrite: true)  // holds the sync of its own commit only
                     try reader.put("c", "4")
                 default:
@@ -433,14 +433,14 @@ struct SyncSharingTests {
             try writer.put("r1", "1")
             let behind = try Store(path: dir.store, options: options)  // state ends after r1
             #expect(try behind.string("r1") == "1")
-            let published = try Self.pageWord(dir.store, 16)
+            let published = try LockPage.word(dir.store, LockPage.publishedEnd)
             try writer.put("r2", "2")
             try writer.put("r3", "3")
-            let end = try Self.pageWord(dir.store, 16)
+            let end = try LockPage.word(dir.store, LockPage.publishedEnd)
             // A stale page: only r1 published, and an append claimed past the log's real end.
-            try Self.setPageWord(dir.store, 16, published)
-            try Self.setPageWord(dir.store, 24, end + 10)
-            try Self.setPageWord(dir.store, 152, end + 10)
+            try LockPage.setWord(dir.store, LockPage.publishedEnd, published)
+            try LockPage.setWord(dir.store, LockPage.pendingEnd, end + 10)
+            try LockPage.setWord(dir.store, LockPage.appendedEnd, end + 10)
             try behind.put("r4", "4")
             #expect(try behind.verify().records == 4)
             for store in [writer, behind] { store.close() }
@@ -448,23 +448,5 @@ struct SyncSharingTests {
             #expect(try reopened.scan().map { String(decoding: $0.value, as: UTF8.self) } == ["1", "2", "3", "4"])
             reopened.close()
         }
-    }
-
-    private static func withPage<T>(_ store: String, _ body: (UnsafeMutableRawPointer) -> T) throws -> T {
-        let fd = open(store + "/LOCK", O_RDWR)
-        try #require(fd >= 0)
-        defer { close(fd) }
-        let page = try #require(mmap(nil, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))
-        try #require(page != MAP_FAILED)
-        defer { munmap(page, 4096) }
-        return body(page)
-    }
-
-    private static func pageWord(_ store: String, _ offset: Int) throws -> UInt64 {
-        try withPage(store) { $0.load(fromByteOffset: offset, as: UInt64.self) }
-    }
-
-    private static func setPageWord(_ store: String, _ offset: Int, _ value: UInt64) throws {
-        try withPage(store) { $0.storeBytes(of: value, toByteOffset: offset, as: UInt64.self) }
     }
 }
