@@ -53,23 +53,29 @@ struct Salvage {
         let snapshots = found.compactMap(\.snapshot)
         let segments = Set(found.compactMap(\.segment))
         do throws(LogbookError) {
-            let manifest = try Store.readManifest(directory: directory, files: files)
-            generation = manifest.generation
-            // No MANIFEST and a first segment: never compacted (other files are leftovers of a
-            // compaction that never installed). No MANIFEST and no first segment: it was lost.
-            if manifest == .initial && Store.isUnfinishedFirstLog(directory: directory, files: files) {
-                // A creation cut short by a power cut: an empty store, not damage (open rewrites it).
-                tornTailBytes = UInt64(read(directory + "/" + LogFormat.segmentName(1))?.count ?? 0)
-                return Layout(snapshot: 0, sequence: 0, segments: [])
-            }
-            if manifest != .initial || segments.contains(1) || (snapshots.isEmpty && segments.isEmpty) {
-                return Layout(
+            func named(by manifest: Manifest) -> Layout {
+                Layout(
                     snapshot: manifest.snapshot, sequence: manifest.snapshotSequence,
                     segments: Array(manifest.firstLog...manifest.lastLog))
             }
+            if let manifest = try Store.manifestIfPresent(directory: directory, files: files) {
+                generation = manifest.generation
+                return named(by: manifest)
+            }
+            // No MANIFEST: never compacted (other files are leftovers of a compaction that never
+            // installed one), unless files only a compacted store has show it was lost.
+            let compacted = Store.compactedFiles(directory: directory, files: files)
+            if compacted.isEmpty {
+                if Store.isUnfinishedFirstLog(directory: directory, files: files) {
+                    // A creation cut short by a power cut: an empty store, not damage (open rewrites it).
+                    tornTailBytes = UInt64(read(directory + "/" + LogFormat.segmentName(1))?.count ?? 0)
+                    return Layout(snapshot: 0, sequence: 0, segments: [])
+                }
+                return named(by: .initial)
+            }
             problems.append(
-                "\(Manifest.fileName) is missing but the store was compacted (no \(LogFormat.segmentName(1))); "
-                    + "rebuilt from the files present")
+                "\(Manifest.fileName) is missing, but the store was compacted (it holds "
+                    + "\(compacted.joined(separator: ", "))); rebuilt from the files present")
         } catch  where error.code == .corrupted {
             problems.append(
                 "\(Manifest.fileName) at offset 0: invalid (bad size, magic or checksum); rebuilt from the files present"

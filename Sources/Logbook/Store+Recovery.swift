@@ -25,11 +25,15 @@ extension Store {
         case .regular, .other:
             throw LogbookError.invalid("store path \(directory) exists and is not a directory")
         }
-        if !options.createIfMissing && files.kind(directory + "/" + Manifest.fileName) == nil
+        if files.kind(directory + "/" + Manifest.fileName) == nil
             && files.kind(directory + "/" + LogFormat.segmentName(1)) == nil
         {
-            throw LogbookError(
-                .notFound, "no store at \(directory) (the directory holds no Logbook files)", path: directory)
+            // Not a store yet, or a compacted one that lost its MANIFEST (this throws then).
+            _ = try readManifest(directory: directory, files: files)
+            guard options.createIfMissing else {
+                throw LogbookError(
+                    .notFound, "no store at \(directory) (the directory holds no Logbook files)", path: directory)
+            }
         }
 
         let lock = try ProcessLock(directory: directory, files: files, program: options.programName)
@@ -127,21 +131,61 @@ extension Store {
         }
     }
 
-    /// The MANIFEST on disk; `.initial` when there is none.
+    /// `readManifest(directory:files:)` of the store.
     static func readManifest(_ context: Context) throws(LogbookError) -> Manifest {
         try readManifest(directory: context.directory, files: context.files)
     }
 
+    /// The MANIFEST on disk; `.initial` when there is none and the store was never compacted.
+    ///
+    /// A store has no MANIFEST until its first compaction writes one, and from then on always
+    /// has one (every mode syncs it before a compaction deletes anything). So a missing MANIFEST
+    /// beside the files of a compacted store is damage, not a new store: read as `.initial`,
+    /// the store would show only what `log-1.wal` holds (nothing, once it is gone), and the
+    /// next open or compaction would delete the other files as leftovers.
+    /// - Throws: `corrupted` naming the MANIFEST when it is damaged, or missing from a
+    ///   compacted store (`repair` rebuilds it from the files).
     static func readManifest(directory: String, files: any FileLayer) throws(LogbookError) -> Manifest {
+        if let manifest = try manifestIfPresent(directory: directory, files: files) { return manifest }
+        let compacted = compactedFiles(directory: directory, files: files)
+        guard compacted.isEmpty else {
+            let shown = compacted.prefix(3).joined(separator: ", ") + (compacted.count > 3 ? ", ..." : "")
+            throw LogbookError(
+                .corrupted,
+                "\(Manifest.fileName) is missing from \(directory), but the store was compacted (it holds "
+                    + "\(shown)); `logbook repair` rebuilds it from them", path: directory + "/" + Manifest.fileName)
+        }
+        return .initial
+    }
+
+    /// The MANIFEST on disk; nil when there is none.
+    static func manifestIfPresent(directory: String, files: any FileLayer) throws(LogbookError) -> Manifest? {
         let path = directory + "/" + Manifest.fileName
         let bytes: [UInt8]
         do throws(SystemError) { bytes = try files.readFile(path) } catch  where error.errno == SystemError.enoent {
-            return .initial
+            return nil
         } catch { throw LogbookError(error, path: path) }
         guard let manifest = Manifest.decode(bytes) else {
             throw LogbookError.corrupted("invalid MANIFEST (bad size, magic or checksum)", path: path, offset: 0)
         }
         return manifest
+    }
+
+    /// The files in `directory` that only a compacted store holds, sorted: snapshot files, and
+    /// log segments after the first that hold more than a header (a compaction that died
+    /// before its first MANIFEST leaves at most a header-only `log-2.wal`). Temporary files are
+    /// not counted. Empty when the directory cannot be listed.
+    static func compactedFiles(directory: String, files: any FileLayer) -> [String] {
+        guard let names = try? files.listDirectory(directory) else { return [] }
+        return names.filter { name in
+            guard let file = StoreFile(name) else { return false }
+            if file.snapshot != nil { return true }
+            guard let segment = file.segment, segment > 1,
+                let fd = try? files.open(directory + "/" + name, .readOnly)
+            else { return false }
+            defer { files.close(fd) }
+            return ((try? files.size(fd)) ?? 0) > UInt64(LogFormat.segmentHeaderSize)
+        }.sorted()
     }
 
     /// (Re)builds `s` from the files the MANIFEST names: the snapshot's index, then every log

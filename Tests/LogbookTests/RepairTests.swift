@@ -271,6 +271,148 @@ import Testing
         }
     }
 
+    // A file of the store deleted: open refuses the store with an error that names the file;
+    // repair rebuilds what the other files hold, reports the rest lost, and leaves a store that
+    // verifies and takes commits.
+
+    /// The repaired store holds `expected`, verifies, and takes a commit.
+    static func expectUsable(
+        _ dir: TemporaryDirectory, _ expected: [KeyValue], sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let repaired = try Store(path: dir.store)
+        defer { repaired.close() }
+        #expect(try repaired.scan() == expected, sourceLocation: sourceLocation)
+        _ = try repaired.verify()
+        try repaired.put("after", "repair")
+        #expect(try repaired.string("after") == "repair", sourceLocation: sourceLocation)
+    }
+
+    /// Opening the store fails with an error that names `file`.
+    static func expectOpenFails(
+        _ dir: TemporaryDirectory, naming file: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let error = #expect(throws: LogbookError.self, sourceLocation: sourceLocation) {
+            _ = try Store(path: dir.store)
+        }
+        #expect(
+            error?.message.contains(file) == true || error?.path?.hasSuffix(file) == true,
+            "\(String(describing: error))", sourceLocation: sourceLocation)
+    }
+
+    @Test func aMissingIndexIsRebuiltFromTheDataBlocks() throws {
+        try withTemporaryDirectory("repairnoindex") { dir in
+            let (model, index) = try Self.compactedStore(dir)
+            Disk.removeTree(dir.store + "/snapshot-1.idx")
+            Self.expectOpenFails(dir, naming: "snapshot-1.idx")
+            let report = try Store.repair(path: dir.store)
+            #expect(report.repaired)
+            #expect(report.problems == ["snapshot-1.idx is missing; rebuilt from the data blocks"])
+            #expect(report.droppedBlocks == [] && report.droppedBytes == 0 && report.droppedRecords == 0)
+            #expect(report.keptBlocks == index.blocks.count && report.keptSnapshotKeys == index.keyCount)
+            try Self.expectUsable(dir, model.all)
+        }
+    }
+
+    /// Without its data file a snapshot's keys are gone; the log's records on top are kept.
+    @Test func aMissingDataFileLosesTheSnapshotsKeysAndKeepsTheLog() throws {
+        try withTemporaryDirectory("repairnodata") { dir in
+            let (_, index) = try Self.compactedStore(dir)
+            Disk.removeTree(dir.store + "/snapshot-1.dat")
+            Self.expectOpenFails(dir, naming: "snapshot-1.dat")
+            let report = try Store.repair(path: dir.store)
+            #expect(report.repaired)
+            #expect(report.problems == ["snapshot-1.dat is missing; its keys are lost"])
+            #expect(
+                report.droppedBlocks == [
+                    RepairReport.DroppedBlock(
+                        offset: 0, bytes: index.dataSize, keys: index.keyCount, after: nil, through: nil)
+                ])
+            #expect(report.droppedBytes == index.dataSize)
+            #expect(report.keptBlocks == 0 && report.keptSnapshotKeys == 0)
+            #expect(report.keptRecords == 3 && report.droppedRecords == 0)
+            try Self.expectUsable(
+                dir,
+                [KeyValue(key: b("key-1000"), value: b("rewritten")), KeyValue(key: b("key-2000"), value: b("new"))])
+        }
+    }
+
+    @Test func aMissingManifestOfACompactedStoreIsRebuiltFromTheFiles() throws {
+        try withTemporaryDirectory("repairnomanifest") { dir in
+            let (model, index) = try Self.compactedStore(dir)
+            Disk.removeTree(dir.store + "/MANIFEST")
+            let files = Self.names(dir.store)
+            for attempt in [{ _ = try Store(path: dir.store) }, { _ = try Store.get(b("key-1000"), at: dir.store) }] {
+                let error = #expect(throws: LogbookError.self) { try attempt() }
+                #expect(error?.code == .corrupted && error?.path == dir.store + "/MANIFEST")
+                #expect(
+                    error?.message
+                        == "MANIFEST is missing from \(dir.store), but the store was compacted (it holds log-2.wal, "
+                        + "snapshot-1.dat, snapshot-1.idx); `logbook repair` rebuilds it from them")
+            }
+            #expect(Self.names(dir.store) == files, "an open that refuses the store deletes nothing")
+            let report = try Store.repair(path: dir.store)
+            #expect(report.repaired)
+            #expect(
+                report.problems == [
+                    "MANIFEST is missing, but the store was compacted (it holds log-2.wal, snapshot-1.dat, "
+                        + "snapshot-1.idx); rebuilt from the files present"
+                ])
+            #expect(report.keptBlocks == index.blocks.count && report.keptRecords == 3 && report.droppedRecords == 0)
+            try Self.expectUsable(dir, model.all)
+        }
+    }
+
+    /// A compaction that died before it deleted `log-1.wal`, and then the MANIFEST lost: the
+    /// first segment is no sign of a store never compacted. Read alone it is an old state (and
+    /// the open would delete the newer files as leftovers); repair rebuilds from all of them.
+    @Test func aMissingManifestBesideTheFirstSegmentIsStillACompactedStore() throws {
+        try withTemporaryDirectory("repairfirstlog") { dir in
+            let store = try Store(path: dir.store, options: relaxed())
+            try store.put("a", "1")
+            try store.put("b", "2")
+            let firstLog = Disk.content(dir.log)  // as the seal leaves it: no zeros allocated ahead
+            try store.compact()
+            try store.put("a", "3")
+            try store.put("c", "4")
+            let expected = try store.scan()
+            store.close()
+            Disk.write(dir.log, firstLog)
+            Disk.removeTree(dir.store + "/MANIFEST")
+            Self.expectOpenFails(dir, naming: "MANIFEST")
+            let report = try Store.repair(path: dir.store)
+            #expect(report.problems.count == 1, "\(report.problems)")
+            #expect(report.problems.first?.hasPrefix("MANIFEST is missing, but the store was compacted") == true)
+            #expect(report.droppedRecords == 0 && report.droppedBlocks == [])
+            try Self.expectUsable(dir, expected)
+        }
+    }
+
+    /// The sealed segment of two deleted: the active one after it is dropped too (a log cannot be
+    /// applied across a hole), its records counted and their keys named.
+    @Test func aMissingSealedSegmentDropsTheSegmentsAfterIt() throws {
+        try withTemporaryDirectory("repairnosegment") { dir in
+            let layer = ProbeFileLayer()
+            let store = try Store(path: dir.store, options: relaxed().with(layer))
+            try store.put("a", "1")
+            try store.compact()
+            let kept = try store.scan()
+            try store.put("b", "2")
+            layer.probe.fail(.rename, of: "snapshot-2.dat", errno: SystemError.eio)
+            #expect(throws: LogbookError.self) { try store.compact() }  // sealed log-2, log-3 active
+            try store.put("c", "3")
+            try store.put("d", "4")
+            store.close()
+            Disk.removeTree(dir.store + "/log-2.wal")
+            Self.expectOpenFails(dir, naming: "log-2.wal")
+            let report = try Store.repair(path: dir.store)
+            #expect(report.repaired)
+            #expect(report.problems == ["log-2.wal is missing; it and the segments after it are dropped"])
+            #expect(report.keptRecords == 0 && report.droppedRecords == 2)
+            #expect(report.droppedKeys == ["c", "d"].map(b), "the missing segment's key b is unknown")
+            try Self.expectUsable(dir, kept)
+        }
+    }
+
     /// The sealed segment of two is damaged: the active segment after it is dropped too (a log
     /// cannot be applied across a hole), and the intact records in both are counted.
     @Test func damageInASealedSegmentDropsTheSegmentsAfterIt() throws {
