@@ -5,7 +5,7 @@
 // the damaged file, or return exactly the right data; never wrong data, never a crash. The one
 // documented exception: damage confined to the last record of the active segment cannot be told
 // from a torn write, so that record is dropped (the state before it is returned; verify reports
-// a torn tail).
+// a torn tail). Each file deleted in turn is reported the same way, and nothing else is touched.
 
 import Testing
 
@@ -187,6 +187,49 @@ import Testing
             #expect(try store.scan() == whole)
             #expect(try store.verify().records == 6)
             store.close()
+        }
+    }
+    /// Each file of the store deleted in turn (by hand, or lost with a disk): opening, the
+    /// one-shot get and the offline verify each refuse the store with an error that names the
+    /// missing file, and leave the directory as they found it: nothing deleted as a leftover,
+    /// nothing created. Then `Store.repair` keeps what the other files hold: all of it when
+    /// the MANIFEST or the index is gone (rebuilt), the log's commits without the snapshot's
+    /// keys when its data file is, and the commits before a missing segment.
+    @Test(arguments: Fixture.files)
+    func aDeletedFileIsReportedAndNothingElseIsTouched(_ file: String) throws {
+        try withTemporaryDirectory("sweepdelete", inMemory: true) { dir in
+            let fixture = try Self.makeStore(dir.store)
+            let whole = fixture.states.last!
+            let written = Set(Fixture.written.values.joined().map(b))
+            let expected: [KeyValue] =
+                switch file {
+                case "snapshot-1.dat": whole.filter { written.contains($0.key) }
+                case "log-2.wal": fixture.states[3]  // the snapshot alone
+                case "log-3.wal": fixture.states[6]  // and the sealed segment's commits
+                default: whole
+                }
+            Disk.removeTree(dir.store + "/" + file)
+            let left = try PosixFileLayer().listDirectory(dir.store)
+            let attempts: [(String, () throws -> Void)] = [
+                ("open", { _ = try Store(path: dir.store) }),
+                ("relaxed open", { _ = try Store(path: dir.store, options: StoreOptions(durability: .relaxed)) }),
+                ("one-shot get", { _ = try Store.get(b("key-10"), at: dir.store) }),
+                ("offline verify", { _ = try Store.verify(path: dir.store) }),
+            ]
+            for (what, attempt) in attempts {
+                let error = #expect(throws: LogbookError.self, "\(file) deleted: \(what)") { try attempt() }
+                #expect(
+                    error?.message.contains(file) == true || error?.path?.hasSuffix("/" + file) == true,
+                    "\(file) deleted, \(what): \(String(describing: error))")
+                #expect(try PosixFileLayer().listDirectory(dir.store) == left, "\(file) deleted, \(what)")
+            }
+            let report = try Store.repair(path: dir.store)
+            #expect(report.repaired, "\(file) deleted")
+            #expect(report.problems.first?.contains(file) == true, "\(file) deleted: \(report.problems)")
+            let repaired = try Store(path: dir.store)
+            defer { repaired.close() }
+            #expect(try repaired.scan() == expected, "\(file) deleted")
+            _ = try repaired.verify()
         }
     }
 }
