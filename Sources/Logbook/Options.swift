@@ -13,7 +13,8 @@ public enum Durability: String, Sendable, CaseIterable {
 public struct StoreOptions: Sendable {
     /// Durability of every commit through this handle. Default `.normal`.
     public var durability: Durability
-    /// Seconds to wait for another process's writer lock before failing with `lockTimeout`. Default 10.
+    /// Seconds to wait for another process's writer lock (and, for `compact`, `backup` and
+    /// `repair`, its compaction lock) before failing with `lockTimeout`. Default 10.
     public var lockTimeout: Double
     /// Create the directory and its files when missing. Default true.
     public var createIfMissing: Bool

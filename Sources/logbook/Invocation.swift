@@ -7,7 +7,7 @@ struct Invocation {
     var storePath: String
     var durability: Durability
     var json: Bool
-    /// Seconds to wait for the writer lock: `--lock-timeout`, else `$LOGBOOK_LOCK_TIMEOUT`, else 10.
+    /// Seconds to wait for a lock another process holds: `--lock-timeout`, else `$LOGBOOK_LOCK_TIMEOUT`, else 10.
     var lockTimeout: Double
     var command: any Command.Type
     /// Value options given, by name (`--prefix`); the last occurrence wins.

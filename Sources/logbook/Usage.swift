@@ -25,7 +25,7 @@ enum Usage {
             "                       (created by the first write; reads never create it)",
             "  --durability MODE    relaxed | normal (default) | paranoid, for writes",
             "  --json               JSON output, and errors as {\"error\":{\"code\",\"exit\",\"message\"}}",
-            "  --lock-timeout S     seconds to wait for the writer lock; else $LOGBOOK_LOCK_TIMEOUT, else 10",
+            "  --lock-timeout S     seconds to wait for a lock held elsewhere; else $LOGBOOK_LOCK_TIMEOUT, else 10",
             "  --                   the arguments after it are not options",
             "",
             "limits: keys 1 to 4096 bytes, values up to 16 MiB, transactions up to 64 MiB",

@@ -133,8 +133,9 @@ import Testing
     }
 
     /// While a compaction runs, another handle's `lockStatus()` says the compaction lock is held
-    /// and by whom; once it is done, that it is free and by no one.
-    @Test func lockStatusNamesTheCompactionsHolder() throws {
+    /// and by whom, and a compaction, backup or repair that waits for it gives up after the lock
+    /// time-out naming that holder; once it is done, the lock is free and by no one, and they run.
+    @Test func lockStatusAndTimeOutsNameTheCompactionsHolder() throws {
         try withTemporaryDirectory("holder") { dir in
             let layer = ProbeFileLayer()
             let options = StoreOptions(durability: .relaxed, programName: "the-compactor", autoCompactLogBytes: nil)
@@ -153,10 +154,30 @@ import Testing
             #expect(held.compactionHolder?.program == "the-compactor")
             #expect(held.compactionHolder?.isAlive == true)
             #expect(held.writerHeld == false && held.syncTurnHeld == false)
+            let impatient = relaxed { $0.lockTimeout = 0.2 }
+            let waiting = try Store(path: dir.store, options: impatient)
+            defer { waiting.close() }
+            let copy = dir.path + "/copy"
+            let attempts: [(String, () throws -> Void)] = [
+                ("compact", { _ = try waiting.compact() }),
+                ("backup", { _ = try waiting.backup(to: copy) }),
+                ("repair", { _ = try Store.repair(path: dir.store, options: impatient) }),
+            ]
+            for (what, attempt) in attempts {
+                let error = #expect(throws: LogbookError.self, "\(what)") { try attempt() }
+                #expect(error?.code == .lockTimeout, "\(what)")
+                #expect(
+                    error?.message.hasPrefix(
+                        "compaction lock on \(dir.store)/LOCK held by pid \(getpid()) (the-compactor) for ") == true,
+                    "\(what): \(String(describing: error))")
+                #expect(error?.message.contains("; gave up after 0.2 s") == true, "\(what)")
+            }
             gate.open()
             _ = try compaction.wait().get()
             let free = try other.lockStatus()
             #expect(free.compactionHeld == false && free.compactionHolder == nil)
+            #expect(try waiting.compact().snapshot == 2, "the lock once free, the waiting handle compacts")
+            #expect(try waiting.backup(to: copy).sequence == 1)
         }
     }
 

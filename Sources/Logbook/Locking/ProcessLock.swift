@@ -420,9 +420,11 @@ final class ProcessLock: @unchecked Sendable {
             guard timeout != nil else { return false }
             let now = System.monotonicNanoseconds()
             if now >= deadline {
+                let who = compactionHolderInfo().map { "held by \($0.summary)" } ?? "held by another process"
                 throw LogbookError(
-                    .lockTimeout, "compaction lock on \(path) held by another process; gave up after \(timeout!) s",
-                    path: path)
+                    .lockTimeout,
+                    "compaction lock on \(path) \(who); gave up after \(timeout!) s (a compaction, backup or repair "
+                        + "runs there; raise the lock time-out, or wait for it)", path: path)
             }
             System.sleep(nanoseconds: min(UInt64(Double(backoff) * Double.random(in: 0.5...1.5)), deadline - now))
             backoff = min(backoff * 2, 50_000_000)
