@@ -81,7 +81,9 @@ public final class ChangeFeed {
                             found = true
                         }
                     }
-                    if case .corrupt(let offset, let reason) = parsed.end {
+                    // Damage after the first change to hand out is for `poll` to meet, after the
+                    // changes before it.
+                    if case .corrupt(let offset, let reason) = parsed.end, !found {
                         throw LogbookError.corrupted(reason, path: path(number), offset: offset)
                     }
                     last = parsed.lastSequence
@@ -126,6 +128,9 @@ public final class ChangeFeed {
     }
 
     /// The changes committed since the last call, in commit order (empty when none). Never blocks.
+    /// - Throws: `corrupted` naming the file and offset when the log is damaged where the feed
+    ///   reads; the changes before the damage come first (this call returns them, the next one
+    ///   throws), so a follower misses nothing that can be read.
     public func poll() throws -> [Change] {
         try store.state.withLock { (s) throws(LogbookError) in
             if case .closed = s.lifecycle {
@@ -163,7 +168,9 @@ public final class ChangeFeed {
                 position = parsed.validEnd
                 sequence = parsed.lastSequence
                 if case .corrupt(let offset, let reason) = parsed.end {
-                    throw LogbookError.corrupted(reason, path: file, offset: offset)
+                    // The counters stay as they were: the next call reads here again, and throws.
+                    guard !changes.isEmpty else { throw LogbookError.corrupted(reason, path: file, offset: offset) }
+                    return changes
                 }
             }
             // Sealed and read to its end: go on in the next segment.

@@ -63,6 +63,40 @@ import Testing
 }
 
 extension ChangeFeedTests {
+    /// A record damaged after it was committed (a flipped bit on disk), with a whole record
+    /// after it: a feed hands out the changes before it, then throws `corrupted` naming the file
+    /// and offset, and goes on throwing (it never skips the damage), whether it was following
+    /// the log already or starts after the damage is done; one that would start at the damaged
+    /// record throws at once.
+    @Test func aDamagedRecordStopsTheFeedAfterTheChangesBeforeIt() throws {
+        try withTemporaryDirectory("feeddamage") { dir in
+            let writer = try Store(path: dir.store)
+            defer { writer.close() }
+            try writer.put("a", "1")
+            let watcher = try Store(path: dir.store)
+            defer { watcher.close() }
+            let feed = try watcher.changes()  // after sequence 1
+            try writer.put("b", "2")
+            let damaged = Disk.contentEnd(dir.log)
+            try writer.put("c", "3")
+            try writer.put("d", "4")
+            Disk.flip(dir.log, at: damaged + 12, mask: 0x04)
+
+            for feed in [feed, try watcher.changes(since: 1)] {
+                #expect(try feed.poll() == [Change(sequence: 2, key: b("b"), value: b("2"))])
+                for _ in 0..<2 {
+                    let error = #expect(throws: LogbookError.self) { try feed.poll() }
+                    #expect(error?.code == .corrupted)
+                    #expect(
+                        error?.path == dir.log && error?.offset == UInt64(damaged), "\(String(describing: error))")
+                }
+                #expect(feed.sequence == 2)
+            }
+            let atTheDamage = #expect(throws: LogbookError.self) { try watcher.changes(since: 2) }
+            #expect(atTheDamage?.code == .corrupted && atTheDamage?.offset == UInt64(damaged))
+        }
+    }
+
     @MainActor @Test func asyncStreamFromTheMainActorAndAnotherTask() async throws {
         let dir = TemporaryDirectory("stream-main")
         defer { dir.remove() }
