@@ -93,16 +93,6 @@ struct LRUCache<Key: Hashable, Value> {
         bytes += cost
     }
 
-    mutating func removeAll() {
-        nodes = []
-        free = []
-        table = []
-        count = 0
-        head = -1
-        tail = -1
-        bytes = 0
-    }
-
     /// Doubles the table (at least 16) and places every live node again by its stored hash.
     private mutating func grow() {
         let size = max(16, table.count * 2)
