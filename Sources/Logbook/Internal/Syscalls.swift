@@ -430,7 +430,4 @@ enum System {
         let path = CommandLine.arguments.first ?? "?"
         return String(path.split(separator: "/").last ?? Substring(path))
     }
-
-    /// A strerror description of an errno value.
-    static func describe(errno code: Int32) -> String { String(cString: strerror(code)) }
 }
