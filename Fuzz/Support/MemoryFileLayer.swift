@@ -39,6 +39,7 @@ import Glibc
     public func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) { throw Self.unsupported("sync") }
     public func truncate(_ fd: Int32, to size: UInt64) throws(SystemError) { throw Self.unsupported("truncate") }
     public func rename(_ from: String, _ to: String) throws(SystemError) { throw Self.unsupported("rename") }
+    public func linkCount(_ fd: Int32) throws(SystemError) -> UInt64 { throw Self.unsupported("fstat") }
     public func unlink(_ path: String) throws(SystemError) { throw Self.unsupported("unlink") }
     public func makeDirectory(_ path: String) throws(SystemError) { throw Self.unsupported("mkdir") }
     public func syncDirectory(_ path: String) throws(SystemError) { throw Self.unsupported("fsync") }

@@ -88,6 +88,47 @@ import Testing
         }
     }
 
+    /// `LOCK` deleted by hand while a handle has the store open (taken for a stale lock file):
+    /// the next handle creates another, and the locks of the two files exclude nothing of each
+    /// other. The old handle finds its file gone when it next takes the writer lock, and
+    /// refuses that write and every later one (reads go on); the new handle's commits are
+    /// intact, and a reopen holds them all, nothing of the refused writes.
+    @Test(arguments: [Durability.normal, .relaxed])
+    func aHandleWhoseLockFileWasDeletedRefusesToWrite(_ durability: Durability) throws {
+        try withTemporaryDirectory("lockgone") { dir in
+            let options = StoreOptions(durability: durability)
+            let old = try Store(path: dir.store, options: options)
+            defer { old.close() }
+            try old.put("a", "1")
+            // A `relaxed` handle keeps the lock between commits until it is idle: let it go.
+            let watcher = try Store(path: dir.store, options: options)
+            let deadline = System.monotonicNanoseconds() + 10_000_000_000
+            while try watcher.lockStatus().writerHeld && System.monotonicNanoseconds() < deadline { usleep(1000) }
+            #expect(try watcher.lockStatus().writerHeld == false)
+            watcher.close()
+            Disk.removeTree(dir.store + "/LOCK")
+            let new = try Store(path: dir.store, options: options)
+            defer { new.close() }
+            try new.put("b", "2")
+            for (what, write) in [
+                ("put", { try old.put("c", "3") }), ("delete", { _ = try old.delete("a") }),
+                ("compact", { _ = try old.compact() }),
+            ] as [(String, () throws -> Void)] {
+                let error = #expect(throws: LogbookError.self, "\(what)") { try write() }
+                #expect(error?.code == .storeFailed, "\(what)")
+                #expect(
+                    error?.message.hasPrefix("the LOCK file of \(dir.store) was deleted or replaced") == true,
+                    "\(what): \(String(describing: error))")
+            }
+            #expect(try old.string("a") == "1", "reads go on")
+            try new.put("d", "4")
+            let reopened = try Store(path: dir.store)
+            defer { reopened.close() }
+            #expect(try reopened.scan().map(\.key) == ["a", "b", "d"].map(b))
+            #expect(try reopened.verify().records == 3)
+        }
+    }
+
     @Test func anotherHandleSeesTheLockHolderAndTimesOutNamingIt() throws {
         try withTemporaryDirectory("holder") { dir in
             let holder = try Store(

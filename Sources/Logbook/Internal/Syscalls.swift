@@ -63,6 +63,8 @@ import CLogbookShims
     func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError)
     func truncate(_ fd: Int32, to size: UInt64) throws(SystemError)
     func size(_ fd: Int32) throws(SystemError) -> UInt64
+    /// How many names the open file has: 0 once its name was deleted, or renamed over.
+    func linkCount(_ fd: Int32) throws(SystemError) -> UInt64
     func rename(_ from: String, _ to: String) throws(SystemError)
     func unlink(_ path: String) throws(SystemError)
     func makeDirectory(_ path: String) throws(SystemError)
@@ -202,6 +204,7 @@ extension ForwardingFileLayer {
     public func sync(_ fd: Int32, dataOnly: Bool) throws(SystemError) { try base.sync(fd, dataOnly: dataOnly) }
     public func truncate(_ fd: Int32, to size: UInt64) throws(SystemError) { try base.truncate(fd, to: size) }
     public func size(_ fd: Int32) throws(SystemError) -> UInt64 { try base.size(fd) }
+    public func linkCount(_ fd: Int32) throws(SystemError) -> UInt64 { try base.linkCount(fd) }
     public func rename(_ from: String, _ to: String) throws(SystemError) { try base.rename(from, to) }
     public func unlink(_ path: String) throws(SystemError) { try base.unlink(path) }
     public func makeDirectory(_ path: String) throws(SystemError) { try base.makeDirectory(path) }
@@ -288,6 +291,12 @@ private func retrying<T: BinaryInteger>(_ operation: String, _ path: String? = n
         var info = stat()
         _ = try retrying("fstat") { fstat(fd, &info) }
         return UInt64(info.st_size)
+    }
+
+    public func linkCount(_ fd: Int32) throws(SystemError) -> UInt64 {
+        var info = stat()
+        _ = try retrying("fstat") { fstat(fd, &info) }
+        return UInt64(info.st_nlink)
     }
 
     public func rename(_ from: String, _ to: String) throws(SystemError) {

@@ -81,6 +81,10 @@ final class ProcessLock: @unchecked Sendable {
     /// Set by `close`: the page is unmapped and the file closed, `acquire` refuses. Same access
     /// rule as `depth` (the store closes under the leader mutex).
     private var closed = false
+    /// Set when `acquire` finds the file deleted (or renamed over) since it was opened: a
+    /// process that opens the store now gets another `LOCK`, and the two files' locks exclude
+    /// nothing of each other. From then on `acquire` refuses. Same access rule as `depth`.
+    private var lost = false
     /// State of the back-off jitter (SplitMix64; a system random number per wait would be a
     /// system call); same access rule as `depth`.
     private var jitterState = System.monotonicNanoseconds()
@@ -329,6 +333,7 @@ final class ProcessLock: @unchecked Sendable {
             let store = String(path.dropLast(Self.fileName.count + 1))
             throw LogbookError(.closed, "the store at \(store) is closed")
         }
+        if lost { throw lostError() }
         if depth > 0 {
             depth += 1
             return
@@ -367,6 +372,21 @@ final class ProcessLock: @unchecked Sendable {
                 waited = true
             }
             if got {
+                // Taken on a file no other process will open again (see `lost`)? Then no write may
+                // follow. (A lock kept between commits, above, is not checked: one system call
+                // per commit would double the cost of a `relaxed` one.)
+                let links: UInt64
+                do throws(SystemError) { links = try files.linkCount(fd) } catch {
+                    files.unlock(fd, byte: Self.writerByte)
+                    throw LogbookError(error, path: path)
+                }
+                if links == 0 {
+                    files.unlock(fd, byte: Self.writerByte)
+                    lost = true
+                    throw lostError()
+                }
+            }
+            if got {
                 recordHolder(program: program)
                 if waited {
                     if lb_atomic_load_u64(word(144)) == me { lb_atomic_store_u64(word(136), 0) }
@@ -390,6 +410,15 @@ final class ProcessLock: @unchecked Sendable {
             lb_futex_wait(releases, released, min(jittered, deadline - now))
             backoff = min(backoff * 2, Self.maxBackoff)
         }
+    }
+
+    private func lostError() -> LogbookError {
+        let store = String(path.dropLast(Self.fileName.count + 1))
+        return LogbookError(
+            .storeFailed,
+            "the LOCK file of \(store) was deleted or replaced while this handle had the store open: processes "
+                + "that open it now lock another file, and would not wait for this one; this handle now refuses "
+                + "writes, reopen the store", path: path)
     }
 
     /// `nanoseconds` scaled by a random factor in [0.5, 1.5).

@@ -441,6 +441,7 @@ final class PowerLossFileLayer: FileLayer, Sendable {
     }
 
     func size(_ fd: Int32) throws(SystemError) -> UInt64 { try real.size(fd) }
+    func linkCount(_ fd: Int32) throws(SystemError) -> UInt64 { try real.linkCount(fd) }
 
     func rename(_ from: String, _ to: String) throws(SystemError) {
         try inject(.rename, Self.name(to))

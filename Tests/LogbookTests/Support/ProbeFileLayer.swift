@@ -227,6 +227,8 @@ struct ProbeFileLayer: FileLayer {
         return try base.size(fd)
     }
 
+    func linkCount(_ fd: Int32) throws(SystemError) -> UInt64 { try base.linkCount(fd) }
+
     func rename(_ from: String, _ to: String) throws(SystemError) {
         try probe.enter(.rename, lastComponent(to))
         try base.rename(from, to)
