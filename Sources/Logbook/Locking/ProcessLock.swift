@@ -372,21 +372,7 @@ final class ProcessLock: @unchecked Sendable {
                 waited = true
             }
             if got {
-                // Taken on a file no other process will open again (see `lost`)? Then no write may
-                // follow. (A lock kept between commits, above, is not checked: one system call
-                // per commit would double the cost of a `relaxed` one.)
-                let links: UInt64
-                do throws(SystemError) { links = try files.linkCount(fd) } catch {
-                    files.unlock(fd, byte: Self.writerByte)
-                    throw LogbookError(error, path: path)
-                }
-                if links == 0 {
-                    files.unlock(fd, byte: Self.writerByte)
-                    lost = true
-                    throw lostError()
-                }
-            }
-            if got {
+                try giveBackIfLost()
                 recordHolder(program: program)
                 if waited {
                     if lb_atomic_load_u64(word(144)) == me { lb_atomic_store_u64(word(136), 0) }
@@ -410,6 +396,21 @@ final class ProcessLock: @unchecked Sendable {
             lb_futex_wait(releases, released, min(jittered, deadline - now))
             backoff = min(backoff * 2, Self.maxBackoff)
         }
+    }
+
+    /// Called with the writer lock just taken: gives it back and throws when the file has no
+    /// name any more (see `lost`), so that no write follows. (A lock kept between commits is not
+    /// taken again, so not checked: one system call per commit would double a `relaxed` one.)
+    private func giveBackIfLost() throws(LogbookError) {
+        let links: UInt64
+        do throws(SystemError) { links = try files.linkCount(fd) } catch {
+            files.unlock(fd, byte: Self.writerByte)
+            throw LogbookError(error, path: path)
+        }
+        guard links == 0 else { return }
+        files.unlock(fd, byte: Self.writerByte)
+        lost = true
+        throw lostError()
     }
 
     private func lostError() -> LogbookError {
