@@ -189,6 +189,7 @@ import Testing
             store.close()
         }
     }
+
     /// Each file of the store deleted in turn (by hand, or lost with a disk): opening, the
     /// one-shot get and the offline verify each refuse the store with an error that names the
     /// missing file, and leave the directory as they found it: nothing deleted as a leftover,
