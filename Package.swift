@@ -17,6 +17,8 @@ let package = Package(
         // JSON values through Codable: the one part that needs FoundationEssentials, kept apart
         // so that the library and the CLI load none of it.
         .target(name: "LogbookCodable", dependencies: ["Logbook"]),
+        // The CLI's strict parser of JSON input lines, apart so that a fuzzer can reach it.
+        .target(name: "LogbookJSON"),
         // A release build of the CLI is one static program (the Swift runtime and the C library
         // linked in): an agent tool starts it thousands of times, and the dynamic loader's work
         // was most of a small command's run (Docs/CLI.md, "What a run costs"). Linked with the
@@ -24,7 +26,7 @@ let package = Package(
         // run time, and the one caller, in the Swift runtime, runs only under a debugging
         // variable. Debug builds stay dynamic (the sanitizers need that).
         .executableTarget(
-            name: "logbook", dependencies: ["Logbook", "LogbookAgents"],
+            name: "logbook", dependencies: ["Logbook", "LogbookAgents", "LogbookJSON"],
             linkerSettings: [
                 .unsafeFlags(
                     ["-static-executable", "-use-ld=lld"], .when(platforms: [.linux], configuration: .release))
@@ -53,6 +55,7 @@ let package = Package(
         .executableTarget(name: "fuzz-store-open", dependencies: ["Logbook", "FuzzSupport"], path: "Fuzz/StoreOpen"),
         .executableTarget(
             name: "fuzz-agent-records", dependencies: ["LogbookAgents", "FuzzSupport"], path: "Fuzz/AgentRecords"),
+        .executableTarget(name: "fuzz-json-line", dependencies: ["LogbookJSON", "FuzzSupport"], path: "Fuzz/JSONLine"),
         .testTarget(name: "LogbookCrashTests", dependencies: ["Logbook"]),
         .testTarget(name: "CLITests", dependencies: ["Logbook", "LogbookAgents"]),
         .testTarget(name: "LogbookAgentsTests", dependencies: ["LogbookAgents", "Logbook", "LogbookTestSupport"]),

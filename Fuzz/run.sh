@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH=${1:-20}
 shift || true
 ALL=(fuzz-log-records fuzz-log-payload fuzz-segment-header fuzz-manifest fuzz-snapshot-index
-    fuzz-snapshot-block fuzz-lock-holder fuzz-store-open fuzz-agent-records)
+    fuzz-snapshot-block fuzz-lock-holder fuzz-store-open fuzz-agent-records fuzz-json-line)
 if [ $# -gt 0 ]; then TARGETS=("$@"); else TARGETS=("${ALL[@]}"); fi
 JOBS=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
 SANITIZE=${FUZZ_SANITIZE:-fuzzer,address}

@@ -1,3 +1,5 @@
+import LogbookJSON
+
 /// One line of a JSON-lines input (`batch`, `import`): a JSON object whose field names come from
 /// a fixed set, and whose keys and values are JSON strings (their UTF-8 bytes) or, under
 /// `NAME_base64`, standard base64 for any bytes.

@@ -1,3 +1,5 @@
+import LogbookJSON
+
 /// Builds one line of JSON output as bytes: a small, correct string escaper plus helpers for
 /// objects whose fields are added in order.
 ///

@@ -1,3 +1,5 @@
+import LogbookJSON
+
 /// Renders keys and values for messages: quoted, on one line, any byte visible.
 enum Show {
     /// `"task/1"`; control characters escaped as in JSON, bytes that are not UTF-8 as `\xNN`,

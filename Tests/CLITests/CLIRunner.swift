@@ -26,8 +26,14 @@ final class Child {
     private var output: Int32
     private var errors: Int32
 
-    /// Starts `executable` with `arguments` (argv[1...]) and exactly `environment`.
+    /// Starts `executable` with `arguments` (argv[1...]) and exactly `environment`, but for
+    /// `LLVM_PROFILE_FILE`: set in coverage runs (`swift test --enable-code-coverage`), it is
+    /// passed on, so that the lines the CLI runs are counted too.
     init(executable: String, arguments: [[UInt8]], environment: [String: String], directory: String? = nil) {
+        var environment = environment
+        if environment["LLVM_PROFILE_FILE"] == nil, let profile = getenv("LLVM_PROFILE_FILE") {
+            environment["LLVM_PROFILE_FILE"] = String(cString: profile)
+        }
         var inPipe: [Int32] = [-1, -1]
         var outPipe: [Int32] = [-1, -1]
         var errPipe: [Int32] = [-1, -1]

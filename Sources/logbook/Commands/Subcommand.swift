@@ -1,5 +1,6 @@
 import Logbook
 import LogbookAgents
+import LogbookJSON
 
 /// One subcommand of `logbook task`, `logbook decision` or `logbook handoff`: what it accepts
 /// and what it does. The entity command declares the union of its subcommands' options to the

@@ -1,7 +1,7 @@
 /// Strict UTF-8 validation (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
-enum UTF8Check {
+public enum UTF8Check {
     /// Whether `bytes` is entirely valid UTF-8.
-    static func isValid(_ bytes: [UInt8]) -> Bool {
+    public static func isValid(_ bytes: [UInt8]) -> Bool {
         var i = 0
         while i < bytes.count {
             guard let length = sequenceLength(bytes, at: i) else { return false }
@@ -11,7 +11,7 @@ enum UTF8Check {
     }
 
     /// The length of the valid UTF-8 sequence starting at `i`, or nil when it is not valid.
-    static func sequenceLength(_ bytes: [UInt8], at i: Int) -> Int? {
+    public static func sequenceLength(_ bytes: [UInt8], at i: Int) -> Int? {
         let b0 = bytes[i]
         if b0 < 0x80 { return 1 }
         func continuation(_ k: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool {

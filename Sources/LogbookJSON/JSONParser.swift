@@ -1,5 +1,8 @@
+// The strict JSON parser of the `logbook` CLI's input lines (`batch` on stdin, `import` from a
+// file), in a module of its own so that `fuzz-json-line` can fuzz it.
+
 /// A parsed JSON value. Strings are kept as their UTF-8 bytes; numbers as their text.
-enum JSONValue: Equatable {
+public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number([UInt8])
@@ -8,7 +11,7 @@ enum JSONValue: Equatable {
     /// Members in input order; duplicate names are rejected by the parser.
     case object([(name: [UInt8], value: JSONValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    public static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case (.bool(let x), .bool(let y)): return x == y
@@ -22,23 +25,23 @@ enum JSONValue: Equatable {
 }
 
 /// Why a JSON text was rejected, and at which byte (0-based) of its input.
-struct JSONSyntaxError: Error, Equatable {
-    var message: String
-    var offset: Int
+public struct JSONSyntaxError: Error, Equatable {
+    public var message: String
+    public var offset: Int
 }
 
 /// A small strict RFC 8259 parser for one JSON text (a batch line): no trailing commas, no
 /// comments, no leading zeros, no raw control characters or invalid UTF-8 in strings, no lone
 /// surrogate escapes, no duplicate object names, nothing after the value but whitespace.
 /// Nesting is limited to 64 levels.
-struct JSONParser {
+public struct JSONParser {
     private let input: [UInt8]
     private var position = 0
     private var depth = 0
-    static let maxDepth = 64
+    public static let maxDepth = 64
 
     /// Parses `input` as exactly one JSON value surrounded by optional whitespace.
-    static func parse(_ input: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+    public static func parse(_ input: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         var parser = JSONParser(input: input)
         parser.skipWhitespace()
         let value = try parser.parseValue()
