@@ -25,6 +25,17 @@ import Testing
             #expect(text.status == 0)
             #expect(text.out.hasPrefix("compacted: snapshot-2, 29 keys, "))
             #expect(f.run("scan", "--keys-only", "--limit", "2").out == "k1\nk10\n")
+            let lines = f.run("stats").out.split(separator: "\n", omittingEmptySubsequences: false)
+            #expect(lines.count == 10 && lines.last == "", "\(lines)")
+            #expect(lines.first == "path          \(f.store)"[...])
+            #expect(lines.contains("durability    normal"))
+            #expect(lines.contains("keys          29"))
+            #expect(lines.contains { $0.hasPrefix("live bytes    ") })
+            #expect(lines.contains("log bytes     32"))
+            #expect(lines.contains { $0.hasPrefix("snapshot      snapshot-2 (") && $0.hasSuffix(" bytes)") })
+            #expect(lines.contains("generation    4"))
+            #expect(lines.contains("last sequence 31"))
+            #expect(lines.contains { $0.hasPrefix("cache         ") && $0.hasSuffix(" evictions") })
         }
     }
 
