@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 
 /// `logbook repair`: text and JSON reports, the backup, and a store that works afterwards.
@@ -44,6 +45,40 @@ import Testing
             #expect(again.status == 0)
             #expect(
                 again.out == "nothing to repair: no damage in \(f.store) (1 log records, 1 snapshot keys)\n")
+        }
+    }
+
+    /// A snapshot whose data file was deleted: its keys are lost, the log's commit kept, and
+    /// both reports say which block went, where and with how many keys.
+    @Test func aLostSnapshotBlockIsReported() {
+        withFixture { f in
+            for i in 1...5 { #expect(f.run("put", "k\(i)", "v\(i)").status == 0) }
+            #expect(f.run("compact").status == 0)
+            #expect(f.run("put", "k6", "v6").status == 0)
+            let size = TemporaryDirectory.read(f.store + "/snapshot-1.dat").count
+            #expect(unlink(f.store + "/snapshot-1.dat") == 0)
+            let text = f.run("repair")
+            #expect(text.status == 0, "\(text.err)")
+            #expect(
+                Array(text.out.split(separator: "\n").dropFirst()) == [
+                    "damage: snapshot-1.dat is missing; its keys are lost",
+                    "kept: 0 snapshot keys in 0 blocks, 1 log records; the store now holds 1 keys up to sequence 6",
+                    "dropped: 0 log records, 1 snapshot blocks (5 keys), \(size) bytes",
+                    "lost snapshot block at offset 0 (\(size) bytes): 5 keys from the first key",
+                ], "\(text.out)")
+            #expect(f.run("scan").out == "k6\tv6\n")
+        }
+        withFixture { f in
+            for i in 1...5 { #expect(f.run("put", "k\(i)", "v\(i)").status == 0) }
+            #expect(f.run("compact").status == 0)
+            let size = TemporaryDirectory.read(f.store + "/snapshot-1.dat").count
+            #expect(unlink(f.store + "/snapshot-1.dat") == 0)
+            let json = f.json("repair")
+            #expect(json.status == 0, "\(json.err)")
+            #expect(
+                json.out.contains(
+                    "\"dropped_bytes\":\(size),\"dropped_keys\":[],\"dropped_blocks\":[{\"offset\":0,\"bytes\":\(size),"
+                        + "\"keys\":5}],"), "\(json.out)")
         }
     }
 
