@@ -159,7 +159,8 @@ extension Fixture {
             #expect(verify.out == "ok: 2 tasks, 1 decisions, 1 hand-offs, 13 index entries and edges\n")
             #expect(
                 f.json("task", "verify").out
-                    == "{\"ok\":true,\"tasks\":2,\"decisions\":1,\"handoffs\":1,\"derived_entries\":13,\"problems\":[]}\n")
+                    == "{\"ok\":true,\"tasks\":2,\"decisions\":1,\"handoffs\":1,\"derived_entries\":13,\"problems\":[]}\n"
+            )
             // The text forms: tables with a header, and the details of one.
             let pad = { (text: String, width: Int) in text + String(repeating: " ", count: width - text.count) }
             #expect(
@@ -167,12 +168,15 @@ extension Fixture {
                     == pad("ID", 26) + "  " + pad("STATUS", 9) + "  " + pad("FROM", 12) + "  " + pad("TO", 12)
                     + "  TASK\n" + hid + "  completed  " + pad("w1", 12) + "  " + pad("w2", 12) + "  " + b + "\n")
             let handoffText = f.run("handoff", "show", hid).out
-            for line in ["id:        \(hid)", "status:    completed", "from:      w1", "to:        w2", "task:      \(b)"] {
+            for line in [
+                "id:        \(hid)", "status:    completed", "from:      w1", "to:        w2", "task:      \(b)",
+            ] {
                 #expect(handoffText.hasPrefix(line + "\n") || handoffText.contains("\n" + line + "\n"), "\(line)")
             }
             #expect(handoffText.contains("\nPlease do B\n\nresult: B done\n\n1  "))
             #expect(handoffText.hasSuffix("  w2  completed  status: accepted -> completed; result: - -> B done\n"))
-            let table = pad("ID", 26) + "  " + pad("BY", 14) + "  DECISION\n" + did + "  " + pad("w1", 14)
+            let table =
+                pad("ID", 26) + "  " + pad("BY", 14) + "  DECISION\n" + did + "  " + pad("w1", 14)
                 + "  Parse with recursive descent\n"
             #expect(f.run("decision", "list").out == table)
             #expect(f.run("decision", "why", b).out == table)
