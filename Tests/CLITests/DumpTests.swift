@@ -84,7 +84,26 @@ import Testing
 
                     """)
             #expect(f.run("dump", "--manifest").out.split(separator: "\n").count == 1)
+            let json = f.json("dump", "--manifest", "--snapshot").out.split(separator: "\n")
+            #expect(
+                json.first
+                    == #"{"type":"manifest","file":"MANIFEST","present":true,"generation":2,"snapshot":1,"snapshot_sequence":3,"first_log":2,"last_log":2}"#
+            )
+            #expect(
+                json.dropFirst().first
+                    == #"{"type":"snapshot","file":"snapshot-1.dat","number":1,"keys":1,"blocks":1,"bytes":57}"#)
             #expect(CLI.run(["--store", f.directory.at("none"), "dump"]).status == 1)
+        }
+    }
+
+    @Test func aStoreNeverCompactedHasNoManifest() {
+        withFixture { f in
+            #expect(f.run("put", "a", "1").status == 0)
+            #expect(f.run("dump", "--manifest").out == "MANIFEST: none (never compacted): no snapshot, log segment 1\n")
+            #expect(
+                f.json("dump", "--manifest").out
+                    == #"{"type":"manifest","file":"MANIFEST","present":false,"generation":0,"snapshot":0,"snapshot_sequence":0,"first_log":1,"last_log":1}"#
+                    + "\n")
         }
     }
 }
