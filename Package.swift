@@ -32,7 +32,8 @@ let package = Package(
                     ["-static-executable", "-use-ld=lld"], .when(platforms: [.linux], configuration: .release))
             ]),
         .executableTarget(
-            name: "LogbookBench", dependencies: ["Logbook", "LogbookAgents", "CLogbookShims"], path: "Benchmarks/LogbookBench"),
+            name: "LogbookBench", dependencies: ["Logbook", "LogbookAgents", "LogbookJSON", "CLogbookShims"],
+            path: "Benchmarks/LogbookBench"),
         .executableTarget(
             name: "logbook-test-helper", dependencies: ["Logbook"], path: "Tests/LogbookTestHelper"),
         // Test support shared by test targets (a file layer that dies, a seeded generator).

@@ -1,3 +1,5 @@
+import LogbookJSON
+
 /// `--compare A.json B.json`: result files side by side (Logbook first, a peer second), with how
 /// many times better Logbook's figure is, and the goal that needs a peer (scan_all).
 ///
