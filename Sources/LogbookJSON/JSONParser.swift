@@ -1,5 +1,6 @@
 // The strict JSON parser of the `logbook` CLI's input lines (`batch` on stdin, `import` from a
-// file), in a module of its own so that `fuzz-json-line` can fuzz it.
+// file), in a module of its own so that `fuzz-json-line` can fuzz it; `logbook-bench --compare`
+// reads its result files with it too.
 
 /// A parsed JSON value. Strings are kept as their UTF-8 bytes; numbers as their text.
 public enum JSONValue: Equatable, Sendable {
