@@ -129,6 +129,32 @@ import Testing
         }
     }
 
+    /// A lock kept between back-to-back commits is not taken again, so it checks the file's
+    /// name now and then instead (`nameCheckInterval`; here at every kept commit): a run of
+    /// commits stops too once `LOCK` is deleted.
+    @Test func aKeptLockChecksItsFileNowAndThen() throws {
+        try withTemporaryDirectory("lockgonekept") { dir in
+            Disk.makeDirectory(dir.store)
+            let lock = try ProcessLock(directory: dir.store, files: PosixFileLayer(), nameCheckInterval: 0)
+            defer { lock.close() }
+            // Two acquisitions within a millisecond: the second release keeps the lock.
+            var attempts = 0
+            repeat {
+                try lock.acquire(timeout: 1, program: "test")
+                lock.release(keepIdle: true)
+                attempts += 1
+            } while !lock.kept && attempts < 1000
+            try #require(lock.kept)
+            Disk.removeTree(dir.store + "/LOCK")
+            let error = #expect(throws: LogbookError.self) { try lock.acquire(timeout: 1, program: "test") }
+            #expect(error?.code == .storeFailed)
+            #expect(!lock.kept)
+            #expect(throws: LogbookError.self, "and every later acquisition") {
+                try lock.acquire(timeout: 1, program: "test")
+            }
+        }
+    }
+
     @Test func anotherHandleSeesTheLockHolderAndTimesOutNamingIt() throws {
         try withTemporaryDirectory("holder") { dir in
             let holder = try Store(

@@ -85,6 +85,8 @@ final class ProcessLock: @unchecked Sendable {
     /// process that opens the store now gets another `LOCK`, and the two files' locks exclude
     /// nothing of each other. From then on `acquire` refuses. Same access rule as `depth`.
     private var lost = false
+    /// When `giveBackIfLost` last looked (monotonic ns); same access rule as `depth`.
+    private var lastNameCheck: UInt64 = 0
     /// State of the back-off jitter (SplitMix64; a system random number per wait would be a
     /// system call); same access rule as `depth`.
     private var jitterState = System.monotonicNanoseconds()
@@ -112,9 +114,13 @@ final class ProcessLock: @unchecked Sendable {
 
     /// Opens (creating if needed) the `LOCK` file of the store in `directory`; `program` names
     /// this handle in the holder records of the compaction lock and the sync turn.
-    init(directory: String, files: any FileLayer, program: String = System.programName) throws(LogbookError) {
+    init(
+        directory: String, files: any FileLayer, program: String = System.programName,
+        nameCheckInterval: UInt64 = 100_000_000
+    ) throws(LogbookError) {
         let path = directory + "/" + Self.fileName
         self.path = path
+        self.nameCheckInterval = nameCheckInterval
         self.files = files
         let name = Array(program.utf8.prefix(63))
         programName = name + [UInt8](repeating: 0, count: 64 - name.count)
@@ -343,7 +349,10 @@ final class ProcessLock: @unchecked Sendable {
         if kept {
             kept = false
             if !waiterIsFresh(start) {
-                depth = 1  // still ours since the last commit: no system call
+                // Still ours since the last commit: no system call, but now and then the check
+                // of the file's name (see `lost`), so that a long run of commits notices too.
+                if start &- lastNameCheck >= nameCheckInterval { try giveBackIfLost() }
+                depth = 1
                 return
             }
             unlock()  // someone waits: step aside (below) before taking it again
@@ -398,10 +407,15 @@ final class ProcessLock: @unchecked Sendable {
         }
     }
 
-    /// Called with the writer lock just taken: gives it back and throws when the file has no
-    /// name any more (see `lost`), so that no write follows. (A lock kept between commits is not
-    /// taken again, so not checked: one system call per commit would double a `relaxed` one.)
+    /// How often (ns) a lock kept between commits checks the file's name: a run of back-to-back
+    /// `relaxed` commits never takes the lock again, and one system call per commit would
+    /// double their cost. 100 ms; tests set it.
+    let nameCheckInterval: UInt64
+
+    /// Called with the writer lock just taken (or kept for another commit): gives it back and
+    /// throws when the file has no name any more (see `lost`), so that no write follows.
     private func giveBackIfLost() throws(LogbookError) {
+        lastNameCheck = System.monotonicNanoseconds()
         let links: UInt64
         do throws(SystemError) { links = try files.linkCount(fd) } catch {
             files.unlock(fd, byte: Self.writerByte)
