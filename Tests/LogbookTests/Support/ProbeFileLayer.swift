@@ -3,6 +3,7 @@
 // matching calls, or short writes. It maps `relaxed` appends only when told to.
 
 import Glibc
+import Testing
 
 @_spi(Testing) @testable import Logbook
 
@@ -310,4 +311,14 @@ final class Gate: Sendable {
 
     /// Lets the held thread, and any that arrive later, go on.
     func open() { state.updateAndBroadcast { $0.opened = true } }
+}
+
+extension Store {
+    /// Runs a compaction that fails after its seal (the rename of snapshot `number`'s data file
+    /// fails through `layer`, this handle's layer): the active segment is sealed and the next
+    /// one active, nothing installed.
+    func compactOnlyToItsSeal(through layer: ProbeFileLayer, snapshot number: UInt64) throws {
+        layer.probe.fail(.rename, of: SnapshotFormat.dataName(number), errno: SystemError.eio)
+        #expect(throws: LogbookError.self) { try self.compact() }
+    }
 }
